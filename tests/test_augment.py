@@ -1,0 +1,119 @@
+from collections import Counter
+
+import pytest
+
+from training.augment import AugmentOptions
+from training.policies import augment_balanced, balance_counts, each_counts
+from training.sampler import DecodeConfig
+
+TEXTS = ["The movie was great today!", "Our team was rude again!", "My day was lonely tonight!"]
+LABELS = ["joy", "anger", "sad"]
+
+
+def outputs_by_item(result):
+    by_item = {}
+    for a in result.augmentations:
+        by_item.setdefault(a.source_index, []).append(a.text)
+    return by_item
+
+
+def test_exactly_n_distinct_new_texts_per_input(tiny_augmenter):
+    result = tiny_augmenter.augment(TEXTS, LABELS, [4, 4, 4], AugmentOptions(seed=1))
+    assert not result.shortfalls
+    by_item = outputs_by_item(result)
+    for i, text in enumerate(TEXTS):
+        got = by_item[i]
+        assert len(got) == 4
+        assert len({tiny_augmenter.codec.normalise(t) for t in got}) == 4
+        assert tiny_augmenter.codec.normalise(text) not in {tiny_augmenter.codec.normalise(t) for t in got}
+    assert [a.label for a in result.augmentations] == [lbl for lbl in LABELS for _ in range(4)]
+
+
+def test_provenance_describes_each_output(tiny_augmenter):
+    result = tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], AugmentOptions(seed=2, steps=(10, 12)))
+    for a in result.augmentations:
+        p = a.provenance
+        n = len(tiny_augmenter.codec.encode([TEXTS[a.source_index]], 100)[0])
+        assert p["seed"] == 2 and 10 <= p["step"] <= 12 and p["rounds"] == 4
+        assert p["masked_positions"] and all(0 <= i < n for i in p["masked_positions"])
+        assert p["mask_ratio"] == pytest.approx(len(p["masked_positions"]) / n, abs=1e-4)
+        assert 0 < p["changed_ratio"] <= p["mask_ratio"]
+        assert 0.0 <= p["label_prob"] <= 1.0 and p["predicted_label"] in LABELS
+
+
+def test_same_seed_same_outputs_other_seed_other_outputs(tiny_augmenter):
+    def run(seed):
+        options = AugmentOptions(seed=seed)
+        return [a.text for a in tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], options).augmentations]
+
+    assert run(5) == run(5)
+    assert run(5) != run(6)
+
+
+def test_outputs_do_not_depend_on_batching_or_on_other_inputs(tiny_augmenter):
+    options = AugmentOptions(seed=3)
+    together = outputs_by_item(tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], options))
+    alone = outputs_by_item(tiny_augmenter.augment(TEXTS[:1], LABELS[:1], [3], options))
+    one_by_one = outputs_by_item(
+        tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], AugmentOptions(seed=3, batch_size=1))
+    )
+    assert together[0] == alone[0]
+    assert together == one_by_one
+
+
+def test_a_text_with_nothing_to_rewrite_is_reported_not_padded(tiny_augmenter):
+    result = tiny_augmenter.augment(["zyxw qqqq", TEXTS[0]], ["joy", "joy"], [2, 2], AugmentOptions())
+    assert [(s.source_index, s.produced) for s in result.shortfalls] == [(0, 0)]
+    assert Counter(a.source_index for a in result.augmentations) == {1: 2}
+
+
+def test_an_impossible_count_is_a_shortfall_never_copies(tiny_augmenter):
+    # One rewritable token and a vocabulary of ~100 words cannot give 500 distinct texts.
+    result = tiny_augmenter.augment(["great"], ["joy"], [500], AugmentOptions(max_attempts=2))
+    (shortfall,) = result.shortfalls
+    assert shortfall.requested == 500 and shortfall.produced == len(result.augmentations) < 500
+    texts = [tiny_augmenter.codec.normalise(a.text) for a in result.augmentations]
+    assert len(set(texts)) == len(texts) and "great" not in texts
+
+
+def test_unknown_labels_are_rejected_with_the_known_ones(tiny_augmenter):
+    with pytest.raises(ValueError, match=r"unknown label\(s\) \['love'\].*\['anger', 'joy', 'sad'\]"):
+        tiny_augmenter.augment(TEXTS[:1], ["love"], [1])
+
+
+def test_guidance_and_greedy_settings_run_through(tiny_augmenter):
+    options = AugmentOptions(seed=0, decode=DecodeConfig(rounds=2, guidance_scale=2.0, top_k=5))
+    result = tiny_augmenter.augment(TEXTS, LABELS, [2, 2, 2], options)
+    assert len(result.augmentations) == 6 and result.stats["forward_passes"] > 0
+
+
+def test_progress_is_reported_up_to_completion(tiny_augmenter):
+    seen = []
+    tiny_augmenter.augment(
+        TEXTS, LABELS, [2, 2, 2], AugmentOptions(), progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen[-1] == (6, 6)
+
+
+def test_each_counts_and_balance_counts():
+    assert each_counts(3, 4) == [4, 4, 4]
+    labels = ["a"] * 5 + ["b"] * 2 + ["c"] * 1
+    counts = balance_counts(labels, seed=0)
+    totals = Counter()
+    for label, n in zip(labels, counts, strict=True):
+        totals[label] += n
+    assert +totals == {"b": 3, "c": 4}  # every class reaches 5
+    assert sorted(counts[5:7]) == [1, 2] and counts[7] == 4
+
+
+def test_balanced_policy_really_balances(tiny_augmenter):
+    texts = TEXTS + [
+        "The show was fantastic again!",
+        "The trip was lovely today!",
+        "The food was awful again!",
+    ]
+    labels = ["joy", "anger", "sad", "joy", "joy", "anger"]
+    result = augment_balanced(tiny_augmenter, texts, labels, AugmentOptions(seed=0))
+    final = Counter(labels) + Counter(a.label for a in result.augmentations)
+    assert final == {"joy": 3, "anger": 3, "sad": 3}
+    assert not result.shortfalls

@@ -1,0 +1,104 @@
+import json
+import shutil
+
+import pytest
+import torch
+
+from training.checkpoint import (
+    SETTINGS_FILE,
+    CheckpointError,
+    load_checkpoint,
+    read_settings,
+    write_checkpoint,
+)
+
+
+def _logits(model, vocab_size):
+    torch.manual_seed(0)
+    ids = torch.randint(5, vocab_size - 5, (2, 9))
+    with torch.no_grad():
+        return model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
+
+
+def test_round_trip_preserves_settings_and_weights(tiny_checkpoint, tmp_path):
+    first = load_checkpoint(tiny_checkpoint)
+    assert first.settings.labels == ["anger", "joy", "sad"]
+    assert first.settings.components == ["generator", "proxy"]
+    assert (
+        set(first.label_ids) == {"anger", "joy", "sad"}
+        and first.null_label_id not in first.label_ids.values()
+    )
+    from transformers import AutoTokenizer
+
+    generator_tokenizer = AutoTokenizer.from_pretrained(str(tiny_checkpoint / "generator"))
+    copy = write_checkpoint(
+        tmp_path / "copy",
+        first.settings,
+        first.tokenizer,
+        {"generator": first.generator, "proxy": first.proxy},
+        generator_tokenizer=generator_tokenizer,
+    )
+    second = load_checkpoint(copy)
+    assert second.settings.to_json() == first.settings.to_json()
+    assert second.label_ids == first.label_ids
+    vocab = len(first.tokenizer)
+    assert torch.equal(_logits(first.generator, vocab), _logits(second.generator, vocab))
+    assert torch.equal(_logits(first.proxy, vocab), _logits(second.proxy, vocab))
+    assert second.proxy.config.id2label == {0: "anger", 1: "joy", 2: "sad"}
+
+
+def test_settings_file_records_what_the_worker_needs(tiny_checkpoint):
+    body = json.loads((tiny_checkpoint / SETTINGS_FILE).read_text())
+    assert body["format_version"] == 1
+    assert body["label_tokens"] == {"anger": "[LABEL=anger]", "joy": "[LABEL=joy]", "sad": "[LABEL=sad]"}
+    assert body["schedule"] == {"total_steps": 32, "lam": 0.5, "importance_scaling": "max"}
+    assert body["sampler"]["steps"] == [13, 16]
+    assert {"torch", "transformers", "diffusioncls"} <= set(body["versions"])
+    assert body["data"]["train"] + body["data"]["validation"] == 72
+    assert body["proxy"]["history"] and body["generator"]["history"]
+
+
+def test_an_existing_folder_is_only_replaced_on_request(tiny_checkpoint, tmp_path):
+    target = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, target)
+    loaded = load_checkpoint(target, components=("generator",))
+    with pytest.raises(CheckpointError, match="already exists"):
+        write_checkpoint(target, loaded.settings, loaded.tokenizer, {"generator": loaded.generator})
+    write_checkpoint(
+        target, loaded.settings, loaded.tokenizer, {"generator": loaded.generator}, overwrite=True
+    )
+    assert read_settings(target).components == ["generator"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # no staging or backup left behind
+
+
+def test_a_failed_write_leaves_nothing_behind(tiny_checkpoint, tmp_path):
+    loaded = load_checkpoint(tiny_checkpoint, components=("generator",))
+
+    class Broken:
+        def save_pretrained(self, *args, **kwargs):
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_checkpoint(
+            tmp_path / "ckpt",
+            loaded.settings,
+            loaded.tokenizer,
+            {"generator": loaded.generator, "proxy": Broken()},
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_checkpoints_are_refused_with_a_reason(tiny_checkpoint, tmp_path):
+    with pytest.raises(CheckpointError, match="missing"):
+        load_checkpoint(tmp_path)
+    target = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, target)
+    body = json.loads((target / SETTINGS_FILE).read_text())
+    (target / SETTINGS_FILE).write_text(json.dumps({**body, "format_version": 99}))
+    with pytest.raises(CheckpointError, match="version 99"):
+        load_checkpoint(target)
+    (target / SETTINGS_FILE).write_text(json.dumps(body))
+    shutil.rmtree(target / "proxy")
+    with pytest.raises(CheckpointError, match="proxy"):
+        load_checkpoint(target)
+    assert load_checkpoint(target, components=("generator",)).generator is not None

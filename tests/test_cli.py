@@ -1,0 +1,173 @@
+"""The CLI end to end, as a user runs it: separate processes, files in and out."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST_FIT = [
+    "--proxy-epochs",
+    "1",
+    "--gen-epochs",
+    "1",
+    "--proxy-lr",
+    "1e-3",
+    "--gen-lr",
+    "1e-3",
+    "--max-length",
+    "64",
+    "--quiet",
+]
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "training", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def read_rows(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def cli_checkpoint(tmp_path_factory, tiny_mlm, english_csv) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "ckpt"
+    proc = run_cli("fit", "--train", english_csv, "--base", tiny_mlm, "--out", out, *FAST_FIT)
+    assert "wrote" in proc.stdout and (out / "diffusioncls.json").is_file()
+    return out
+
+
+def test_fit_then_augment_writes_new_texts_with_provenance(cli_checkpoint, english_csv, tmp_path):
+    out = tmp_path / "aug.csv"
+    proc = run_cli(
+        "augment",
+        "--checkpoint",
+        cli_checkpoint,
+        "--input",
+        english_csv,
+        "--out",
+        out,
+        "--n",
+        "2",
+        "--limit",
+        "10",
+        "--steps",
+        "group:4",
+        "--rounds",
+        "3",
+        "--seed",
+        "7",
+        "--quiet",
+    )
+    summary = json.loads(proc.stdout[: proc.stdout.rindex("}") + 1])
+    assert summary["requested"] == 20 and summary["produced"] == 20
+    rows = read_rows(out)
+    assert len(rows) == 20
+    sources = read_rows(english_csv)[:10]
+    for row in rows:
+        source = sources[int(row["source_index"])]
+        assert row["source_text"] == source["text"] and row["label"] == source["label"]
+        assert row["text"] != source["text"]
+        assert 13 <= int(row["step"]) <= 16 and row["rounds"] == "3" and row["seed"] == "7"
+        assert json.loads(row["masked_positions"])
+        assert 0.0 <= float(row["label_prob"]) <= 1.0
+    again = tmp_path / "again.jsonl"
+    run_cli(
+        "augment",
+        "--checkpoint",
+        cli_checkpoint,
+        "--input",
+        english_csv,
+        "--out",
+        again,
+        "--n",
+        "2",
+        "--limit",
+        "10",
+        "--steps",
+        "group:4",
+        "--rounds",
+        "3",
+        "--seed",
+        "7",
+        "--quiet",
+    )
+    assert [json.loads(line)["text"] for line in again.read_text().splitlines()] == [r["text"] for r in rows]
+
+
+def test_balanced_policy_from_the_cli(cli_checkpoint, tmp_path):
+    data = tmp_path / "imbalanced.csv"
+    data.write_text(
+        "text,label\nThe movie was great today!,joy\nThe show was lovely again!,joy\n"
+        "The trip was happy tonight!,joy\nOur team was rude again!,anger\n"
+    )
+    out = tmp_path / "aug.csv"
+    run_cli(
+        "augment", "--checkpoint", cli_checkpoint, "--input", data, "--out", out, "--policy", "bd", "--quiet"
+    )
+    assert [r["label"] for r in read_rows(out)] == ["anger", "anger"]
+
+
+def test_pretrain_creates_and_trains_a_missing_head(tiny_encoder_without_head, english_csv, tmp_path):
+    out = tmp_path / "pretrained"
+    run_cli(
+        "pretrain",
+        "--base",
+        tiny_encoder_without_head,
+        "--texts",
+        english_csv,
+        "--out",
+        out,
+        "--gen-epochs",
+        "1",
+        "--quiet",
+    )
+    report = json.loads((out / "pretrain.json").read_text())
+    assert report["head_created"] is True and report["texts"] + report["validation_texts"] == 72
+    from transformers import AutoModelForMaskedLM
+
+    _, info = AutoModelForMaskedLM.from_pretrained(str(out), output_loading_info=True, local_files_only=True)
+    assert not info["missing_keys"]  # the folder now carries a trained head
+    vocab = json.loads((out / "tokenizer.json").read_text())["added_tokens"]
+    assert "[LABEL=?]" in {t["content"] for t in vocab}
+
+
+def test_bad_input_exits_2_with_file_and_line(cli_checkpoint, tiny_mlm, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nfine,a\n  ,b\n")
+    proc = run_cli("fit", "--train", bad, "--base", tiny_mlm, "--out", tmp_path / "x", check=False)
+    assert proc.returncode == 2 and f"{bad}:3: empty text" in proc.stderr
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("text,label\nThe movie was great!,love\n")
+    proc = run_cli(
+        "augment",
+        "--checkpoint",
+        cli_checkpoint,
+        "--input",
+        unknown,
+        "--out",
+        tmp_path / "o.csv",
+        check=False,
+    )
+    assert proc.returncode == 2 and "unknown label(s) ['love']" in proc.stderr
+    proc = run_cli(
+        "augment", "--checkpoint", tmp_path, "--input", unknown, "--out", tmp_path / "o.csv", check=False
+    )
+    assert proc.returncode == 2 and "not a checkpoint" in proc.stderr
+    assert not (tmp_path / "o.csv").exists()

@@ -1,0 +1,126 @@
+import math
+
+import pytest
+import torch
+
+from tests.conftest import english_corpus
+from training.generator import (
+    LABEL_POSITION,
+    NULL_LABEL_TOKEN,
+    PREFIX_LENGTH,
+    DiffusionExample,
+    GeneratorConfig,
+    MaskedLMRunner,
+    ScheduleConfig,
+    add_label_tokens,
+    load_base_mlm,
+    make_training_batch,
+    masked_diffusion_loss,
+    train_generator,
+    validation_loss,
+)
+from training.text import TextCodec
+
+CPU = torch.device("cpu")
+
+
+def test_a_base_without_mlm_head_gets_a_tied_head(tiny_encoder_without_head):
+    model, created = load_base_mlm(tiny_encoder_without_head, CPU)
+    assert created
+    assert model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+
+
+def test_a_base_with_mlm_head_is_loaded_as_is(tiny_mlm):
+    _, created = load_base_mlm(tiny_mlm, CPU)
+    assert not created
+
+
+def test_label_tokens_start_at_the_mean_embedding_of_their_name(tiny_mlm, english_tokenizer):
+    import copy
+
+    model, _ = load_base_mlm(tiny_mlm, CPU)
+    tokenizer = copy.deepcopy(english_tokenizer)
+    before = model.get_input_embeddings().weight.detach().clone()
+    ids = add_label_tokens(model, tokenizer, ["happy", "sad"])
+    vocab = tokenizer.get_vocab()
+    rows = model.get_input_embeddings().weight.detach()
+    assert torch.allclose(rows[ids["[LABEL=happy]"]], before[vocab["happy"]])
+    assert torch.allclose(rows[ids["[LABEL=sad]"]], before[vocab["sad"]])
+    assert torch.allclose(rows[ids[NULL_LABEL_TOKEN]], (before[vocab["happy"]] + before[vocab["sad"]]) / 2)
+    assert torch.equal(rows[: before.shape[0]], before)  # existing rows untouched
+    assert add_label_tokens(model, tokenizer, ["happy", "sad"]) == ids  # idempotent
+    assert model.get_output_embeddings().weight.shape[0] == len(tokenizer)  # the tied head grew too
+
+
+def test_runner_logits_at_positions_equal_the_full_forward(tiny_mlm):
+    model, _ = load_base_mlm(tiny_mlm, CPU)
+    model.eval()
+    ids = torch.randint(5, 50, (2, 7))
+    attention = torch.ones_like(ids)
+    positions = torch.tensor([[0, 3], [1, 6], [1, 0]])
+    with torch.no_grad():
+        full = model(input_ids=ids, attention_mask=attention).logits
+        got = MaskedLMRunner(model)(ids, attention, positions)
+    assert torch.allclose(got, full[positions[:, 0], positions[:, 1]], atol=1e-5)
+
+
+def test_masked_diffusion_loss_hand_computed():
+    logits = torch.tensor([[0.0, math.log(3.0)], [0.0, 0.0]])
+    loss = masked_diffusion_loss(logits, torch.tensor([1, 0]))
+    assert loss.item() == pytest.approx((-math.log(0.75) - math.log(0.5)) / 2)
+
+
+@pytest.fixture(scope="module")
+def examples(english_tokenizer):
+    codec = TextCodec(english_tokenizer)
+    encoded = codec.encode([t for t, _ in english_corpus(per_label=8)], 60)
+    return codec, [DiffusionExample(e, 1000 + i % 3, torch.rand(len(e))) for i, e in enumerate(encoded)]
+
+
+def test_training_batch_masks_content_only_and_keeps_the_label(examples):
+    codec, items = examples
+    gen = torch.Generator().manual_seed(0)
+    ids, attention, positions, targets = make_training_batch(items, codec, ScheduleConfig(), 1999, 0.0, gen)
+    assert (ids[:, LABEL_POSITION] == torch.tensor([e.label_id for e in items])).all()
+    assert (positions[:, 1] >= PREFIX_LENGTH).all()
+    for row, ex in enumerate(items):
+        rows = positions[positions[:, 0] == row, 1]
+        assert len(rows) >= 1  # every row carries loss
+        assert (rows < PREFIX_LENGTH + len(ex.encoded)).all()  # never the closing [SEP] or padding
+        assert targets[positions[:, 0] == row].tolist() == [
+            ex.encoded.ids[p - PREFIX_LENGTH] for p in rows.tolist()
+        ]
+    assert (ids[positions[:, 0], positions[:, 1]] == codec.mask_id).all()
+    assert attention.sum().item() == sum(len(e.encoded) + 4 for e in items)
+
+
+def test_label_dropout_swaps_in_the_null_label(examples):
+    codec, items = examples
+    gen = torch.Generator().manual_seed(0)
+    ids, *_ = make_training_batch(items, codec, ScheduleConfig(), 1999, 1.0, gen)
+    assert (ids[:, LABEL_POSITION] == 1999).all()
+
+
+def test_training_lowers_the_held_out_loss(tiny_mlm, english_tokenizer):
+    import copy
+
+    model, _ = load_base_mlm(tiny_mlm, CPU)
+    tokenizer = copy.deepcopy(english_tokenizer)
+    ids = add_label_tokens(model, tokenizer, ["joy", "anger", "sad"])
+    codec = TextCodec(english_tokenizer)
+    rows = english_corpus(per_label=20)
+    encoded = codec.encode([t for t, _ in rows], 60)
+    examples = [
+        DiffusionExample(e, ids[f"[LABEL={lbl}]"], torch.zeros(len(e)))
+        for e, (_, lbl) in zip(encoded, rows, strict=True)
+    ]
+    train, held_out = examples[:48], examples[48:]
+    null = ids[NULL_LABEL_TOKEN]
+    before = validation_loss(model, codec, held_out, null, ScheduleConfig(), seed=0)
+    config = GeneratorConfig(epochs=3, lr=2e-3, batch_size=16, draws_per_example=2)
+    report = train_generator(
+        model, codec, train, null, ScheduleConfig(), config, seed=0, progress=False, validation=held_out
+    )
+    after = validation_loss(model, codec, held_out, null, ScheduleConfig(), seed=0)
+    assert after < before - 0.5
+    assert len(report["history"]) == 3 and report["history"][-1]["val_loss"] == pytest.approx(after)

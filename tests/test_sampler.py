@@ -1,0 +1,192 @@
+import math
+
+import pytest
+import torch
+
+from training.sampler import (
+    DecodeConfig,
+    candidate_distribution,
+    commit_counts,
+    iterative_decode,
+    sample_candidates,
+    select_most_confident,
+)
+
+NO_BAN = torch.zeros(4, dtype=torch.bool)
+LOGITS = torch.tensor([[2.0, 1.0, 0.0, -1.0]])
+
+
+def test_top_k_keeps_the_k_best_renormalised():
+    ids, probs = candidate_distribution(LOGITS, NO_BAN, 1.0, 2, 1.0)
+    assert ids.tolist() == [[0, 1]]
+    e = math.e
+    assert torch.allclose(probs, torch.tensor([[e / (e + 1), 1 / (e + 1)]]), atol=1e-6)
+
+
+def test_top_p_keeps_the_smallest_prefix_reaching_p():
+    full = torch.softmax(LOGITS, -1)[0]  # 0.644, 0.237, 0.087, 0.032
+    ids, probs = candidate_distribution(LOGITS, NO_BAN, 1.0, 0, 0.5)
+    assert ids[0, 0] == 0 and torch.allclose(probs[0], torch.tensor([1.0, 0, 0, 0]))
+    ids, probs = candidate_distribution(LOGITS, NO_BAN, 1.0, 0, 0.7)
+    kept = full[:2] / full[:2].sum()
+    assert torch.allclose(probs[0, :2], kept, atol=1e-6) and probs[0, 2:].sum() == 0
+
+
+def test_temperature_flattens_and_banned_tokens_get_no_mass():
+    banned = torch.tensor([True, False, False, False])
+    ids, probs = candidate_distribution(LOGITS, banned, 2.0, 0, 1.0)
+    assert probs[0, 0] == 0
+    expected = torch.softmax(torch.tensor([1.0, 0.5, 0.0, -0.5])[1:], -1)
+    assert torch.allclose(probs[0, 1:], expected, atol=1e-6)
+
+
+def test_greedy_takes_the_best_allowed_token():
+    ids, probs = candidate_distribution(LOGITS, torch.tensor([True, False, False, False]), 0.0, 0, 1.0)
+    assert ids.tolist() == [[1]] and probs.tolist() == [[1.0]]
+
+
+@pytest.mark.parametrize(("u", "token"), [(0.1, 5), (0.4999, 5), (0.5, 6), (0.85, 7), (0.9999, 7)])
+def test_inverse_cdf_sampling(u, token):
+    ids, probs = torch.tensor([[5, 6, 7]]), torch.tensor([[0.5, 0.3, 0.2]])
+    got, p = sample_candidates(ids, probs, torch.tensor([u]))
+    assert got.item() == token
+    assert p.item() == pytest.approx({5: 0.5, 6: 0.3, 7: 0.2}[token])
+
+
+def test_commit_counts_are_ceil_of_remaining_over_rounds_left():
+    assert commit_counts(torch.tensor([5, 4, 0, 1]), 4).tolist() == [2, 1, 0, 1]
+    assert commit_counts(torch.tensor([5, 4, 0, 1]), 1).tolist() == [5, 4, 0, 1]
+
+
+def test_select_most_confident_respects_counts_and_eligibility():
+    conf = torch.tensor([[0.1, -math.inf, 0.9, 0.5], [0.5, 0.5, 0.5, -math.inf]])
+    chosen = select_most_confident(conf, torch.tensor([2, 1]))
+    assert chosen.tolist() == [[False, False, True, True], [True, False, False, False]]
+    # Asking for more than there are eligible positions never selects an ineligible one.
+    assert select_most_confident(conf, torch.tensor([4, 4]))[:, 3].tolist() == [True, False]
+
+
+class RecordingLogits:
+    """A fixed logit table per position; records how many positions each round asked for."""
+
+    def __init__(self, table: torch.Tensor):
+        self.table = table  # (L, V)
+        self.calls: list[int] = []
+
+    def __call__(self, ids, attention, positions):
+        self.calls.append(positions.shape[0])
+        return self.table[positions[:, 1]]
+
+
+def test_decode_commits_most_confident_first_and_fills_everything():
+    table = torch.full((5, 6), -10.0)
+    # Position 1 is very sure of token 3, position 2 fairly sure of 4, position 3 unsure of 5.
+    table[1, 3], table[2, 4], table[3, 5] = 10.0, 3.0, 0.5
+    fn = RecordingLogits(table)
+    ids = torch.tensor([[1, 2, 2, 2, 0]])
+    masked = torch.tensor([[False, True, True, True, False]])
+    out = iterative_decode(
+        fn,
+        ids,
+        torch.ones_like(ids),
+        masked,
+        torch.full((1, 2, 5), 0.5),
+        torch.zeros(6, dtype=torch.bool),
+        DecodeConfig(rounds=2, temperature=0.0),
+        mask_id=2,
+    )
+    assert out.tolist() == [[1, 3, 4, 5, 0]]
+    assert fn.calls == [3, 1]  # round 1 commits ceil(3/2) = 2, round 2 the last one
+
+
+def test_decode_with_one_round_is_one_shot():
+    fn = RecordingLogits(torch.randn(6, 9))
+    ids = torch.tensor([[1, 2, 2, 2, 2, 0]])
+    masked = torch.tensor([[False, True, True, True, True, False]])
+    iterative_decode(
+        fn,
+        ids,
+        torch.ones_like(ids),
+        masked,
+        torch.rand(1, 1, 6),
+        torch.zeros(9, dtype=torch.bool),
+        DecodeConfig(rounds=1),
+        mask_id=2,
+    )
+    assert fn.calls == [4]
+
+
+def test_classifier_free_guidance_mixes_conditional_and_null_passes():
+    cond, uncond = torch.tensor([0.0, 1.0, 0.9]), torch.tensor([0.0, 0.0, 1.5])
+
+    def fn(ids, attention, positions):
+        is_null = ids[positions[:, 0], 0] == 99  # label position 0 holds 99 in the null pass
+        return torch.where(is_null[:, None], uncond, cond)
+
+    ids = torch.tensor([[7, 0]])
+    masked = torch.tensor([[False, True]])
+
+    def run(scale):
+        return iterative_decode(
+            fn,
+            ids,
+            torch.ones_like(ids),
+            masked,
+            torch.zeros(1, 1, 2),
+            torch.zeros(3, dtype=torch.bool),
+            DecodeConfig(rounds=1, temperature=0.0, guidance_scale=scale),
+            mask_id=0,
+            label_position=0,
+            null_label_id=99,
+        )[0, 1].item()
+
+    assert run(1.0) == 1  # conditional only
+    assert run(0.0) == 2  # unconditional only
+    assert run(2.0) == 1  # 0 + 2 * (1 - 0) = 2 > 1.5 + 2 * (0.9 - 1.5) = 0.3
+
+
+def test_decode_config_rejects_bad_values():
+    for kwargs in (
+        {"rounds": 0},
+        {"temperature": -1},
+        {"top_k": -1},
+        {"top_p": 0},
+        {"top_p": 1.5},
+        {"temperature": math.nan},
+        {"guidance_scale": math.inf},
+    ):
+        with pytest.raises(ValueError):
+            DecodeConfig(**kwargs)
+
+
+def test_real_model_never_writes_banned_tokens_or_unmasked_positions(tiny_augmenter):
+    aug = tiny_augmenter
+    torch.manual_seed(0)
+    encoded = aug.codec.encode(["The movie was great today!", "Our team was rude again!"], aug.max_content)
+    label = aug.label_ids["joy"]
+    from training.common import pad_batch
+    from training.generator import PREFIX_LENGTH, prompt_ids
+
+    prompts = [prompt_ids(e.ids, label, aug.codec) for e in encoded] * 8
+    ids, attention = pad_batch(prompts, aug.codec.pad_id)
+    masked = (torch.rand(ids.shape) < 0.6) & (attention.bool())
+    masked[:, :PREFIX_LENGTH] = False
+    masked[ids == aug.codec.sep_id] = False
+    # A hot, flat distribution makes banned tokens likely if they were not excluded.
+    config = DecodeConfig(rounds=3, temperature=5.0)
+    out = iterative_decode(
+        aug.runner,
+        ids,
+        attention,
+        masked,
+        torch.rand(ids.shape[0], 3, ids.shape[1]),
+        aug.banned,
+        config,
+        aug.codec.mask_id,
+        label_position=1,
+        null_label_id=aug.null_label_id,
+    )
+    assert torch.equal(out[~masked], ids[~masked])  # label token, specials, unmasked text untouched
+    written = out[masked]
+    assert not aug.banned[written].any()
+    assert (written != aug.codec.mask_id).all()

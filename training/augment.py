@@ -1,0 +1,320 @@
+"""Conditional sample generation with the diffusion generator (ALGORITHM.md section 5).
+
+For each input: importance weights from the classifier (or the proxy), a corruption step t drawn
+from a step range, a nested label-aware mask, K-round decoding conditioned on the label, and a check
+that the output is new. Every chain draws its randomness from its own generator seeded by
+(seed, item, chain), so an output depends on the call's seed and its own position only, never on the
+batch it was decoded in. Exactly n distinct outputs per input, none equal to the input; a shortfall
+is reported, never padded.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from training.classifier import ClassifierRunner
+from training.common import bucketed_batches, local_generator, pad_batch
+from training.generator import LABEL_POSITION, PREFIX_LENGTH, MaskedLMRunner, ScheduleConfig, prompt_ids
+from training.sampler import DecodeConfig, iterative_decode
+from training.schedule import ensure_min_masked, keep_curve
+from training.text import EncodedText, TextCodec
+
+ProgressFn = Callable[[int, int], None]
+"""progress(outputs accepted so far, outputs requested)."""
+
+
+@dataclass(frozen=True)
+class AugmentOptions:
+    steps: tuple[int, int] = (13, 16)  # inclusive range of corruption steps t
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    seed: int = 0
+    max_attempts: int = 4  # decoding passes over the inputs still short of n before giving up
+    batch_size: int = 64  # chains per forward pass
+    score: bool = True  # add the classifier's probability of the intended label
+
+
+@dataclass
+class Augmentation:
+    source_index: int
+    text: str
+    label: str
+    provenance: dict
+
+
+@dataclass
+class Shortfall:
+    source_index: int
+    requested: int
+    produced: int
+    reason: str
+
+
+@dataclass
+class AugmentResult:
+    augmentations: list[Augmentation]
+    shortfalls: list[Shortfall]
+    stats: dict
+
+
+@dataclass
+class _Chain:
+    item: int
+    chain: int
+    step: int
+    mask: torch.Tensor  # (n,) bool over content tokens
+    uniforms: torch.Tensor  # (K, n)
+
+
+@dataclass
+class _ItemState:
+    needed: int
+    seen: set[str]
+    next_chain: int
+    accepted: list[Augmentation] = field(default_factory=list)
+    chains_tried: int = 0
+
+
+class DiffusionAugmenter:
+    """Generates label-conditioned rewrites of texts with a trained diffusion generator."""
+
+    def __init__(
+        self,
+        generator,
+        codec: TextCodec,
+        label_ids: dict[str, int],
+        null_label_id: int,
+        schedule: ScheduleConfig,
+        max_length: int,
+        importance_source: ClassifierRunner,
+        scorer: ClassifierRunner | None = None,
+    ):
+        self.model = generator.eval()
+        self.runner = MaskedLMRunner(generator)
+        self.codec = codec
+        self.label_ids = dict(label_ids)
+        self.null_label_id = null_label_id
+        self.schedule = schedule
+        self.max_content = max_length - PREFIX_LENGTH - 1
+        self.importance_source = importance_source
+        self.scorer = scorer
+        self.banned = codec.banned_mask(generator.get_input_embeddings().num_embeddings)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.label_ids)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint) -> DiffusionAugmenter:
+        """Importance and scores come from the task classifier when the checkpoint has one (the
+        paper's reflective generation), else from the proxy."""
+        codec = TextCodec(checkpoint.tokenizer)
+        judge = checkpoint.classifier if checkpoint.classifier is not None else checkpoint.proxy
+        if judge is None or checkpoint.generator is None:
+            raise ValueError("augmentation needs the generator and the proxy or classifier of the checkpoint")
+        runner = ClassifierRunner(judge, codec, max_length=checkpoint.settings.max_length)
+        return cls(
+            checkpoint.generator,
+            codec,
+            checkpoint.label_ids,
+            checkpoint.null_label_id,
+            checkpoint.settings.schedule,
+            checkpoint.settings.max_length,
+            importance_source=runner,
+            scorer=runner,
+        )
+
+    def check_labels(self, labels: Iterable[str]) -> None:
+        unknown = sorted(set(labels) - set(self.label_ids))
+        if unknown:
+            raise ValueError(f"unknown label(s) {unknown}; this checkpoint knows {sorted(self.label_ids)}")
+
+    # ------------------------------------------------------------------------------------------
+    def augment(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        counts: Sequence[int],
+        options: AugmentOptions = AugmentOptions(),
+        progress: ProgressFn | None = None,
+        exclude: Sequence[Iterable[str]] | None = None,
+        chain_offset: int = 0,
+    ) -> AugmentResult:
+        """`counts[i]` new texts for `texts[i]` with label `labels[i]`.
+
+        exclude: per item, texts that must not be produced again (outputs of an earlier call);
+        chain_offset: first chain index, so a follow-up call draws chains an earlier call did not.
+        """
+        if not len(texts) == len(labels) == len(counts):
+            raise ValueError("texts, labels and counts must have the same length")
+        if any(c < 0 for c in counts):
+            raise ValueError("counts must be >= 0")
+        self.check_labels(labels)
+        low, high = options.steps
+        if not 1 <= low <= high <= self.schedule.total_steps:
+            raise ValueError(f"step range {options.steps} must lie within 1..{self.schedule.total_steps}")
+        started = time.perf_counter()
+        encoded = self.codec.encode(texts, self.max_content)
+        weights = self.importance_source.importance(encoded)
+        curves = [keep_curve(w, self.schedule.total_steps, self.schedule.lam) for w in weights]  # (T+1, n)
+        states = []
+        for i, e in enumerate(encoded):
+            seen = {self.codec.normalise(e.text), self.codec.normalise(self.codec.decode_run(e.ids))}
+            seen.update(self.codec.normalise(t) for t in (exclude[i] if exclude else ()))
+            states.append(_ItemState(needed=counts[i], seen=seen, next_chain=chain_offset))
+        requested = sum(counts)
+        shortfalls: list[Shortfall] = []
+        for i, e in enumerate(encoded):
+            if counts[i] and not any(e.maskable):
+                shortfalls.append(
+                    Shortfall(i, counts[i], 0, "the text has no tokens the generator can rewrite")
+                )
+                states[i].needed = 0
+        decoded_chains, forward_passes = 0, 0
+        for attempt in range(options.max_attempts):
+            chains = []
+            for i, state in enumerate(states):
+                if state.needed <= len(state.accepted):
+                    continue
+                missing = state.needed - len(state.accepted)
+                for _ in range(missing if attempt == 0 else 2 * missing):
+                    chains.append(self._draw_chain(i, state.next_chain, encoded[i], curves[i], options))
+                    state.next_chain += 1
+            if not chains:
+                break
+            new_ids, passes = self._decode(chains, encoded, labels, options)
+            decoded_chains += len(chains)
+            forward_passes += passes
+            for chain, ids in zip(chains, new_ids, strict=True):
+                state = states[chain.item]
+                state.chains_tried += 1
+                if len(state.accepted) >= state.needed:
+                    continue
+                self._consider(chain, ids, encoded[chain.item], labels[chain.item], state, options)
+            if progress is not None:
+                progress(sum(min(len(s.accepted), s.needed) for s in states), requested)
+        for i, state in enumerate(states):
+            if len(state.accepted) < state.needed:
+                shortfalls.append(
+                    Shortfall(
+                        i,
+                        state.needed,
+                        len(state.accepted),
+                        f"only {len(state.accepted)} distinct new texts in {state.chains_tried} tries",
+                    )
+                )
+        augmentations = [a for s in states for a in s.accepted]
+        if options.score and self.scorer is not None and augmentations:
+            self._score(self.scorer, augmentations)
+        elapsed = time.perf_counter() - started
+        stats = {
+            "requested": requested,
+            "produced": len(augmentations),
+            "chains_decoded": decoded_chains,
+            "forward_passes": forward_passes,
+            "seconds": round(elapsed, 3),
+        }
+        return AugmentResult(augmentations, sorted(shortfalls, key=lambda s: s.source_index), stats)
+
+    # ------------------------------------------------------------------------------------------
+    def _draw_chain(
+        self, item: int, chain: int, encoded: EncodedText, curve: torch.Tensor, options
+    ) -> _Chain:
+        """All randomness of one chain, from its own generator: step, mask uniforms, sampling uniforms."""
+        gen = local_generator(options.seed, item, chain)
+        low, high = options.steps
+        step = int(torch.randint(low, high + 1, (1,), generator=gen))
+        n = len(encoded)
+        uniform = torch.rand((1, n), generator=gen)
+        sampling = torch.rand((options.decode.rounds, n), generator=gen)
+        maskable = torch.tensor(encoded.maskable, dtype=torch.bool).unsqueeze(0)
+        keep = curve[step].unsqueeze(0)  # (1, n)
+        mask = ensure_min_masked((uniform >= keep) & maskable, uniform, keep, maskable)[0]
+        return _Chain(item, chain, step, mask, sampling)
+
+    def _decode(self, chains: Sequence[_Chain], encoded, labels, options) -> tuple[list[list[int]], int]:
+        """Decode all chains in length-sorted batches; returns new content ids per chain and passes run."""
+        out: list[list[int]] = [[] for _ in chains]
+        passes = 0
+        lengths = [len(encoded[c.item]) for c in chains]
+        rounds = options.decode.rounds
+        for batch in bucketed_batches(lengths, options.batch_size, rng=None):
+            prompts = [
+                prompt_ids(encoded[chains[j].item].ids, self.label_ids[labels[chains[j].item]], self.codec)
+                for j in batch
+            ]
+            input_ids, attention = pad_batch(prompts, self.codec.pad_id)
+            masked = torch.zeros_like(input_ids, dtype=torch.bool)
+            uniforms = torch.zeros((len(batch), rounds, input_ids.shape[1]))
+            for row, j in enumerate(batch):
+                n = lengths[j]
+                masked[row, PREFIX_LENGTH : PREFIX_LENGTH + n] = chains[j].mask
+                uniforms[row, :, PREFIX_LENGTH : PREFIX_LENGTH + n] = chains[j].uniforms
+            with torch.inference_mode():
+                new = iterative_decode(
+                    self.runner,
+                    input_ids.to(self.device),
+                    attention.to(self.device),
+                    masked.to(self.device),
+                    uniforms.to(self.device),
+                    self.banned.to(self.device),
+                    options.decode,
+                    self.codec.mask_id,
+                    label_position=LABEL_POSITION,
+                    null_label_id=self.null_label_id,
+                ).cpu()
+            passes += min(rounds, int(masked.sum(-1).max())) * (
+                2 if options.decode.guidance_scale != 1.0 else 1
+            )
+            for row, j in enumerate(batch):
+                out[j] = new[row, PREFIX_LENGTH : PREFIX_LENGTH + lengths[j]].tolist()
+        return out, passes
+
+    def _consider(
+        self, chain: _Chain, ids: list[int], encoded: EncodedText, label: str, state: _ItemState, options
+    ) -> None:
+        if list(encoded.ids) == ids:
+            return
+        text = self.codec.splice(encoded, ids)
+        key = self.codec.normalise(text)
+        if key in state.seen:
+            return
+        state.seen.add(key)
+        n = len(encoded)
+        masked = chain.mask.nonzero().flatten().tolist()
+        changed = sum(int(a != b) for a, b in zip(encoded.ids, ids, strict=True))
+        state.accepted.append(
+            Augmentation(
+                source_index=chain.item,
+                text=text,
+                label=label,
+                provenance={
+                    "seed": options.seed,
+                    "chain": chain.chain,
+                    "step": chain.step,
+                    "rounds": options.decode.rounds,
+                    "mask_ratio": round(len(masked) / n, 4),
+                    "masked_positions": masked,
+                    "changed_ratio": round(changed / n, 4),
+                },
+            )
+        )
+
+    @staticmethod
+    def _score(scorer: ClassifierRunner, augmentations: list[Augmentation]) -> None:
+        probs = scorer.predict_proba([a.text for a in augmentations])
+        names = scorer.label_names
+        index = {name: i for i, name in enumerate(names)}
+        for a, row in zip(augmentations, probs, strict=True):
+            a.provenance["label_prob"] = (
+                round(float(row[index[a.label]]), 4) if a.label in index else math.nan
+            )
+            a.provenance["predicted_label"] = names[int(row.argmax())]

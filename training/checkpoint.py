@@ -1,0 +1,211 @@
+"""The checkpoint folder: one writer, one reader.
+
+    <folder>/
+      diffusioncls.json   our settings: labels, label tokens, schedule, training settings and
+                          reports, sampler defaults, base model, library versions
+      tokenizer/          the base tokenizer: encodes and decodes all content text
+      generator/          masked LM with label-token rows (HF save_pretrained, safetensors) + its tokenizer
+      proxy/              sequence classifier behind the importance weights (HF save_pretrained)
+      classifier/         optional task classifier (HF save_pretrained)
+
+Everything loads offline from the folder alone. A checkpoint is written to a temporary sibling
+folder and renamed into place, so a crash never leaves a half-written folder that looks valid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from training.common import library_versions
+from training.generator import LABEL_POSITION, NULL_LABEL_TOKEN, PREFIX_LENGTH, ScheduleConfig, label_token
+
+SETTINGS_FILE = "diffusioncls.json"
+FORMAT = "diffusioncls-checkpoint"
+FORMAT_VERSION = 1
+COMPONENTS = ("generator", "proxy", "classifier")
+
+
+class CheckpointError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SamplerDefaults:
+    steps: tuple[int, int] = (13, 16)  # the paper's best step group (4th of 8) for T = 32
+    rounds: int = 4
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    guidance_scale: float = 1.0
+
+
+@dataclass
+class CheckpointSettings:
+    labels: list[str]
+    base_model: str
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    sampler: SamplerDefaults = field(default_factory=SamplerDefaults)
+    max_length: int = 128  # prompt length of the generator, specials included
+    generator: dict[str, Any] = field(default_factory=dict)  # training settings and report
+    proxy: dict[str, Any] = field(default_factory=dict)
+    classifier: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    components: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=library_versions)
+    created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+
+    @property
+    def label_tokens(self) -> dict[str, str]:
+        return {label: label_token(label) for label in self.labels}
+
+    def to_json(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["sampler"]["steps"] = list(self.sampler.steps)
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            **body,
+            "label_tokens": self.label_tokens,
+            "null_label_token": NULL_LABEL_TOKEN,
+            "prompt": {
+                "layout": "[CLS] [LABEL=y] [SEP] x_1 .. x_n [SEP]",
+                "label_position": LABEL_POSITION,
+                "prefix_length": PREFIX_LENGTH,
+            },
+        }
+
+    @staticmethod
+    def from_json(body: dict[str, Any]) -> CheckpointSettings:
+        if body.get("format") != FORMAT:
+            raise CheckpointError(f"not a {FORMAT} settings file")
+        if body.get("format_version") != FORMAT_VERSION:
+            raise CheckpointError(
+                f"checkpoint format version {body.get('format_version')} is not supported (expected {FORMAT_VERSION})"
+            )
+        sampler = dict(body["sampler"])
+        sampler["steps"] = tuple(sampler["steps"])
+        return CheckpointSettings(
+            labels=list(body["labels"]),
+            base_model=body["base_model"],
+            schedule=ScheduleConfig(**body["schedule"]),
+            sampler=SamplerDefaults(**sampler),
+            max_length=int(body["max_length"]),
+            generator=body.get("generator", {}),
+            proxy=body.get("proxy", {}),
+            classifier=body.get("classifier", {}),
+            data=body.get("data", {}),
+            components=list(body.get("components", [])),
+            versions=body.get("versions", {}),
+            created_at=body.get("created_at", ""),
+        )
+
+
+def write_checkpoint(
+    folder: str | Path,
+    settings: CheckpointSettings,
+    tokenizer,
+    models: dict[str, Any],
+    generator_tokenizer=None,
+    overwrite: bool = False,
+) -> Path:
+    """Write `models` (component name -> HF model) with the tokenizer(s) and settings, atomically."""
+    folder = Path(folder)
+    unknown = set(models) - set(COMPONENTS)
+    if unknown:
+        raise CheckpointError(f"unknown component(s) {sorted(unknown)}; expected some of {COMPONENTS}")
+    if "generator" not in models:
+        raise CheckpointError("a checkpoint needs a generator")
+    if folder.exists() and not overwrite:
+        raise CheckpointError(f"{folder} already exists (pass overwrite=True / --overwrite to replace it)")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        tokenizer.save_pretrained(staging / "tokenizer")
+        for name, model in models.items():
+            model.save_pretrained(staging / name, safe_serialization=True)
+        (generator_tokenizer or tokenizer).save_pretrained(staging / "generator")
+        settings.components = [name for name in COMPONENTS if name in models]
+        (staging / SETTINGS_FILE).write_text(
+            json.dumps(settings.to_json(), indent=2, ensure_ascii=False) + "\n"
+        )
+        if folder.exists():
+            backup = folder.with_name(f".{folder.name}.old")
+            shutil.rmtree(backup, ignore_errors=True)
+            folder.rename(backup)
+            staging.rename(folder)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def read_settings(folder: str | Path) -> CheckpointSettings:
+    path = Path(folder) / SETTINGS_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{folder} is not a checkpoint: {SETTINGS_FILE} is missing")
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{path} is not valid JSON: {err}") from None
+    return CheckpointSettings.from_json(body)
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: settings, base tokenizer, label token ids, and the requested models."""
+
+    folder: Path
+    settings: CheckpointSettings
+    tokenizer: Any
+    label_ids: dict[str, int]  # label -> id of its [LABEL=y] token in the generator vocabulary
+    null_label_id: int
+    generator: Any = None
+    proxy: Any = None
+    classifier: Any = None
+
+
+def load_checkpoint(
+    folder: str | Path, device: torch.device | str = "cpu", components: tuple[str, ...] = COMPONENTS
+) -> Checkpoint:
+    """Read the settings and load the requested components that the checkpoint has, offline."""
+    from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoTokenizer
+
+    from training.text import ensure_special_tokens
+
+    folder = Path(folder)
+    settings = read_settings(folder)
+    device = torch.device(device)
+    tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizer"), local_files_only=True)
+    ensure_special_tokens(tokenizer)
+    vocab = AutoTokenizer.from_pretrained(str(folder / "generator"), local_files_only=True).get_vocab()
+    missing = [tok for tok in [*settings.label_tokens.values(), NULL_LABEL_TOKEN] if tok not in vocab]
+    if missing:
+        raise CheckpointError(f"the generator tokenizer lacks the label token(s) {missing}")
+    loaded = Checkpoint(
+        folder=folder,
+        settings=settings,
+        tokenizer=tokenizer,
+        label_ids={label: vocab[tok] for label, tok in settings.label_tokens.items()},
+        null_label_id=vocab[NULL_LABEL_TOKEN],
+    )
+    for name in components:
+        if name not in settings.components:
+            continue
+        path = folder / name
+        if not path.is_dir():
+            raise CheckpointError(f"{path} is listed in {SETTINGS_FILE} but missing")
+        auto = AutoModelForMaskedLM if name == "generator" else AutoModelForSequenceClassification
+        model = auto.from_pretrained(str(path), dtype=torch.float32, local_files_only=True).to(device).eval()
+        setattr(loaded, name, model)
+    return loaded

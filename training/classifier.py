@@ -1,0 +1,228 @@
+"""Sequence classifiers: the proxy of the noise schedule and the task classifier.
+
+An HF `AutoModelForSequenceClassification` on the base encoder, so each saves and loads with
+`save_pretrained`. Inputs are built from the codec's content ids (`[CLS] x [SEP]`), the same ids the
+generator sees, so importance weights line up with generator positions one to one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from training.common import adamw, bucketed_batches, linear_warmup_decay, pad_batch, pretrained_kwargs
+from training.data import LabelledData
+from training.metrics import accuracy, macro_f1
+from training.schedule import importance_from_attention
+from training.text import EncodedText, TextCodec
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    lr: float = 1e-4
+    epochs: int = 8
+    batch_size: int = 32
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    patience: int = 2  # epochs without a better validation macro-F1 before stopping
+    max_length: int = 128
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_classifier(name_or_path: str | Path, label_names: Sequence[str], device: torch.device):
+    """A sequence classifier on the base encoder, with a fresh head for `label_names`."""
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(name_or_path),
+        num_labels=len(label_names),
+        id2label=dict(enumerate(label_names)),
+        label2id={name: i for i, name in enumerate(label_names)},
+        dtype=torch.float32,
+        **pretrained_kwargs(name_or_path),
+    )
+    return model.to(device)
+
+
+def load_trained_classifier(folder: str | Path, device: torch.device):
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(folder), dtype=torch.float32, local_files_only=True
+    )
+    return model.to(device).eval()
+
+
+@contextlib.contextmanager
+def _eager_attention(model):
+    """Attention probabilities are only returned by the eager implementation; switch for the call."""
+    previous = model.config._attn_implementation
+    if previous != "eager":
+        model.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        if previous != "eager":
+            model.set_attn_implementation(previous)
+
+
+class ClassifierRunner:
+    """Inference around a trained sequence classifier: probabilities and token importance."""
+
+    def __init__(self, model, codec: TextCodec, max_length: int = 128, batch_size: int = 64):
+        self.model = model.eval()
+        self.codec = codec
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.label_names: list[str] = [model.config.id2label[i] for i in range(model.config.num_labels)]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def inputs(self, encoded: Sequence[EncodedText]) -> list[list[int]]:
+        # Content beyond the classifier's window is cut; the generator window is never larger.
+        room = self.max_length - 2
+        return [[self.codec.cls_id, *e.ids[:room], self.codec.sep_id] for e in encoded]
+
+    @torch.inference_mode()
+    def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
+        """(N, C) class probabilities, in the order of `texts`."""
+        encoded = self.codec.encode(texts, self.max_length - 2)
+        return self.predict_proba_encoded(encoded)
+
+    @torch.inference_mode()
+    def predict_proba_encoded(self, encoded: Sequence[EncodedText]) -> torch.Tensor:
+        sequences = self.inputs(encoded)
+        out = torch.empty((len(sequences), len(self.label_names)))
+        for batch in bucketed_batches([len(s) for s in sequences], self.batch_size, rng=None):
+            ids, attention = pad_batch([sequences[i] for i in batch], self.codec.pad_id)
+            logits = self.model(
+                input_ids=ids.to(self.device), attention_mask=attention.to(self.device)
+            ).logits
+            out[batch] = torch.softmax(logits.float(), dim=-1).cpu()
+        return out
+
+    @torch.inference_mode()
+    def importance(self, encoded: Sequence[EncodedText]) -> list[torch.Tensor]:
+        """Per text, (n,) weights in [0, 1] over its content tokens (ALGORITHM 1).
+
+        Last layer, mean over heads, the [CLS] query's row, maskable content tokens only, divided by
+        the row's maximum over those tokens.
+        """
+        sequences = self.inputs(encoded)
+        weights: list[torch.Tensor] = [torch.empty(0)] * len(sequences)
+        with _eager_attention(self.model):
+            for batch in bucketed_batches([len(s) for s in sequences], self.batch_size, rng=None):
+                ids, attention = pad_batch([sequences[i] for i in batch], self.codec.pad_id)
+                out = self.model(
+                    input_ids=ids.to(self.device),
+                    attention_mask=attention.to(self.device),
+                    output_attentions=True,
+                )
+                cls_row = out.attentions[-1].float().mean(dim=1)[:, 0, :].cpu()  # (b, L)
+                content = torch.zeros_like(cls_row, dtype=torch.bool)
+                for row, i in enumerate(batch):
+                    n = len(sequences[i]) - 2
+                    content[row, 1 : 1 + n] = torch.tensor(encoded[i].maskable[:n], dtype=torch.bool)
+                scaled = importance_from_attention(cls_row, content)  # (b, L)
+                for row, i in enumerate(batch):
+                    n = len(sequences[i]) - 2
+                    w = torch.zeros(len(encoded[i]))
+                    w[:n] = scaled[row, 1 : 1 + n]
+                    weights[i] = w
+        return weights
+
+
+def evaluate_classifier(runner: ClassifierRunner, data: LabelledData) -> dict[str, float]:
+    probs = runner.predict_proba(data.texts)
+    index = {name: i for i, name in enumerate(runner.label_names)}
+    gold = [index[label] for label in data.labels]
+    predicted = probs.argmax(-1).tolist()
+    return {"accuracy": accuracy(gold, predicted), "macro_f1": macro_f1(gold, predicted, len(index))}
+
+
+def train_classifier(
+    model,
+    codec: TextCodec,
+    train: LabelledData,
+    val: LabelledData | None,
+    config: ClassifierConfig,
+    seed: int,
+    desc: str = "classifier",
+    progress: bool = True,
+) -> dict:
+    """Fine-tune with cross-entropy; keep the weights of the best validation macro-F1 epoch.
+
+    Model selection only ever sees `val` (carved from training data), never a test split.
+    Returns the training history.
+    """
+    device = next(model.parameters()).device
+    label_index = {
+        name: i for i, name in enumerate(model.config.id2label[i] for i in range(model.config.num_labels))
+    }
+    runner = ClassifierRunner(model, codec, config.max_length)
+    sequences = runner.inputs(codec.encode(train.texts, config.max_length - 2))
+    targets = torch.tensor([label_index[label] for label in train.labels])
+    rng = random.Random(seed)
+    torch_gen = torch.Generator().manual_seed(seed)
+    steps_per_epoch = math.ceil(len(sequences) / config.batch_size)
+    optimizer = adamw(model, config.lr, config.weight_decay)
+    schedule = linear_warmup_decay(
+        optimizer,
+        steps_per_epoch * config.epochs,
+        round(config.warmup_ratio * steps_per_epoch * config.epochs),
+    )
+    history: list[dict] = []
+    best_score, best_state, best_epoch, stale = -1.0, None, 0, 0
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        total, count = 0.0, 0
+        batches = list(bucketed_batches([len(s) for s in sequences], config.batch_size, rng))
+        bar = tqdm(batches, desc=f"{desc} epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
+        for batch in bar:
+            ids, attention = pad_batch([sequences[i] for i in batch], codec.pad_id)
+            with torch.random.fork_rng(devices=[]):  # dropout draws from a local stream
+                torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=torch_gen)))
+                logits = model(input_ids=ids.to(device), attention_mask=attention.to(device)).logits
+            loss = torch.nn.functional.cross_entropy(logits.float(), targets[batch].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(batch)
+            count += len(batch)
+            bar.set_postfix(loss=f"{total / count:.4f}")
+        record = {"epoch": epoch, "train_loss": total / max(1, count)}
+        if val is not None and len(val):
+            runner.model.eval()
+            record.update({f"val_{k}": v for k, v in evaluate_classifier(runner, val).items()})
+            score = record["val_macro_f1"]
+            if score > best_score:
+                best_score, best_epoch, stale = score, epoch, 0
+                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+            else:
+                stale += 1
+        history.append(record)
+        if progress:
+            tqdm.write(
+                f"{desc} epoch {epoch}: "
+                + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch")
+            )
+        if val is not None and stale >= config.patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return {"history": history, "best_epoch": best_epoch or len(history), "best_val_macro_f1": best_score}

@@ -1,0 +1,127 @@
+"""Small pieces shared by the training loops and the sampler: devices, seeds, optimisers, batching."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import torch
+
+
+def quiet_transformers() -> None:
+    """Keep transformers' load reports and per-file progress bars out of our CLI output."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def pretrained_kwargs(name_or_path: str | Path) -> dict:
+    """Load a local folder strictly offline; a hub id follows the HF_HUB_OFFLINE setting."""
+    return (
+        {"local_files_only": True} if Path(name_or_path).exists() or os.environ.get("HF_HUB_OFFLINE") else {}
+    )
+
+
+def derive_seed(*parts: int | str) -> int:
+    """A 63-bit seed from a tuple of parts, stable across runs and platforms (unlike hash())."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & ((1 << 63) - 1)
+
+
+def local_generator(*parts: int | str) -> torch.Generator:
+    return torch.Generator().manual_seed(derive_seed(*parts))
+
+
+def adamw(model: torch.nn.Module, lr: float, weight_decay: float, fast_lr: dict[str, float] | None = None):
+    """AdamW without weight decay on biases and LayerNorms.
+
+    fast_lr maps a parameter-name prefix to its own learning rate (a freshly created head learns
+    faster than the pretrained encoder under it).
+    """
+    fast_lr = fast_lr or {}
+    groups: dict[tuple[float, float], list[torch.nn.Parameter]] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        rate = next((r for prefix, r in fast_lr.items() if name.startswith(prefix)), lr)
+        decay = 0.0 if param.dim() < 2 or "LayerNorm" in name or "layer_norm" in name else weight_decay
+        groups.setdefault((rate, decay), []).append(param)
+    return torch.optim.AdamW(
+        [{"params": p, "lr": r, "weight_decay": d} for (r, d), p in groups.items()],
+        betas=(0.9, 0.98),
+        eps=1e-6,
+    )
+
+
+def linear_warmup_decay(optimizer, total_steps: int, warmup_steps: int):
+    """Linear warm-up to the base rate, then linear decay to zero at `total_steps`."""
+    total_steps = max(1, total_steps)
+    warmup_steps = min(max(0, warmup_steps), total_steps - 1)
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / (warmup_steps + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def bucketed_batches(
+    lengths: Sequence[int], batch_size: int, rng: random.Random | None, pool_batches: int = 50
+) -> Iterator[list[int]]:
+    """Index batches of similar length (less padding); shuffled when an rng is given.
+
+    Indices are shuffled, cut into pools of `pool_batches` batches, sorted by length inside each
+    pool, batched, and the batches shuffled. Without an rng: sorted by length, in order.
+    """
+    order = list(range(len(lengths)))
+    if rng is None:
+        order.sort(key=lambda i: lengths[i])
+        for start in range(0, len(order), batch_size):
+            yield order[start : start + batch_size]
+        return
+    rng.shuffle(order)
+    pool = batch_size * pool_batches
+    batches: list[list[int]] = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        batches.extend(chunk[s : s + batch_size] for s in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    yield from batches
+
+
+def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad id lists -> (input_ids (B, L), attention_mask (B, L))."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
+        attention[row, : len(seq)] = 1
+    return ids, attention
+
+
+def library_versions() -> dict[str, str]:
+    import tokenizers
+    import transformers
+
+    from training import __version__
+
+    return {
+        "diffusioncls": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
+    }

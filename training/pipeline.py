@@ -1,0 +1,222 @@
+"""End-to-end training: `pretrain` (unlabelled text -> base generator) and `fit` (labelled data ->
+proxy -> generator -> checkpoint)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from training.checkpoint import CheckpointSettings, SamplerDefaults, write_checkpoint
+from training.classifier import ClassifierConfig, ClassifierRunner, load_classifier, train_classifier
+from training.common import pretrained_kwargs, resolve_device
+from training.data import LabelledData, train_val_split
+from training.generator import (
+    NULL_LABEL_TOKEN,
+    DiffusionExample,
+    GeneratorConfig,
+    ScheduleConfig,
+    add_label_tokens,
+    head_prefix,
+    label_token,
+    load_base_mlm,
+    train_generator,
+    unigram_log_prior,
+)
+from training.text import TextCodec, ensure_special_tokens
+
+log = logging.getLogger(__name__)
+
+
+def load_tokenizer(name_or_path: str | Path):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), **pretrained_kwargs(name_or_path))
+    ensure_special_tokens(tokenizer)
+    return tokenizer
+
+
+def pretrain(
+    base: str | Path,
+    texts: Sequence[str],
+    out: str | Path,
+    config: GeneratorConfig = GeneratorConfig(epochs=1, lr=2e-4),
+    schedule: ScheduleConfig = ScheduleConfig(),
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = True,
+    val_fraction: float = 0.02,
+) -> dict:
+    """Masked-diffusion training on unlabelled text with the null label; writes an HF model folder.
+
+    Creates and ties an MLM head when the base has none (its output bias starts at the log unigram
+    prior of `texts`). The folder can be given to `fit` as the base model.
+    """
+    started = time.perf_counter()
+    dev = resolve_device(device)
+    tokenizer = load_tokenizer(base)
+    codec = TextCodec(load_tokenizer(base))
+    model, head_created = load_base_mlm(base, dev)
+    if head_created:
+        log.warning(
+            "%s has no MLM head: created one tied to the embeddings; it is trained from scratch here", base
+        )
+        head = getattr(model, head_prefix(model) or "", None)
+        bias = getattr(getattr(head, "predictions", None), "bias", None)
+        if bias is not None:
+            with torch.no_grad():
+                bias.copy_(unigram_log_prior(codec, texts, bias.shape[0]).to(bias.device))
+    ids = add_label_tokens(model, tokenizer, [])
+    null_id = ids[NULL_LABEL_TOKEN]
+    encoded = [e for e in codec.encode(texts, config.max_content) if any(e.maskable)]
+    n_val = int(len(encoded) * val_fraction) if len(encoded) >= 50 else 0
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(encoded), generator=gen).tolist()
+    val_set = [encoded[i] for i in order[:n_val]]
+    train_set = [encoded[i] for i in order[n_val:]]
+
+    def examples(items):
+        return [DiffusionExample(e, null_id, torch.zeros(len(e))) for e in items]
+
+    report = train_generator(
+        model,
+        codec,
+        examples(train_set),
+        null_id,
+        schedule,
+        config,
+        seed,
+        head_is_new=head_created,
+        desc="pretrain",
+        progress=progress,
+        validation=examples(val_set),
+    )
+    out = Path(out)
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    report.update(
+        {
+            "base_model": str(base),
+            "head_created": head_created,
+            "texts": len(train_set),
+            "validation_texts": len(val_set),
+            "config": config.to_dict(),
+            "schedule": asdict(schedule),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+    )
+    (out / "pretrain.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def fit(
+    data: LabelledData,
+    base: str | Path,
+    out: str | Path,
+    proxy_config: ClassifierConfig = ClassifierConfig(),
+    generator_config: GeneratorConfig = GeneratorConfig(),
+    schedule: ScheduleConfig = ScheduleConfig(),
+    sampler: SamplerDefaults = SamplerDefaults(),
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = True,
+    overwrite: bool = False,
+) -> dict:
+    """Proxy classifier -> importance weights -> diffusion generator -> checkpoint folder."""
+    started = time.perf_counter()
+    dev = resolve_device(device)
+    train, val = train_val_split(data, val_fraction, seed)
+    labels = data.label_names
+    base_tokenizer = load_tokenizer(base)
+    codec = TextCodec(base_tokenizer)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    proxy = load_classifier(base, labels, dev)
+    proxy_report = train_classifier(
+        proxy, codec, train, val, proxy_config, seed, desc="proxy", progress=progress
+    )
+    timings["proxy"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    runner = ClassifierRunner(proxy, codec, max_length=generator_config.max_length)
+    train_encoded = codec.encode(train.texts, generator_config.max_content)
+    val_encoded = codec.encode(val.texts, generator_config.max_content)
+    train_w = runner.importance(train_encoded)
+    val_w = runner.importance(val_encoded)
+    timings["importance"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    generator, head_created = load_base_mlm(base, dev)
+    if head_created:
+        log.warning(
+            "%s has no MLM head: one was created and is trained on the labelled texts only; "
+            "run `python -m training pretrain` on unlabelled text first for better generations",
+            base,
+        )
+    generator_tokenizer = load_tokenizer(base)
+    token_ids = add_label_tokens(generator, generator_tokenizer, labels)
+    null_id = token_ids[NULL_LABEL_TOKEN]
+
+    def examples(encoded, data_labels, weights):
+        return [
+            DiffusionExample(e, token_ids[label_token(lbl)], w)
+            for e, lbl, w in zip(encoded, data_labels, weights, strict=True)
+            if any(e.maskable)
+        ]
+
+    generator_report = train_generator(
+        generator,
+        codec,
+        examples(train_encoded, train.labels, train_w),
+        null_id,
+        schedule,
+        generator_config,
+        seed,
+        head_is_new=head_created,
+        progress=progress,
+        validation=examples(val_encoded, val.labels, val_w),
+    )
+    timings["generator"] = time.perf_counter() - t0
+
+    settings = CheckpointSettings(
+        labels=labels,
+        base_model=str(base),
+        schedule=schedule,
+        sampler=sampler,
+        max_length=generator_config.max_length,
+        generator={"config": generator_config.to_dict(), "head_created": head_created, **generator_report},
+        proxy={"config": proxy_config.to_dict(), **proxy_report},
+        data={
+            "source": data.source,
+            "train": len(train),
+            "validation": len(val),
+            "label_counts": data.counts(),
+            "val_fraction": val_fraction,
+            "seed": seed,
+        },
+    )
+    write_checkpoint(
+        out,
+        settings,
+        base_tokenizer,
+        {"generator": generator, "proxy": proxy},
+        generator_tokenizer=generator_tokenizer,
+        overwrite=overwrite,
+    )
+    timings["total"] = time.perf_counter() - started
+    return {
+        "checkpoint": str(out),
+        "labels": labels,
+        "train": len(train),
+        "validation": len(val),
+        "proxy": proxy_report,
+        "generator": generator_report,
+        "seconds": {k: round(v, 1) for k, v in timings.items()},
+    }

@@ -1,0 +1,101 @@
+"""How many new texts each original gets: G/E (n each) and B/D (balance the classes)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from training.augment import AugmentOptions, AugmentResult, DiffusionAugmenter, ProgressFn, Shortfall
+
+POLICIES = ("ge", "bd")
+
+
+def each_counts(n_items: int, n: int) -> list[int]:
+    """G/E: n new texts per original."""
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    return [n] * n_items
+
+
+def balance_counts(labels: Sequence[str], seed: int, eligible: Sequence[bool] | None = None) -> list[int]:
+    """B/D: new texts per original so that every class reaches the size of the largest.
+
+    A class of m originals short by d gets d // m from each original and one more from d % m of
+    them, chosen with the seed. Originals with eligible[i] False get nothing.
+    """
+    counts = Counter(labels)
+    target = max(counts.values())
+    return _spread({label: target - count for label, count in counts.items()}, labels, seed, eligible)
+
+
+def _spread(
+    deficit: dict[str, int], labels: Sequence[str], seed: int, eligible: Sequence[bool] | None
+) -> list[int]:
+    rng = random.Random(seed)
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        if eligible is None or eligible[i]:
+            members[label].append(i)
+    out = [0] * len(labels)
+    for label in sorted(deficit):
+        need, group = deficit[label], members.get(label, [])
+        if need <= 0 or not group:
+            continue
+        share, extra = divmod(need, len(group))
+        lucky = set(rng.sample(group, extra))
+        for i in group:
+            out[i] = share + (1 if i in lucky else 0)
+    return out
+
+
+def augment_balanced(
+    augmenter: DiffusionAugmenter,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    options: AugmentOptions,
+    top_up_rounds: int = 2,
+    progress: ProgressFn | None = None,
+) -> AugmentResult:
+    """B/D with top-ups: what short originals could not give is asked of their classmates.
+
+    Returns one merged result; the shortfalls left are per class (source_index -1) when a class
+    still cannot reach the target.
+    """
+    counts = balance_counts(labels, options.seed)
+    result = augmenter.augment(texts, labels, counts, options, progress)
+    produced = [list[str]() for _ in texts]
+    for a in result.augmentations:
+        produced[a.source_index].append(a.text)
+    exhausted = {s.source_index for s in result.shortfalls}
+    merged = list(result.augmentations)
+    stats = dict(result.stats)
+    target = max(Counter(labels).values())
+    for round_index in range(1, top_up_rounds + 1):
+        have = Counter(labels)
+        have.update(a.label for a in merged)
+        deficit = {label: target - have[label] for label in have if have[label] < target}
+        if not deficit:
+            break
+        eligible = [i not in exhausted for i in range(len(texts))]
+        extra = _spread(deficit, labels, options.seed + round_index, eligible)
+        if not any(extra):
+            break
+        more = augmenter.augment(
+            texts, labels, extra, options, progress, exclude=produced, chain_offset=round_index * 1_000_000
+        )
+        for a in more.augmentations:
+            produced[a.source_index].append(a.text)
+        merged.extend(more.augmentations)
+        exhausted |= {s.source_index for s in more.shortfalls}
+        for key in ("requested", "produced", "chains_decoded", "forward_passes", "seconds"):
+            stats[key] = round(stats[key] + more.stats[key], 3)
+    have = Counter(labels)
+    have.update(a.label for a in merged)
+    shortfalls = [
+        Shortfall(-1, target - have[label], 0, f"class {label!r} is {target - have[label]} short of {target}")
+        for label in sorted(have)
+        if have[label] < target
+    ]
+    merged.sort(key=lambda a: (a.source_index, a.provenance["chain"]))
+    return AugmentResult(merged, shortfalls, stats)

@@ -1,0 +1,158 @@
+"""K-round confidence-ordered decoding of masked positions (ALGORITHM.md section 5).
+
+Pure functions with explicit arguments. All randomness comes in as tensors of uniforms drawn by the
+caller from local generators, so a chain's outcome depends only on its own seed, not on which other
+chains share its batch. Shapes: B = chains, L = sequence length, P = positions predicted this
+round, V = vocabulary, C = candidate tokens per position, K = rounds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+LogitsFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+"""(input_ids (B, L), attention_mask (B, L), positions (P, 2)) -> logits (P, V) at those positions."""
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    rounds: int = 4
+    temperature: float = 1.0  # 0 = greedy
+    top_k: int = 0  # 0 = no top-k cut
+    top_p: float = 1.0  # 1 = no nucleus cut
+    guidance_scale: float = 1.0  # 1 = conditional only; s != 1 adds a null-label pass (CFG)
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1:
+            raise ValueError("rounds must be >= 1")
+        if not (self.temperature >= 0 and math.isfinite(self.temperature)):
+            raise ValueError("temperature must be a finite number >= 0")
+        if self.top_k < 0:
+            raise ValueError("top_k must be >= 0")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError("top_p must be in (0, 1]")
+        if not math.isfinite(self.guidance_scale):
+            raise ValueError("guidance_scale must be finite")
+
+
+def candidate_distribution(
+    logits: torch.Tensor, banned: torch.Tensor, temperature: float, top_k: int, top_p: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Allowed candidates and their renormalised probabilities after banning, temperature, top-k, top-p.
+
+    logits (P, V), banned (V,) bool -> (candidate ids (P, C), probabilities (P, C)), candidates in
+    descending order of probability when a cut is applied. Greedy (temperature 0) keeps one candidate.
+    """
+    logits = logits.float().masked_fill(banned, -math.inf)  # (P, V)
+    if temperature == 0:
+        best = logits.argmax(dim=-1, keepdim=True)  # (P, 1)
+        return best, torch.ones_like(best, dtype=logits.dtype)
+    logits = logits / temperature
+    if top_k > 0:
+        values, ids = logits.topk(min(top_k, logits.shape[-1]), dim=-1)  # (P, C), sorted
+    elif top_p < 1.0:
+        values, ids = logits.sort(dim=-1, descending=True)
+    else:
+        values, ids = logits, None
+    probs = torch.softmax(values, dim=-1)
+    if top_p < 1.0:
+        before = probs.cumsum(-1) - probs  # mass of strictly better candidates
+        probs = probs.masked_fill(before >= top_p, 0.0)  # the best candidate always survives
+        probs = probs / probs.sum(-1, keepdim=True)
+    if ids is None:
+        ids = torch.arange(logits.shape[-1], device=logits.device).expand_as(probs)
+    return ids, probs
+
+
+def sample_candidates(
+    ids: torch.Tensor, probs: torch.Tensor, uniform: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inverse-CDF sampling with one given uniform per row: (P, C), (P, C), (P,) -> token (P,), its prob (P,)."""
+    cdf = probs.cumsum(-1)  # (P, C)
+    target = (uniform.to(cdf.dtype) * cdf[:, -1]).unsqueeze(-1)  # (P, 1)
+    index = torch.searchsorted(cdf, target, right=True).clamp_max(probs.shape[-1] - 1)  # (P, 1)
+    chosen_prob = probs.gather(-1, index)
+    # A zero-probability candidate is only hit through float rounding at a CDF edge: take the best.
+    zero = chosen_prob == 0
+    if bool(zero.any()):
+        index = torch.where(zero, probs.argmax(-1, keepdim=True), index)
+        chosen_prob = probs.gather(-1, index)
+    return ids.gather(-1, index).squeeze(-1), chosen_prob.squeeze(-1)
+
+
+def commit_counts(remaining: torch.Tensor, rounds_left: int) -> torch.Tensor:
+    """How many masked positions each row commits this round: ceil(remaining / rounds_left)."""
+    return torch.div(remaining + rounds_left - 1, rounds_left, rounding_mode="floor")
+
+
+def select_most_confident(confidence: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """(B, L) confidences (-inf where not eligible), (B,) counts -> (B, L) bool of each row's top `count`.
+
+    Ties go to the earlier position (stable sort), so the choice is deterministic.
+    """
+    order = torch.sort(confidence, dim=-1, descending=True, stable=True).indices  # (B, L)
+    ranks = torch.empty_like(order).scatter_(
+        -1, order, torch.arange(order.shape[-1], device=order.device).expand_as(order)
+    )
+    return (ranks < counts.unsqueeze(-1)) & torch.isfinite(confidence)
+
+
+def iterative_decode(
+    logits_fn: LogitsFn,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    masked: torch.Tensor,
+    uniforms: torch.Tensor,
+    banned: torch.Tensor,
+    config: DecodeConfig,
+    mask_id: int,
+    label_position: int | None = None,
+    null_label_id: int | None = None,
+) -> torch.Tensor:
+    """Fill every masked position in `config.rounds` rounds; return the new ids (B, L).
+
+    input_ids (B, L) with the original tokens; masked (B, L) bool; uniforms (B, K, L) in [0, 1).
+    Each round predicts all still-masked positions, samples each, and commits the ceil(remaining /
+    rounds_left) most confident; the rest stay masked. Unmasked positions are never written.
+    With guidance_scale != 1 the label at `label_position` is swapped for `null_label_id` in a second
+    pass and logits = l_uncond + s * (l_cond - l_uncond).
+    """
+    if uniforms.shape[1] < config.rounds:
+        raise ValueError("need one uniform per chain, round and position")
+    guided = config.guidance_scale != 1.0
+    if guided and (label_position is None or null_label_id is None):
+        raise ValueError("classifier-free guidance needs the label position and the null label id")
+    ids = torch.where(masked, torch.full_like(input_ids, mask_id), input_ids)  # (B, L)
+    still = masked.clone()
+    batch = ids.shape[0]
+    for r in range(config.rounds):
+        if not bool(still.any()):
+            break
+        positions = still.nonzero()  # (P, 2)
+        if guided:
+            assert label_position is not None and null_label_id is not None
+            null_ids = ids.clone()
+            null_ids[:, label_position] = null_label_id
+            both = logits_fn(
+                torch.cat([ids, null_ids]),
+                torch.cat([attention_mask, attention_mask]),
+                torch.cat([positions, positions + torch.tensor([batch, 0], device=positions.device)]),
+            )  # (2P, V)
+            cond, uncond = both.split(positions.shape[0])
+            logits = uncond + config.guidance_scale * (cond - uncond)
+        else:
+            logits = logits_fn(ids, attention_mask, positions)  # (P, V)
+        cand, probs = candidate_distribution(logits, banned, config.temperature, config.top_k, config.top_p)
+        token, confidence = sample_candidates(cand, probs, uniforms[positions[:, 0], r, positions[:, 1]])
+        conf_grid = torch.full(ids.shape, -math.inf, dtype=confidence.dtype, device=ids.device)
+        conf_grid[positions[:, 0], positions[:, 1]] = confidence
+        token_grid = torch.zeros_like(ids)
+        token_grid[positions[:, 0], positions[:, 1]] = token
+        commit = select_most_confident(conf_grid, commit_counts(still.sum(-1), config.rounds - r)) & still
+        ids = torch.where(commit, token_grid, ids)
+        still &= ~commit
+    return ids
