@@ -160,7 +160,7 @@ def tiny_checkpoint(tmp_path_factory, tiny_mlm, english_csv) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_augmenter(tiny_checkpoint):
-    from training.augment import DiffusionAugmenter
+    from training.augmenters.diffusion import DiffusionAugmenter
     from training.checkpoint import load_checkpoint
 
     return DiffusionAugmenter.from_checkpoint(load_checkpoint(tiny_checkpoint, "cpu"))

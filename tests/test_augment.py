@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from training.augment import AugmentOptions
+from training.augmenters.diffusion import DiffusionOptions
 from training.policies import augment_balanced, balance_counts, each_counts
 from training.sampler import DecodeConfig
 
@@ -18,7 +18,7 @@ def outputs_by_item(result):
 
 
 def test_exactly_n_distinct_new_texts_per_input(tiny_augmenter):
-    result = tiny_augmenter.augment(TEXTS, LABELS, [4, 4, 4], AugmentOptions(seed=1))
+    result = tiny_augmenter.augment(TEXTS, LABELS, [4, 4, 4], 1)
     assert not result.shortfalls
     by_item = outputs_by_item(result)
     for i, text in enumerate(TEXTS):
@@ -30,7 +30,7 @@ def test_exactly_n_distinct_new_texts_per_input(tiny_augmenter):
 
 
 def test_provenance_describes_each_output(tiny_augmenter):
-    result = tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], AugmentOptions(seed=2, steps=(10, 12)))
+    result = tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], 2, options=DiffusionOptions(steps=(10, 12)))
     for a in result.augmentations:
         p = a.provenance
         n = len(tiny_augmenter.codec.encode([TEXTS[a.source_index]], 100)[0])
@@ -43,33 +43,31 @@ def test_provenance_describes_each_output(tiny_augmenter):
 
 def test_same_seed_same_outputs_other_seed_other_outputs(tiny_augmenter):
     def run(seed):
-        options = AugmentOptions(seed=seed)
-        return [a.text for a in tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], options).augmentations]
+        return [a.text for a in tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], seed).augmentations]
 
     assert run(5) == run(5)
     assert run(5) != run(6)
 
 
 def test_outputs_do_not_depend_on_batching_or_on_other_inputs(tiny_augmenter):
-    options = AugmentOptions(seed=3)
-    together = outputs_by_item(tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], options))
-    alone = outputs_by_item(tiny_augmenter.augment(TEXTS[:1], LABELS[:1], [3], options))
+    together = outputs_by_item(tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], 3))
+    alone = outputs_by_item(tiny_augmenter.augment(TEXTS[:1], LABELS[:1], [3], 3))
     one_by_one = outputs_by_item(
-        tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], AugmentOptions(seed=3, batch_size=1))
+        tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], 3, options=DiffusionOptions(batch_size=1))
     )
     assert together[0] == alone[0]
     assert together == one_by_one
 
 
 def test_a_text_with_nothing_to_rewrite_is_reported_not_padded(tiny_augmenter):
-    result = tiny_augmenter.augment(["zyxw qqqq", TEXTS[0]], ["joy", "joy"], [2, 2], AugmentOptions())
+    result = tiny_augmenter.augment(["zyxw qqqq", TEXTS[0]], ["joy", "joy"], [2, 2], 0)
     assert [(s.source_index, s.produced) for s in result.shortfalls] == [(0, 0)]
     assert Counter(a.source_index for a in result.augmentations) == {1: 2}
 
 
 def test_an_impossible_count_is_a_shortfall_never_copies(tiny_augmenter):
     # One rewritable token and a vocabulary of ~100 words cannot give 500 distinct texts.
-    result = tiny_augmenter.augment(["great"], ["joy"], [500], AugmentOptions(max_attempts=2))
+    result = tiny_augmenter.augment(["great"], ["joy"], [500], 0, options=DiffusionOptions(max_attempts=2))
     (shortfall,) = result.shortfalls
     assert shortfall.requested == 500 and shortfall.produced == len(result.augmentations) < 500
     texts = [tiny_augmenter.codec.normalise(a.text) for a in result.augmentations]
@@ -78,20 +76,18 @@ def test_an_impossible_count_is_a_shortfall_never_copies(tiny_augmenter):
 
 def test_unknown_labels_are_rejected_with_the_known_ones(tiny_augmenter):
     with pytest.raises(ValueError, match=r"unknown label\(s\) \['love'\].*\['anger', 'joy', 'sad'\]"):
-        tiny_augmenter.augment(TEXTS[:1], ["love"], [1])
+        tiny_augmenter.augment(TEXTS[:1], ["love"], [1], 0)
 
 
 def test_guidance_and_greedy_settings_run_through(tiny_augmenter):
-    options = AugmentOptions(seed=0, decode=DecodeConfig(rounds=2, guidance_scale=2.0, top_k=5))
-    result = tiny_augmenter.augment(TEXTS, LABELS, [2, 2, 2], options)
+    options = DiffusionOptions(decode=DecodeConfig(rounds=2, guidance_scale=2.0, top_k=5))
+    result = tiny_augmenter.augment(TEXTS, LABELS, [2, 2, 2], 0, options=options)
     assert len(result.augmentations) == 6 and result.stats["forward_passes"] > 0
 
 
 def test_progress_is_reported_up_to_completion(tiny_augmenter):
     seen = []
-    tiny_augmenter.augment(
-        TEXTS, LABELS, [2, 2, 2], AugmentOptions(), progress=lambda d, t: seen.append((d, t))
-    )
+    tiny_augmenter.augment(TEXTS, LABELS, [2, 2, 2], 0, progress=lambda d, t: seen.append((d, t)))
     assert seen[-1] == (6, 6)
 
 
@@ -113,7 +109,7 @@ def test_balanced_policy_really_balances(tiny_augmenter):
         "The food was awful again!",
     ]
     labels = ["joy", "anger", "sad", "joy", "joy", "anger"]
-    result = augment_balanced(tiny_augmenter, texts, labels, AugmentOptions(seed=0))
+    result = augment_balanced(tiny_augmenter, texts, labels, 0)
     final = Counter(labels) + Counter(a.label for a in result.augmentations)
     assert final == {"joy": 3, "anger": 3, "sad": 3}
     assert not result.shortfalls

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from tests.conftest import build_tiny_mlm, chinese_corpus
-from training.augment import AugmentOptions, DiffusionAugmenter
+from training.augmenters.diffusion import DiffusionAugmenter
 from training.checkpoint import load_checkpoint
 from training.classifier import ClassifierConfig
 from training.data import LabelledData
@@ -34,7 +34,7 @@ def chinese_augmenter(tmp_path_factory, chinese_tokenizer):
 
 def test_chinese_texts_are_rewritten_character_by_character(chinese_augmenter):
     texts = ["这部电影很好，真的。", "服务员太差！"]
-    result = chinese_augmenter.augment(texts, ["positive", "negative"], [3, 3], AugmentOptions(seed=0))
+    result = chinese_augmenter.augment(texts, ["positive", "negative"], [3, 3], 0)
     assert not result.shortfalls and len(result.augmentations) == 6
     for a in result.augmentations:
         source = texts[a.source_index]

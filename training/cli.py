@@ -179,7 +179,7 @@ OUTPUT_COLUMNS = [
 def _cmd_augment(args) -> int:
     from tqdm.auto import tqdm
 
-    from training.augment import AugmentOptions, DiffusionAugmenter
+    from training.augmenters.diffusion import DiffusionAugmenter, DiffusionOptions
     from training.checkpoint import load_checkpoint
     from training.common import resolve_device
     from training.data import read_labelled
@@ -205,10 +205,9 @@ def _cmd_augment(args) -> int:
     )
     total_steps = checkpoint.settings.schedule.total_steps
     steps = parse_step_range(args.steps, total_steps) if args.steps else defaults.steps
-    options = AugmentOptions(
+    options = DiffusionOptions(
         steps=steps,
         decode=decode,
-        seed=args.seed,
         max_attempts=args.max_attempts,
         batch_size=args.batch_size,
         score=not args.no_score,
@@ -221,11 +220,11 @@ def _cmd_augment(args) -> int:
         bar.refresh()
 
     t0 = time.perf_counter()
+    method = augmenter.configured(options)
     if args.policy == "bd":
-        result = augment_balanced(augmenter, data.texts, data.labels, options, progress=progress)
+        result = augment_balanced(method, data.texts, data.labels, args.seed, progress=progress)
     else:
-        counts = each_counts(len(data), args.n)
-        result = augmenter.augment(data.texts, data.labels, counts, options, progress)
+        result = method.augment(data.texts, data.labels, each_counts(len(data), args.n), args.seed, progress)
     bar.close()
     seconds = time.perf_counter() - t0
     _write_augmentations(Path(args.out), data, result.augmentations)

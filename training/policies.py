@@ -6,7 +6,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from training.augment import AugmentOptions, AugmentResult, DiffusionAugmenter, ProgressFn, Shortfall
+from training.augmenters.base import Augmenter, AugmentResult, ProgressFn, Shortfall
 
 POLICIES = ("ge", "bd")
 
@@ -50,20 +50,20 @@ def _spread(
 
 
 def augment_balanced(
-    augmenter: DiffusionAugmenter,
+    augmenter: Augmenter,
     texts: Sequence[str],
     labels: Sequence[str],
-    options: AugmentOptions,
+    seed: int,
     top_up_rounds: int = 2,
     progress: ProgressFn | None = None,
 ) -> AugmentResult:
     """B/D with top-ups: what short originals could not give is asked of their classmates.
 
-    Returns one merged result; the shortfalls left are per class (source_index -1) when a class
-    still cannot reach the target.
+    Returns one merged result; the shortfalls left are per class (source_index -1, label set) when
+    a class still cannot reach the target.
     """
-    counts = balance_counts(labels, options.seed)
-    result = augmenter.augment(texts, labels, counts, options, progress)
+    counts = balance_counts(labels, seed)
+    result = augmenter.augment(texts, labels, counts, seed, progress)
     produced = [list[str]() for _ in texts]
     for a in result.augmentations:
         produced[a.source_index].append(a.text)
@@ -78,24 +78,26 @@ def augment_balanced(
         if not deficit:
             break
         eligible = [i not in exhausted for i in range(len(texts))]
-        extra = _spread(deficit, labels, options.seed + round_index, eligible)
+        extra = _spread(deficit, labels, seed + round_index, eligible)
         if not any(extra):
             break
-        more = augmenter.augment(
-            texts, labels, extra, options, progress, exclude=produced, chain_offset=round_index * 1_000_000
-        )
+        # A derived seed draws fresh randomness; `exclude` keeps the new texts apart from the old.
+        more = augmenter.augment(texts, labels, extra, seed + 7_919 * round_index, progress, exclude=produced)
         for a in more.augmentations:
             produced[a.source_index].append(a.text)
         merged.extend(more.augmentations)
         exhausted |= {s.source_index for s in more.shortfalls}
-        for key in ("requested", "produced", "chains_decoded", "forward_passes", "seconds"):
-            stats[key] = round(stats[key] + more.stats[key], 3)
+        for key, value in more.stats.items():
+            if isinstance(value, int | float):
+                stats[key] = round(stats.get(key, 0) + value, 3)
     have = Counter(labels)
     have.update(a.label for a in merged)
     shortfalls = [
-        Shortfall(-1, target - have[label], 0, f"class {label!r} is {target - have[label]} short of {target}")
+        Shortfall(
+            -1, target, have[label], f"class {label!r} is {target - have[label]} short of {target}", label
+        )
         for label in sorted(have)
         if have[label] < target
     ]
-    merged.sort(key=lambda a: (a.source_index, a.provenance["chain"]))
+    merged.sort(key=lambda a: a.source_index)  # stable: each input's outputs keep their order
     return AugmentResult(merged, shortfalls, stats)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
+from training.augmenters.base import Augmentation, AugmentResult, ProgressFn, Shortfall, check_request
 from training.classifier import ClassifierRunner
 from training.common import bucketed_batches, local_generator, pad_batch
 from training.generator import LABEL_POSITION, PREFIX_LENGTH, MaskedLMRunner, ScheduleConfig, prompt_ids
@@ -24,41 +25,14 @@ from training.sampler import DecodeConfig, iterative_decode
 from training.schedule import ensure_min_masked, keep_curve
 from training.text import EncodedText, TextCodec
 
-ProgressFn = Callable[[int, int], None]
-"""progress(outputs accepted so far, outputs requested)."""
-
 
 @dataclass(frozen=True)
-class AugmentOptions:
+class DiffusionOptions:
     steps: tuple[int, int] = (13, 16)  # inclusive range of corruption steps t
     decode: DecodeConfig = field(default_factory=DecodeConfig)
-    seed: int = 0
     max_attempts: int = 4  # decoding passes over the inputs still short of n before giving up
     batch_size: int = 64  # chains per forward pass
     score: bool = True  # add the classifier's probability of the intended label
-
-
-@dataclass
-class Augmentation:
-    source_index: int
-    text: str
-    label: str
-    provenance: dict
-
-
-@dataclass
-class Shortfall:
-    source_index: int
-    requested: int
-    produced: int
-    reason: str
-
-
-@dataclass
-class AugmentResult:
-    augmentations: list[Augmentation]
-    shortfalls: list[Shortfall]
-    stats: dict
 
 
 @dataclass
@@ -74,13 +48,19 @@ class _Chain:
 class _ItemState:
     needed: int
     seen: set[str]
-    next_chain: int
+    next_chain: int = 0
     accepted: list[Augmentation] = field(default_factory=list)
     chains_tried: int = 0
 
 
 class DiffusionAugmenter:
-    """Generates label-conditioned rewrites of texts with a trained diffusion generator."""
+    """Generates label-conditioned rewrites of texts with a trained diffusion generator.
+
+    Holds the loaded models; per-call settings come in `DiffusionOptions` (`configured(options)`
+    gives an object with the plain `Augmenter` interface).
+    """
+
+    name = "diffusioncls"
 
     def __init__(
         self,
@@ -132,6 +112,9 @@ class DiffusionAugmenter:
             scorer=runner,
         )
 
+    def configured(self, options: DiffusionOptions) -> ConfiguredDiffusion:
+        return ConfiguredDiffusion(self, options)
+
     def check_labels(self, labels: Iterable[str]) -> None:
         unknown = sorted(set(labels) - set(self.label_ids))
         if unknown:
@@ -143,20 +126,16 @@ class DiffusionAugmenter:
         texts: Sequence[str],
         labels: Sequence[str],
         counts: Sequence[int],
-        options: AugmentOptions = AugmentOptions(),
+        seed: int,
         progress: ProgressFn | None = None,
         exclude: Sequence[Iterable[str]] | None = None,
-        chain_offset: int = 0,
+        options: DiffusionOptions = DiffusionOptions(),
     ) -> AugmentResult:
         """`counts[i]` new texts for `texts[i]` with label `labels[i]`.
 
-        exclude: per item, texts that must not be produced again (outputs of an earlier call);
-        chain_offset: first chain index, so a follow-up call draws chains an earlier call did not.
+        exclude: per input, texts that must not be produced (the outputs of an earlier call).
         """
-        if not len(texts) == len(labels) == len(counts):
-            raise ValueError("texts, labels and counts must have the same length")
-        if any(c < 0 for c in counts):
-            raise ValueError("counts must be >= 0")
+        check_request(texts, labels, counts)
         self.check_labels(labels)
         low, high = options.steps
         if not 1 <= low <= high <= self.schedule.total_steps:
@@ -169,7 +148,7 @@ class DiffusionAugmenter:
         for i, e in enumerate(encoded):
             seen = {self.codec.normalise(e.text), self.codec.normalise(self.codec.decode_run(e.ids))}
             seen.update(self.codec.normalise(t) for t in (exclude[i] if exclude else ()))
-            states.append(_ItemState(needed=counts[i], seen=seen, next_chain=chain_offset))
+            states.append(_ItemState(needed=counts[i], seen=seen))
         requested = sum(counts)
         shortfalls: list[Shortfall] = []
         for i, e in enumerate(encoded):
@@ -182,11 +161,10 @@ class DiffusionAugmenter:
         for attempt in range(options.max_attempts):
             chains = []
             for i, state in enumerate(states):
-                if state.needed <= len(state.accepted):
-                    continue
                 missing = state.needed - len(state.accepted)
-                for _ in range(missing if attempt == 0 else 2 * missing):
-                    chains.append(self._draw_chain(i, state.next_chain, encoded[i], curves[i], options))
+                # Later attempts draw twice what is missing: those inputs already produced repeats.
+                for _ in range(max(0, missing if attempt == 0 else 2 * missing)):
+                    chains.append(self._draw_chain(seed, i, state.next_chain, encoded[i], curves[i], options))
                     state.next_chain += 1
             if not chains:
                 break
@@ -196,40 +174,33 @@ class DiffusionAugmenter:
             for chain, ids in zip(chains, new_ids, strict=True):
                 state = states[chain.item]
                 state.chains_tried += 1
-                if len(state.accepted) >= state.needed:
-                    continue
-                self._consider(chain, ids, encoded[chain.item], labels[chain.item], state, options)
+                if len(state.accepted) < state.needed:
+                    self._consider(chain, ids, encoded[chain.item], labels[chain.item], state, seed, options)
             if progress is not None:
                 progress(sum(min(len(s.accepted), s.needed) for s in states), requested)
         for i, state in enumerate(states):
             if len(state.accepted) < state.needed:
-                shortfalls.append(
-                    Shortfall(
-                        i,
-                        state.needed,
-                        len(state.accepted),
-                        f"only {len(state.accepted)} distinct new texts in {state.chains_tried} tries",
-                    )
-                )
+                reason = f"only {len(state.accepted)} distinct new texts in {state.chains_tried} tries"
+                shortfalls.append(Shortfall(i, state.needed, len(state.accepted), reason))
         augmentations = [a for s in states for a in s.accepted]
         if options.score and self.scorer is not None and augmentations:
-            self._score(self.scorer, augmentations)
-        elapsed = time.perf_counter() - started
+            score_augmentations(self.scorer, augmentations)
         stats = {
             "requested": requested,
             "produced": len(augmentations),
             "chains_decoded": decoded_chains,
             "forward_passes": forward_passes,
-            "seconds": round(elapsed, 3),
+            "seconds": round(time.perf_counter() - started, 3),
         }
         return AugmentResult(augmentations, sorted(shortfalls, key=lambda s: s.source_index), stats)
 
     # ------------------------------------------------------------------------------------------
+    @staticmethod
     def _draw_chain(
-        self, item: int, chain: int, encoded: EncodedText, curve: torch.Tensor, options
+        seed: int, item: int, chain: int, encoded: EncodedText, curve: torch.Tensor, options: DiffusionOptions
     ) -> _Chain:
         """All randomness of one chain, from its own generator: step, mask uniforms, sampling uniforms."""
-        gen = local_generator(options.seed, item, chain)
+        gen = local_generator(seed, item, chain)
         low, high = options.steps
         step = int(torch.randint(low, high + 1, (1,), generator=gen))
         n = len(encoded)
@@ -240,7 +211,13 @@ class DiffusionAugmenter:
         mask = ensure_min_masked((uniform >= keep) & maskable, uniform, keep, maskable)[0]
         return _Chain(item, chain, step, mask, sampling)
 
-    def _decode(self, chains: Sequence[_Chain], encoded, labels, options) -> tuple[list[list[int]], int]:
+    def _decode(
+        self,
+        chains: Sequence[_Chain],
+        encoded: Sequence[EncodedText],
+        labels: Sequence[str],
+        options: DiffusionOptions,
+    ) -> tuple[list[list[int]], int]:
         """Decode all chains in length-sorted batches; returns new content ids per chain and passes run."""
         out: list[list[int]] = [[] for _ in chains]
         passes = 0
@@ -271,16 +248,23 @@ class DiffusionAugmenter:
                     label_position=LABEL_POSITION,
                     null_label_id=self.null_label_id,
                 ).cpu()
-            passes += min(rounds, int(masked.sum(-1).max())) * (
-                2 if options.decode.guidance_scale != 1.0 else 1
-            )
+            guided = options.decode.guidance_scale != 1.0
+            passes += min(rounds, int(masked.sum(-1).max())) * (2 if guided else 1)
             for row, j in enumerate(batch):
                 out[j] = new[row, PREFIX_LENGTH : PREFIX_LENGTH + lengths[j]].tolist()
         return out, passes
 
     def _consider(
-        self, chain: _Chain, ids: list[int], encoded: EncodedText, label: str, state: _ItemState, options
+        self,
+        chain: _Chain,
+        ids: list[int],
+        encoded: EncodedText,
+        label: str,
+        state: _ItemState,
+        seed: int,
+        options: DiffusionOptions,
     ) -> None:
+        """Accept a decoded chain if it is new for its input, with its provenance."""
         if list(encoded.ids) == ids:
             return
         text = self.codec.splice(encoded, ids)
@@ -291,30 +275,36 @@ class DiffusionAugmenter:
         n = len(encoded)
         masked = chain.mask.nonzero().flatten().tolist()
         changed = sum(int(a != b) for a, b in zip(encoded.ids, ids, strict=True))
-        state.accepted.append(
-            Augmentation(
-                source_index=chain.item,
-                text=text,
-                label=label,
-                provenance={
-                    "seed": options.seed,
-                    "chain": chain.chain,
-                    "step": chain.step,
-                    "rounds": options.decode.rounds,
-                    "mask_ratio": round(len(masked) / n, 4),
-                    "masked_positions": masked,
-                    "changed_ratio": round(changed / n, 4),
-                },
-            )
-        )
+        provenance = {
+            "method": self.name,
+            "seed": seed,
+            "chain": chain.chain,
+            "step": chain.step,
+            "rounds": options.decode.rounds,
+            "mask_ratio": round(len(masked) / n, 4),
+            "masked_positions": masked,
+            "changed_ratio": round(changed / n, 4),
+        }
+        state.accepted.append(Augmentation(chain.item, text, label, provenance))
 
-    @staticmethod
-    def _score(scorer: ClassifierRunner, augmentations: list[Augmentation]) -> None:
-        probs = scorer.predict_proba([a.text for a in augmentations])
-        names = scorer.label_names
-        index = {name: i for i, name in enumerate(names)}
-        for a, row in zip(augmentations, probs, strict=True):
-            a.provenance["label_prob"] = (
-                round(float(row[index[a.label]]), 4) if a.label in index else math.nan
-            )
-            a.provenance["predicted_label"] = names[int(row.argmax())]
+
+def score_augmentations(scorer: ClassifierRunner, augmentations: list[Augmentation]) -> None:
+    """Add the classifier's probability of each intended label and its predicted label."""
+    probs = scorer.predict_proba([a.text for a in augmentations])
+    names = scorer.label_names
+    index = {name: i for i, name in enumerate(names)}
+    for a, row in zip(augmentations, probs, strict=True):
+        a.provenance["label_prob"] = round(float(row[index[a.label]]), 4) if a.label in index else math.nan
+        a.provenance["predicted_label"] = names[int(row.argmax())]
+
+
+@dataclass(frozen=True)
+class ConfiguredDiffusion:
+    """A DiffusionAugmenter with fixed options, behind the plain `Augmenter` interface."""
+
+    augmenter: DiffusionAugmenter
+    options: DiffusionOptions
+    name: str = "diffusioncls"
+
+    def augment(self, texts, labels, counts, seed, progress=None, exclude=None) -> AugmentResult:
+        return self.augmenter.augment(texts, labels, counts, seed, progress, exclude, self.options)
