@@ -72,6 +72,12 @@ def test_splice_separates_a_new_word_written_after_a_word_piece(en):
     assert _replace(en, "the shows was lovely", {2: "again"}) == "the show again was lovely"
 
 
+def test_splice_separates_a_new_word_from_a_word_glued_after_it(en):
+    # "(sigh)": '(' rewritten as a word must not fuse with 'lovely'; a new '##s' still may.
+    assert _replace(en, "the show (lovely)", {2: "happy"}) == "the show happy lovely)"
+    assert _replace(en, "the show (lovely)", {2: "##s"}) == "the shows lovely)"
+
+
 def test_chinese_characters_are_spliced_without_spaces(zh):
     assert _replace(zh, "这部电影很好。", {5: "差"}) == "这部电影很差。"
     assert _replace(zh, "这部电影很好。", {4: "太", 5: "差"}) == "这部电影太差。"

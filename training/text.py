@@ -203,6 +203,17 @@ class TextCodec:
                     prefix[-1:] or text[start - 1 : start], replacement[0]
                 ):
                     prefix += " "
+            # An unchanged word that followed the run with no space (after punctuation, say) must not
+            # fuse with a new word written before it.
+            after = last + 1
+            if (
+                replacement
+                and after < len(encoded.ids)
+                and self.is_word_start(encoded.ids[after])
+                and encoded.offsets[after][0] == end
+                and _needs_space(replacement[-1], text[end : end + 1])
+            ):
+                replacement += " "
             pieces.append(prefix)
             pieces.append(replacement)
             cursor = end
