@@ -142,7 +142,7 @@ def tiny_checkpoint(tmp_path_factory, tiny_mlm, english_csv) -> Path:
     from training.classifier import ClassifierConfig
     from training.data import read_labelled
     from training.generator import GeneratorConfig
-    from training.pipeline import fit
+    from training.pipeline import PseudoPlan, fit
 
     out = tmp_path_factory.mktemp("ckpt") / "checkpoint"
     fit(
@@ -151,6 +151,8 @@ def tiny_checkpoint(tmp_path_factory, tiny_mlm, english_csv) -> Path:
         out,
         proxy_config=ClassifierConfig(epochs=2, lr=1e-3, batch_size=16, max_length=64),
         generator_config=GeneratorConfig(epochs=2, lr=1e-3, batch_size=16, max_length=64),
+        classifier_config=ClassifierConfig(epochs=2, lr=1e-3, batch_size=8, max_length=64),
+        plan=PseudoPlan(n=2),
         seed=0,
         device="cpu",
         progress=False,

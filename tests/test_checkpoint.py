@@ -23,7 +23,7 @@ def _logits(model, vocab_size):
 def test_round_trip_preserves_settings_and_weights(tiny_checkpoint, tmp_path):
     first = load_checkpoint(tiny_checkpoint)
     assert first.settings.labels == ["anger", "joy", "sad"]
-    assert first.settings.components == ["generator", "proxy"]
+    assert first.settings.components == ["generator", "proxy", "classifier"]
     assert (
         set(first.label_ids) == {"anger", "joy", "sad"}
         and first.null_label_id not in first.label_ids.values()
@@ -35,7 +35,7 @@ def test_round_trip_preserves_settings_and_weights(tiny_checkpoint, tmp_path):
         tmp_path / "copy",
         first.settings,
         first.tokenizer,
-        {"generator": first.generator, "proxy": first.proxy},
+        {"generator": first.generator, "proxy": first.proxy, "classifier": first.classifier},
         generator_tokenizer=generator_tokenizer,
     )
     second = load_checkpoint(copy)
@@ -44,6 +44,7 @@ def test_round_trip_preserves_settings_and_weights(tiny_checkpoint, tmp_path):
     vocab = len(first.tokenizer)
     assert torch.equal(_logits(first.generator, vocab), _logits(second.generator, vocab))
     assert torch.equal(_logits(first.proxy, vocab), _logits(second.proxy, vocab))
+    assert torch.equal(_logits(first.classifier, vocab), _logits(second.classifier, vocab))
     assert second.proxy.config.id2label == {0: "anger", 1: "joy", 2: "sad"}
 
 
@@ -55,7 +56,10 @@ def test_settings_file_records_what_the_worker_needs(tiny_checkpoint):
     assert body["sampler"]["steps"] == [13, 16]
     assert {"torch", "transformers", "diffusioncls"} <= set(body["versions"])
     assert body["data"]["train"] + body["data"]["validation"] == 72
-    assert body["proxy"]["history"] and body["generator"]["history"]
+    assert body["proxy"]["history"] and body["generator"]["history"] and body["classifier"]["history"]
+    assert body["generator"]["label_prompt"] is True
+    assert body["classifier"]["noise_resistance"] == {"weight": 1.0, "temperature": 0.1}
+    assert body["classifier"]["pseudo_samples"]["n"] == 2
 
 
 def test_an_existing_folder_is_only_replaced_on_request(tiny_checkpoint, tmp_path):

@@ -10,19 +10,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST_FIT = [
-    "--proxy-epochs",
-    "1",
-    "--gen-epochs",
-    "1",
-    "--proxy-lr",
-    "1e-3",
-    "--gen-lr",
-    "1e-3",
-    "--max-length",
-    "64",
-    "--quiet",
-]
+FAST_FIT = (
+    "--proxy-epochs 1 --gen-epochs 1 --proxy-lr 1e-3 --gen-lr 1e-3 --max-length 64 --clf-epochs 1 --n 1 --quiet"
+).split()
 
 
 def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -171,3 +161,28 @@ def test_bad_input_exits_2_with_file_and_line(cli_checkpoint, tiny_mlm, tmp_path
     )
     assert proc.returncode == 2 and "not a checkpoint" in proc.stderr
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_evaluate_prints_a_report_and_writes_json(cli_checkpoint, english_csv, tmp_path):
+    out = tmp_path / "report.json"
+    proc = run_cli("evaluate", "--checkpoint", cli_checkpoint, "--input", english_csv, "--out", out)
+    assert proc.stdout.startswith("classifier on 72 texts: accuracy ")
+    assert "confusion (rows: gold, columns: predicted)" in proc.stdout
+    report = json.loads(out.read_text())
+    assert report["n"] == 72 and report["model"] == "classifier"
+    assert sum(map(sum, report["confusion_matrix"]["matrix"])) == 72
+    assert 0.0 <= report["macro_f1"] <= 1.0 and set(report["per_class"]) == {"anger", "joy", "sad"}
+
+
+def test_classify_writes_labels_with_probabilities(cli_checkpoint, tmp_path):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("The movie was great today!\nOur team was rude again!\n")
+    out = tmp_path / "pred.csv"
+    run_cli("classify", "--checkpoint", cli_checkpoint, "--input", texts, "--out", out)
+    rows = read_rows(out)
+    assert [r["text"] for r in rows] == ["The movie was great today!", "Our team was rude again!"]
+    for row in rows:
+        probs = {k[5:]: float(v) for k, v in row.items() if k.startswith("prob_")}
+        assert set(probs) == {"anger", "joy", "sad"}
+        assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
+        assert row["label"] == max(probs, key=probs.get)

@@ -11,14 +11,15 @@ import contextlib
 import copy
 import math
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
-from training.common import adamw, bucketed_batches, linear_warmup_decay, pad_batch, pretrained_kwargs
+from training.common import adamw, bucketed_batches, linear_warmup_decay, pad_batch, pretrained_kwargs, seeded
 from training.data import LabelledData
 from training.metrics import accuracy, macro_f1
 from training.schedule import importance_from_attention
@@ -39,18 +40,21 @@ class ClassifierConfig:
         return asdict(self)
 
 
-def load_classifier(name_or_path: str | Path, label_names: Sequence[str], device: torch.device):
-    """A sequence classifier on the base encoder, with a fresh head for `label_names`."""
+def load_classifier(
+    name_or_path: str | Path, label_names: Sequence[str], device: torch.device, seed: int = 0
+):
+    """A sequence classifier on the base encoder, with a fresh head (drawn from `seed`) for `label_names`."""
     from transformers import AutoModelForSequenceClassification
 
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(name_or_path),
-        num_labels=len(label_names),
-        id2label=dict(enumerate(label_names)),
-        label2id={name: i for i, name in enumerate(label_names)},
-        dtype=torch.float32,
-        **pretrained_kwargs(name_or_path),
-    )
+    with seeded(seed):
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(name_or_path),
+            num_labels=len(label_names),
+            id2label=dict(enumerate(label_names)),
+            label2id={name: i for i, name in enumerate(label_names)},
+            dtype=torch.float32,
+            **pretrained_kwargs(name_or_path),
+        )
     return model.to(device)
 
 
@@ -152,6 +156,46 @@ def evaluate_classifier(runner: ClassifierRunner, data: LabelledData) -> dict[st
     return {"accuracy": accuracy(gold, predicted), "macro_f1": macro_f1(gold, predicted, len(index))}
 
 
+@dataclass(frozen=True)
+class NoiseResistance:
+    """The noise-resistant objective L = weight * Lc + Le (paper eqs. 4-6); weight 0 switches Lc off."""
+
+    weight: float = 1.0
+    temperature: float = 0.1  # tau of eq. 4
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PLAIN = NoiseResistance(weight=0.0)
+
+
+def contrastive_separation_loss(
+    hidden: torch.Tensor, labels: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """Paper eq. 4 over originals only: Lc = (1/K) log sum_i sum_{j: y_j != y_i} exp(cos(h_i, h_j) / tau).
+
+    hidden (K, H) pooled representations, labels (K,). Minimising it pushes apart the most similar
+    pairs of different labels. A batch with a single label has no pairs and contributes 0.
+    """
+    k = hidden.shape[0]
+    normed = torch.nn.functional.normalize(hidden.float(), dim=-1)
+    similarity = normed @ normed.T / temperature  # (K, K)
+    different = labels[:, None] != labels[None, :]  # (K, K)
+    if not bool(different.any()):
+        return hidden.sum() * 0.0
+    return torch.logsumexp(similarity[different], dim=0) / k
+
+
+def classification_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Paper eq. 5: cross-entropy averaged over originals and pseudo samples alike."""
+    return torch.nn.functional.cross_entropy(logits.float(), targets)
+
+
+PseudoSource = Callable[[int, "ClassifierRunner"], list[list[str]]]
+"""pseudo(epoch, runner of the classifier being trained) -> pseudo texts per original (same label)."""
+
+
 def train_classifier(
     model,
     codec: TextCodec,
@@ -161,56 +205,86 @@ def train_classifier(
     seed: int,
     desc: str = "classifier",
     progress: bool = True,
+    noise: NoiseResistance = PLAIN,
+    pseudo: PseudoSource | None = None,
+    regenerate_every: int = 1,
 ) -> dict:
-    """Fine-tune with cross-entropy; keep the weights of the best validation macro-F1 epoch.
+    """Fine-tune; keep the weights of the best validation macro-F1 epoch.
 
+    Each batch holds originals and their pseudo samples: Le (cross-entropy) runs on all of them,
+    Lc (contrastive separation, weight `noise.weight`) on the originals only. Pseudo samples come
+    from `pseudo(epoch, runner)` at epoch 1 and then every `regenerate_every` epochs (0 = once), so
+    they can use importance weights of the classifier being trained (reflective generation).
     Model selection only ever sees `val` (carved from training data), never a test split.
-    Returns the training history.
     """
     device = next(model.parameters()).device
-    label_index = {
-        name: i for i, name in enumerate(model.config.id2label[i] for i in range(model.config.num_labels))
-    }
+    names = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    label_index = {name: i for i, name in enumerate(names)}
     runner = ClassifierRunner(model, codec, config.max_length)
-    sequences = runner.inputs(codec.encode(train.texts, config.max_length - 2))
-    targets = torch.tensor([label_index[label] for label in train.labels])
+    room = config.max_length - 2
+    originals = runner.inputs(codec.encode(train.texts, room))
+    targets = [label_index[label] for label in train.labels]
+    extra: list[list[list[int]]] = [[] for _ in originals]  # pseudo-sample inputs per original
     rng = random.Random(seed)
     torch_gen = torch.Generator().manual_seed(seed)
-    steps_per_epoch = math.ceil(len(sequences) / config.batch_size)
+    steps_per_epoch = math.ceil(len(originals) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
     optimizer = adamw(model, config.lr, config.weight_decay)
-    schedule = linear_warmup_decay(
-        optimizer,
-        steps_per_epoch * config.epochs,
-        round(config.warmup_ratio * steps_per_epoch * config.epochs),
-    )
+    schedule = linear_warmup_decay(optimizer, total_steps, round(config.warmup_ratio * total_steps))
     history: list[dict] = []
     best_score, best_state, best_epoch, stale = -1.0, None, 0, 0
     for epoch in range(1, config.epochs + 1):
+        record: dict = {"epoch": epoch}
+        due = epoch == 1 or (regenerate_every > 0 and (epoch - 1) % regenerate_every == 0)
+        if pseudo is not None and due:
+            started = time.perf_counter()
+            model.eval()
+            texts = pseudo(epoch, runner)
+            extra = [runner.inputs(codec.encode(group, room)) if group else [] for group in texts]
+            record["pseudo_samples"] = sum(len(group) for group in extra)
+            record["generation_seconds"] = round(time.perf_counter() - started, 1)
         model.train()
-        total, count = 0.0, 0
-        batches = list(bucketed_batches([len(s) for s in sequences], config.batch_size, rng))
+        sums = {"loss": 0.0, "ce": 0.0, "contrastive": 0.0}
+        steps = 0
+        batches = list(bucketed_batches([len(s) for s in originals], config.batch_size, rng))
         bar = tqdm(batches, desc=f"{desc} epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
         for batch in bar:
-            ids, attention = pad_batch([sequences[i] for i in batch], codec.pad_id)
+            sequences = [originals[i] for i in batch]
+            labels = [targets[i] for i in batch]
+            for i in batch:
+                sequences.extend(extra[i])
+                labels.extend([targets[i]] * len(extra[i]))
+            ids, attention = pad_batch(sequences, codec.pad_id)
+            gold = torch.tensor(labels, device=device)
             with torch.random.fork_rng(devices=[]):  # dropout draws from a local stream
                 torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=torch_gen)))
-                logits = model(input_ids=ids.to(device), attention_mask=attention.to(device)).logits
-            loss = torch.nn.functional.cross_entropy(logits.float(), targets[batch].to(device))
+                out = model(
+                    input_ids=ids.to(device),
+                    attention_mask=attention.to(device),
+                    output_hidden_states=noise.weight > 0,
+                )
+            ce = classification_loss(out.logits, gold)
+            loss = ce
+            if noise.weight > 0:
+                pooled = out.hidden_states[-1][: len(batch), 0]  # [CLS] states of the originals
+                lc = contrastive_separation_loss(pooled, gold[: len(batch)], noise.temperature)
+                loss = ce + noise.weight * lc
+                sums["contrastive"] += lc.item()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
-            total += loss.item() * len(batch)
-            count += len(batch)
-            bar.set_postfix(loss=f"{total / count:.4f}")
-        record = {"epoch": epoch, "train_loss": total / max(1, count)}
+            sums["loss"] += loss.item()
+            sums["ce"] += ce.item()
+            steps += 1
+            bar.set_postfix(loss=f"{sums['loss'] / steps:.4f}")
+        record.update({f"train_{k}": v / max(1, steps) for k, v in sums.items()})
         if val is not None and len(val):
-            runner.model.eval()
+            model.eval()
             record.update({f"val_{k}": v for k, v in evaluate_classifier(runner, val).items()})
-            score = record["val_macro_f1"]
-            if score > best_score:
-                best_score, best_epoch, stale = score, epoch, 0
+            if record["val_macro_f1"] > best_score:
+                best_score, best_epoch, stale = record["val_macro_f1"], epoch, 0
                 best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
             else:
                 stale += 1

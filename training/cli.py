@@ -1,4 +1,4 @@
-"""`python -m training <command>`: pretrain, fit, augment."""
+"""`python -m training <command>`: pretrain, fit, augment, classify, evaluate."""
 
 from __future__ import annotations
 
@@ -31,6 +31,22 @@ def _generator_args(p: argparse.ArgumentParser, epochs: int, lr: float) -> None:
     g.add_argument("--lam", type=float, default=0.5, help="lambda of the label-aware schedule (default 0.5)")
 
 
+def _decoding_args(p: argparse.ArgumentParser, title: str) -> None:
+    g = p.add_argument_group(title)
+    g.add_argument(
+        "--steps", default=None, help="corruption steps: 13-16, 14 or group:4 (default 13-16 of T=32)"
+    )
+    g.add_argument("--rounds", type=int, default=None, help="decoding rounds K (default 4; 1 = one-shot)")
+    g.add_argument(
+        "--temperature", type=float, default=None, help="sampling temperature (default 1; 0 = greedy)"
+    )
+    g.add_argument("--top-k", type=int, default=None, help="keep the k best tokens (default 0 = off)")
+    g.add_argument("--top-p", type=float, default=None, help="nucleus sampling mass (default 1 = off)")
+    g.add_argument(
+        "--guidance", type=float, default=None, help="classifier-free guidance scale (default 1 = off)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -43,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     _generator_args(p, epochs=1, lr=2e-4)
     _add_common(p)
 
-    p = sub.add_parser("fit", help="labelled CSV/JSONL -> proxy -> generator -> checkpoint folder")
+    p = sub.add_parser(
+        "fit", help="labelled CSV/JSONL -> proxy -> generator -> classifier -> checkpoint folder"
+    )
     p.add_argument("--train", required=True, help="labelled .csv/.tsv/.jsonl with text and label")
     p.add_argument("--base", required=True, help="base MLM: HF model id or folder")
     p.add_argument("--out", required=True, help="checkpoint folder to write")
@@ -57,6 +75,27 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--proxy-batch-size", type=int, default=32)
     g.add_argument("--proxy-patience", type=int, default=2)
     _generator_args(p, epochs=2, lr=1e-4)
+    g = p.add_argument_group("task classifier")
+    g.add_argument("--no-classifier", action="store_true", help="stop after the generator")
+    g.add_argument("--clf-epochs", type=int, default=5)
+    g.add_argument("--clf-lr", type=float, default=1e-4)
+    g.add_argument(
+        "--clf-batch-size", type=int, default=16, help="originals per batch (their pseudo samples join)"
+    )
+    g.add_argument("--clf-patience", type=int, default=2)
+    g.add_argument(
+        "--policy", choices=["ge", "bd"], default="ge", help="pseudo samples: n each (ge) or balance (bd)"
+    )
+    g.add_argument("--n", type=int, default=4, help="pseudo samples per original under ge (default 4)")
+    g.add_argument("--regenerate-every", type=int, default=1, help="epochs between regenerations (0 = once)")
+    g.add_argument("--no-reflective", action="store_true", help="mask with the proxy's importance throughout")
+    g.add_argument("--contrastive-weight", type=float, default=1.0, help="weight of Lc (paper eq. 4)")
+    g.add_argument("--tau", type=float, default=0.1, help="temperature of Lc (default 0.1)")
+    g = p.add_argument_group("ablations (paper Table 4)")
+    g.add_argument("--no-augmentation", action="store_true", help="w/o D.A.: no pseudo samples")
+    g.add_argument("--no-label-prompt", action="store_true", help="w/o L.A.P.: generator never sees labels")
+    g.add_argument("--no-noise-resistance", action="store_true", help="w/o N.R.T.: cross-entropy only")
+    _decoding_args(p, "decoding of pseudo samples (also stored as the checkpoint's defaults)")
     _add_common(p)
 
     p = sub.add_parser("augment", help="checkpoint + labelled CSV -> CSV of new labelled texts")
@@ -69,19 +108,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--policy", choices=["ge", "bd"], default="ge", help="ge: --n per text; bd: balance the classes"
     )
     p.add_argument("--n", type=int, default=4, help="new texts per input under the ge policy (default 4)")
-    p.add_argument(
-        "--steps", default=None, help="corruption steps: 13-16, 14 or group:4 (default: checkpoint's)"
-    )
-    p.add_argument("--rounds", type=int, default=None, help="decoding rounds K (default: checkpoint's, 4)")
-    p.add_argument("--temperature", type=float, default=None)
-    p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--top-p", type=float, default=None)
-    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (1 = off)")
     p.add_argument("--batch-size", type=int, default=64, help="chains per forward pass")
     p.add_argument("--max-attempts", type=int, default=4)
     p.add_argument("--no-score", action="store_true", help="skip the classifier's probability of each label")
     p.add_argument("--limit", type=int, default=None, help="augment only the first N inputs")
+    _decoding_args(p, "decoding (defaults: the checkpoint's)")
     _add_common(p)
+
+    p = sub.add_parser("classify", help="checkpoint + texts -> predicted labels with probabilities")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument(
+        "--input", required=True, help=".csv/.tsv/.jsonl with a text column, or .txt (one per line)"
+    )
+    p.add_argument("--out", required=True, help="output .csv or .jsonl")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--device", default="auto")
+
+    p = sub.add_parser("evaluate", help="checkpoint + labelled CSV -> accuracy, macro-F1, report, confusion")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--input", required=True, help="labelled .csv/.tsv/.jsonl (text, label)")
+    p.add_argument("--out", default=None, help="write the report as JSON here")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--label-column", default="label")
+    p.add_argument("--device", default="auto")
     return parser
 
 
@@ -114,14 +163,41 @@ def _cmd_pretrain(args) -> int:
     return 0
 
 
+def _sampler_defaults(args, total_steps: int, defaults=None):
+    """Decoding flags over `defaults` (the checkpoint's, or the built-in ones)."""
+    from training.checkpoint import SamplerDefaults
+    from training.schedule import parse_step_range
+
+    defaults = defaults or SamplerDefaults()
+    return SamplerDefaults(
+        steps=parse_step_range(args.steps, total_steps) if args.steps else defaults.steps,
+        rounds=args.rounds if args.rounds is not None else defaults.rounds,
+        temperature=args.temperature if args.temperature is not None else defaults.temperature,
+        top_k=args.top_k if args.top_k is not None else defaults.top_k,
+        top_p=args.top_p if args.top_p is not None else defaults.top_p,
+        guidance_scale=args.guidance if args.guidance is not None else defaults.guidance_scale,
+    )
+
+
+def _diffusion_options(sampler, **kwargs):
+    from training.augmenters.diffusion import DiffusionOptions
+    from training.sampler import DecodeConfig
+
+    decode = DecodeConfig(
+        sampler.rounds, sampler.temperature, sampler.top_k, sampler.top_p, sampler.guidance_scale
+    )
+    return DiffusionOptions(steps=sampler.steps, decode=decode, **kwargs)
+
+
 def _cmd_fit(args) -> int:
-    from training.classifier import ClassifierConfig
+    from training.classifier import ClassifierConfig, NoiseResistance
     from training.data import read_labelled
     from training.generator import GeneratorConfig, ScheduleConfig
-    from training.pipeline import fit
+    from training.pipeline import PseudoPlan, fit
 
     data = read_labelled(args.train, args.text_column, args.label_column)
     print(f"{len(data)} texts, {len(data.label_names)} labels: {data.counts()}")
+    sampler = _sampler_defaults(args, args.total_steps)
     report = fit(
         data,
         args.base,
@@ -141,7 +217,29 @@ def _cmd_fit(args) -> int:
             label_dropout=args.label_dropout,
             max_length=args.max_length,
         ),
+        classifier_config=None
+        if args.no_classifier
+        else ClassifierConfig(
+            lr=args.clf_lr,
+            epochs=args.clf_epochs,
+            batch_size=args.clf_batch_size,
+            patience=args.clf_patience,
+            max_length=args.max_length,
+        ),
+        noise=NoiseResistance(
+            weight=0.0 if args.no_noise_resistance else args.contrastive_weight, temperature=args.tau
+        ),
+        plan=PseudoPlan(
+            enabled=not args.no_augmentation,
+            policy=args.policy,
+            n=args.n,
+            regenerate_every=args.regenerate_every,
+            reflective=not args.no_reflective,
+            options=_diffusion_options(sampler, score=False),
+        ),
+        label_prompt=not args.no_label_prompt,
         schedule=ScheduleConfig(args.total_steps, args.lam),
+        sampler=sampler,
         val_fraction=args.val_fraction,
         seed=args.seed,
         device=args.device,
@@ -149,11 +247,15 @@ def _cmd_fit(args) -> int:
         overwrite=args.overwrite,
     )
     print(
-        f"proxy: best epoch {report['proxy']['best_epoch']}, validation macro-F1 "
-        f"{report['proxy']['best_val_macro_f1']:.4f}"
+        f"proxy: best epoch {report['proxy']['best_epoch']}, validation macro-F1 {report['proxy']['best_val_macro_f1']:.4f}"
     )
     last = report["generator"]["history"][-1]
     print("generator: " + ", ".join(f"{k}={v:.4f}" for k, v in last.items() if k != "epoch"))
+    if report["classifier"]:
+        clf = report["classifier"]
+        print(
+            f"classifier: best epoch {clf['best_epoch']}, validation macro-F1 {clf['best_val_macro_f1']:.4f}"
+        )
     print("seconds: " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()))
     print(f"wrote {report['checkpoint']}")
     return 0
@@ -162,6 +264,7 @@ def _cmd_fit(args) -> int:
 OUTPUT_COLUMNS = [
     "text",
     "label",
+    "method",
     "source_index",
     "source_text",
     "seed",
@@ -179,13 +282,11 @@ OUTPUT_COLUMNS = [
 def _cmd_augment(args) -> int:
     from tqdm.auto import tqdm
 
-    from training.augmenters.diffusion import DiffusionAugmenter, DiffusionOptions
+    from training.augmenters.diffusion import DiffusionAugmenter
     from training.checkpoint import load_checkpoint
     from training.common import resolve_device
     from training.data import read_labelled
     from training.policies import augment_balanced, each_counts
-    from training.sampler import DecodeConfig
-    from training.schedule import parse_step_range
 
     data = read_labelled(args.input, args.text_column, args.label_column, min_classes=1)
     if args.limit:
@@ -195,22 +296,9 @@ def _cmd_augment(args) -> int:
     augmenter = DiffusionAugmenter.from_checkpoint(checkpoint)
     augmenter.check_labels(data.labels)
     load_seconds = time.perf_counter() - t0
-    defaults = checkpoint.settings.sampler
-    decode = DecodeConfig(
-        rounds=args.rounds if args.rounds is not None else defaults.rounds,
-        temperature=args.temperature if args.temperature is not None else defaults.temperature,
-        top_k=args.top_k if args.top_k is not None else defaults.top_k,
-        top_p=args.top_p if args.top_p is not None else defaults.top_p,
-        guidance_scale=args.guidance if args.guidance is not None else defaults.guidance_scale,
-    )
-    total_steps = checkpoint.settings.schedule.total_steps
-    steps = parse_step_range(args.steps, total_steps) if args.steps else defaults.steps
-    options = DiffusionOptions(
-        steps=steps,
-        decode=decode,
-        max_attempts=args.max_attempts,
-        batch_size=args.batch_size,
-        score=not args.no_score,
+    sampler = _sampler_defaults(args, checkpoint.settings.schedule.total_steps, checkpoint.settings.sampler)
+    options = _diffusion_options(
+        sampler, max_attempts=args.max_attempts, batch_size=args.batch_size, score=not args.no_score
     )
     bar = tqdm(total=0, desc="augment", unit="text", disable=args.quiet)
 
@@ -228,8 +316,7 @@ def _cmd_augment(args) -> int:
     bar.close()
     seconds = time.perf_counter() - t0
     _write_augmentations(Path(args.out), data, result.augmentations)
-    summary = summarise(result, seconds, load_seconds)
-    print(json.dumps(summary, indent=2))
+    print(json.dumps(summarise(result, seconds, load_seconds), indent=2))
     for s in result.shortfalls[:10]:
         where = f"input {s.source_index}" if s.source_index >= 0 else "class"
         print(f"shortfall ({where}): {s.reason}", file=sys.stderr)
@@ -240,6 +327,10 @@ def _cmd_augment(args) -> int:
 def summarise(result, seconds: float, load_seconds: float) -> dict:
     aug = result.augmentations
     scored = [a for a in aug if "predicted_label" in a.provenance]
+
+    def mean(key, items):
+        return round(sum(a.provenance[key] for a in items) / len(items), 4) if items else None
+
     return {
         "requested": result.stats["requested"],
         "produced": len(aug),
@@ -249,18 +340,30 @@ def summarise(result, seconds: float, load_seconds: float) -> dict:
         )
         if scored
         else None,
-        "mean_label_prob": round(sum(a.provenance["label_prob"] for a in scored) / len(scored), 4)
-        if scored
-        else None,
-        "mean_changed_ratio": round(sum(a.provenance["changed_ratio"] for a in aug) / len(aug), 4)
-        if aug
-        else None,
-        "mean_mask_ratio": round(sum(a.provenance["mask_ratio"] for a in aug) / len(aug), 4) if aug else None,
-        "chains_decoded": result.stats["chains_decoded"],
+        "mean_label_prob": mean("label_prob", scored),
+        "mean_changed_ratio": mean("changed_ratio", aug),
+        "mean_mask_ratio": mean("mask_ratio", aug),
+        "chains_decoded": result.stats.get("chains_decoded"),
         "seconds": round(seconds, 1),
         "load_seconds": round(load_seconds, 1),
         "texts_per_second": round(len(aug) / seconds, 2) if seconds > 0 else None,
     }
+
+
+def _write_rows(path: Path, columns: list[str], rows: list[dict]) -> None:
+    """CSV (or JSONL for .jsonl/.json), written to a temporary name and renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        if path.suffix.lower() in (".jsonl", ".json"):
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()})
+    tmp.replace(path)
 
 
 def _write_augmentations(path: Path, data, augmentations) -> None:
@@ -274,18 +377,91 @@ def _write_augmentations(path: Path, data, augmentations) -> None:
         }
         row.update({k: v for k, v in a.provenance.items() if k in OUTPUT_COLUMNS})
         rows.append(row)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        if path.suffix.lower() in (".jsonl", ".json"):
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        else:
-            writer = csv.DictWriter(fh, fieldnames=OUTPUT_COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({**row, "masked_positions": json.dumps(row["masked_positions"])})
-    tmp.replace(path)
+    _write_rows(path, OUTPUT_COLUMNS, rows)
+
+
+def _load_judge(folder: str, device: str):
+    """The task classifier of a checkpoint, or its proxy when it has none; and which one it is."""
+    from training.checkpoint import load_checkpoint
+    from training.classifier import ClassifierRunner
+    from training.common import resolve_device
+    from training.text import TextCodec
+
+    checkpoint = load_checkpoint(folder, resolve_device(device), components=("proxy", "classifier"))
+    name = "classifier" if checkpoint.classifier is not None else "proxy"
+    model = checkpoint.classifier if checkpoint.classifier is not None else checkpoint.proxy
+    if model is None:
+        raise ValueError(f"{folder} has neither a classifier nor a proxy")
+    return ClassifierRunner(model, TextCodec(checkpoint.tokenizer), checkpoint.settings.max_length), name
+
+
+def _cmd_classify(args) -> int:
+    from training.data import read_texts
+
+    texts = read_texts(args.input, args.text_column)
+    runner, name = _load_judge(args.checkpoint, args.device)
+    t0 = time.perf_counter()
+    probs = runner.predict_proba(texts)
+    seconds = time.perf_counter() - t0
+    names = runner.label_names
+    rows = [
+        {
+            "text": t,
+            "label": names[int(p.argmax())],
+            **{f"prob_{n}": round(float(v), 6) for n, v in zip(names, p, strict=True)},
+        }
+        for t, p in zip(texts, probs, strict=True)
+    ]
+    _write_rows(Path(args.out), ["text", "label", *(f"prob_{n}" for n in names)], rows)
+    print(f"classified {len(texts)} texts with the {name} in {seconds:.1f}s; wrote {args.out}")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from training.data import read_labelled
+    from training.metrics import classification_report
+
+    data = read_labelled(args.input, args.text_column, args.label_column, min_classes=1)
+    runner, name = _load_judge(args.checkpoint, args.device)
+    names = runner.label_names
+    unknown = sorted(set(data.labels) - set(names))
+    if unknown:
+        raise ValueError(
+            f"{args.input} has label(s) {unknown} the checkpoint does not know; it knows {names}"
+        )
+    probs = runner.predict_proba(data.texts)
+    index = {n: i for i, n in enumerate(names)}
+    report = classification_report([index[y] for y in data.labels], probs.argmax(-1).tolist(), names)
+    report.update({"model": name, "checkpoint": str(args.checkpoint), "data": str(args.input)})
+    print(format_report(report))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def format_report(report: dict) -> str:
+    names = report["confusion_matrix"]["labels"]
+    width = max(8, *(len(n) for n in names))
+    lines = [
+        f"{report['model']} on {report['n']} texts: accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}",
+        "",
+        f"{'label':<{width}}  precision  recall      f1  support",
+    ]
+    for n in names:
+        row = report["per_class"][n]
+        lines.append(
+            f"{n:<{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  {row['f1']:6.4f}  {row['support']:7d}"
+        )
+    lines += [
+        "",
+        "confusion (rows: gold, columns: predicted)",
+        " " * width + "  " + "  ".join(f"{n[:8]:>8}" for n in names),
+    ]
+    for n, row in zip(names, report["confusion_matrix"]["matrix"], strict=True):
+        lines.append(f"{n:<{width}}  " + "  ".join(f"{v:8d}" for v in row))
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,7 +471,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     quiet_transformers()
-    handlers = {"pretrain": _cmd_pretrain, "fit": _cmd_fit, "augment": _cmd_augment}
+    handlers = {
+        "pretrain": _cmd_pretrain,
+        "fit": _cmd_fit,
+        "augment": _cmd_augment,
+        "classify": _cmd_classify,
+        "evaluate": _cmd_evaluate,
+    }
     try:
         return handlers[args.command](args)
     except (DataError, ValueError, FileNotFoundError) as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -42,6 +43,15 @@ def derive_seed(*parts: int | str) -> int:
 
 def local_generator(*parts: int | str) -> torch.Generator:
     return torch.Generator().manual_seed(derive_seed(*parts))
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Run a block (model construction, whose fresh weights come from torch's global RNG) under a
+    local seed, restoring the caller's RNG state afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def adamw(model: torch.nn.Module, lr: float, weight_decay: float, fast_lr: dict[str, float] | None = None):

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from training.common import adamw, bucketed_batches, linear_warmup_decay, pad_batch, pretrained_kwargs
+from training.common import adamw, bucketed_batches, linear_warmup_decay, pad_batch, pretrained_kwargs, seeded
 from training.schedule import ensure_min_masked, keep_at, masks_from_uniform
 from training.text import EncodedText, TextCodec
 
@@ -69,16 +69,21 @@ class GeneratorConfig:
         return asdict(self)
 
 
-def load_base_mlm(name_or_path: str | Path, device: torch.device):
-    """Load a masked LM; when the base has no MLM head, create one tied to the input embeddings.
+def load_base_mlm(name_or_path: str | Path, device: torch.device, seed: int = 0):
+    """Load a masked LM; when the base has no MLM head, create one (drawn from `seed`) tied to the
+    input embeddings.
 
     Returns (model, head_created). A created head is untrained: run `pretrain` on unlabelled text.
     """
     from transformers import AutoModelForMaskedLM
 
-    model, info = AutoModelForMaskedLM.from_pretrained(
-        str(name_or_path), dtype=torch.float32, output_loading_info=True, **pretrained_kwargs(name_or_path)
-    )
+    with seeded(seed):
+        model, info = AutoModelForMaskedLM.from_pretrained(
+            str(name_or_path),
+            dtype=torch.float32,
+            output_loading_info=True,
+            **pretrained_kwargs(name_or_path),
+        )
     missing = [k for k in info["missing_keys"] if "pooler" not in k]
     head_created = bool(missing)
     if head_created:
@@ -107,9 +112,11 @@ def add_label_tokens(model, tokenizer, labels: Sequence[str]) -> dict[str, int]:
     vocab = tokenizer.get_vocab()
     ids = {tok: vocab[tok] for tok in wanted}
     if max(ids.values()) >= model.get_input_embeddings().num_embeddings:
-        model.resize_token_embeddings(
-            max(len(tokenizer), model.get_input_embeddings().num_embeddings), mean_resizing=False
-        )
+        # Rows beyond the label rows (padding to a size) are never sampled; seed them anyway.
+        with seeded(len(tokenizer)):
+            model.resize_token_embeddings(
+                max(len(tokenizer), model.get_input_embeddings().num_embeddings), mean_resizing=False
+            )
     embeddings = model.get_input_embeddings().weight
     with torch.no_grad():
         label_rows = []

@@ -7,13 +7,21 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
+from training.augmenters.diffusion import DiffusionAugmenter, DiffusionOptions
 from training.checkpoint import CheckpointSettings, SamplerDefaults, write_checkpoint
-from training.classifier import ClassifierConfig, ClassifierRunner, load_classifier, train_classifier
+from training.classifier import (
+    ClassifierConfig,
+    ClassifierRunner,
+    NoiseResistance,
+    PseudoSource,
+    load_classifier,
+    train_classifier,
+)
 from training.common import pretrained_kwargs, resolve_device
 from training.data import LabelledData, train_val_split
 from training.generator import (
@@ -28,6 +36,7 @@ from training.generator import (
     train_generator,
     unigram_log_prior,
 )
+from training.policies import POLICIES, augment_balanced, each_counts
 from training.text import TextCodec, ensure_special_tokens
 
 log = logging.getLogger(__name__)
@@ -61,7 +70,7 @@ def pretrain(
     dev = resolve_device(device)
     tokenizer = load_tokenizer(base)
     codec = TextCodec(load_tokenizer(base))
-    model, head_created = load_base_mlm(base, dev)
+    model, head_created = load_base_mlm(base, dev, seed)
     if head_created:
         log.warning(
             "%s has no MLM head: created one tied to the embeddings; it is trained from scratch here", base
@@ -114,12 +123,74 @@ def pretrain(
     return report
 
 
+@dataclass(frozen=True)
+class PseudoPlan:
+    """How the task classifier's pseudo samples are made (ALGORITHM 5-6)."""
+
+    enabled: bool = True  # False: the "w/o D.A." ablation (no generator samples at all)
+    policy: str = "ge"  # ge: n per original; bd: top up minority classes to the largest
+    n: int = 4
+    regenerate_every: int = 1  # epochs between regenerations; 0 = generate once
+    reflective: bool = True  # after epoch 1, importance from the classifier being trained
+    options: DiffusionOptions = DiffusionOptions(score=False)
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}")
+        if self.n < 0 or self.regenerate_every < 0:
+            raise ValueError("n and regenerate_every must be >= 0")
+
+    def to_dict(self) -> dict:
+        body = asdict(self)
+        body["options"]["steps"] = list(self.options.steps)
+        return body
+
+
+def pseudo_source(
+    generator,
+    codec: TextCodec,
+    label_ids: dict[str, int],
+    null_id: int,
+    schedule: ScheduleConfig,
+    max_length: int,
+    proxy: ClassifierRunner,
+    train: LabelledData,
+    plan: PseudoPlan,
+    seed: int,
+) -> PseudoSource:
+    """Pseudo samples for classifier training, regenerated on request.
+
+    Epoch 1 masks with the proxy's importance (the classifier is still untrained); later epochs use
+    the classifier being trained when `plan.reflective` (the paper's reflective generation).
+    """
+
+    def make(epoch: int, classifier: ClassifierRunner) -> list[list[str]]:
+        judge = classifier if plan.reflective and epoch > 1 else proxy
+        augmenter = DiffusionAugmenter(generator, codec, label_ids, null_id, schedule, max_length, judge)
+        round_seed = seed + 1_000 * epoch
+        method = augmenter.configured(plan.options)
+        if plan.policy == "bd":
+            result = augment_balanced(method, train.texts, train.labels, round_seed)
+        else:
+            result = method.augment(train.texts, train.labels, each_counts(len(train), plan.n), round_seed)
+        groups: list[list[str]] = [[] for _ in train.texts]
+        for a in result.augmentations:
+            groups[a.source_index].append(a.text)
+        return groups
+
+    return make
+
+
 def fit(
     data: LabelledData,
     base: str | Path,
     out: str | Path,
     proxy_config: ClassifierConfig = ClassifierConfig(),
     generator_config: GeneratorConfig = GeneratorConfig(),
+    classifier_config: ClassifierConfig | None = ClassifierConfig(epochs=5),
+    noise: NoiseResistance = NoiseResistance(),
+    plan: PseudoPlan = PseudoPlan(),
+    label_prompt: bool = True,
     schedule: ScheduleConfig = ScheduleConfig(),
     sampler: SamplerDefaults = SamplerDefaults(),
     val_fraction: float = 0.1,
@@ -128,7 +199,12 @@ def fit(
     progress: bool = True,
     overwrite: bool = False,
 ) -> dict:
-    """Proxy classifier -> importance weights -> diffusion generator -> checkpoint folder."""
+    """Proxy -> importance weights -> diffusion generator -> pseudo samples -> classifier -> checkpoint.
+
+    `classifier_config=None` stops after the generator. The ablations of the paper's Table 4 are
+    `plan.enabled=False` (w/o D.A.), `label_prompt=False` (w/o L.A.P.: the generator never sees a
+    label; it is trained and sampled with the null label) and `noise.weight=0` (w/o N.R.T.).
+    """
     started = time.perf_counter()
     dev = resolve_device(device)
     train, val = train_val_split(data, val_fraction, seed)
@@ -138,22 +214,22 @@ def fit(
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    proxy = load_classifier(base, labels, dev)
+    proxy = load_classifier(base, labels, dev, seed)
     proxy_report = train_classifier(
         proxy, codec, train, val, proxy_config, seed, desc="proxy", progress=progress
     )
+    proxy_runner = ClassifierRunner(proxy, codec, max_length=generator_config.max_length)
     timings["proxy"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    runner = ClassifierRunner(proxy, codec, max_length=generator_config.max_length)
     train_encoded = codec.encode(train.texts, generator_config.max_content)
     val_encoded = codec.encode(val.texts, generator_config.max_content)
-    train_w = runner.importance(train_encoded)
-    val_w = runner.importance(val_encoded)
+    train_w = proxy_runner.importance(train_encoded)
+    val_w = proxy_runner.importance(val_encoded)
     timings["importance"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    generator, head_created = load_base_mlm(base, dev)
+    generator, head_created = load_base_mlm(base, dev, seed)
     if head_created:
         log.warning(
             "%s has no MLM head: one was created and is trained on the labelled texts only; "
@@ -163,10 +239,12 @@ def fit(
     generator_tokenizer = load_tokenizer(base)
     token_ids = add_label_tokens(generator, generator_tokenizer, labels)
     null_id = token_ids[NULL_LABEL_TOKEN]
+    # Without label prompting every example (and later every sample) carries the null label.
+    prompt_ids = {lbl: token_ids[label_token(lbl)] if label_prompt else null_id for lbl in labels}
 
     def examples(encoded, data_labels, weights):
         return [
-            DiffusionExample(e, token_ids[label_token(lbl)], w)
+            DiffusionExample(e, prompt_ids[lbl], w)
             for e, lbl, w in zip(encoded, data_labels, weights, strict=True)
             if any(e.maskable)
         ]
@@ -185,14 +263,62 @@ def fit(
     )
     timings["generator"] = time.perf_counter() - t0
 
+    models = {"generator": generator, "proxy": proxy}
+    classifier_settings: dict = {}
+    classifier_report: dict | None = None
+    if classifier_config is not None:
+        t0 = time.perf_counter()
+        classifier = load_classifier(base, labels, dev, seed + 1)
+        source = None
+        if plan.enabled:
+            source = pseudo_source(
+                generator,
+                codec,
+                prompt_ids,
+                null_id,
+                schedule,
+                generator_config.max_length,
+                proxy_runner,
+                train,
+                plan,
+                seed,
+            )
+        classifier_report = train_classifier(
+            classifier,
+            codec,
+            train,
+            val,
+            classifier_config,
+            seed,
+            desc="classifier",
+            progress=progress,
+            noise=noise,
+            pseudo=source,
+            regenerate_every=plan.regenerate_every,
+        )
+        models["classifier"] = classifier
+        classifier_settings = {
+            "config": classifier_config.to_dict(),
+            "noise_resistance": noise.to_dict(),
+            "pseudo_samples": plan.to_dict(),
+            **classifier_report,
+        }
+        timings["classifier"] = time.perf_counter() - t0
+
     settings = CheckpointSettings(
         labels=labels,
         base_model=str(base),
         schedule=schedule,
         sampler=sampler,
         max_length=generator_config.max_length,
-        generator={"config": generator_config.to_dict(), "head_created": head_created, **generator_report},
+        generator={
+            "config": generator_config.to_dict(),
+            "head_created": head_created,
+            "label_prompt": label_prompt,
+            **generator_report,
+        },
         proxy={"config": proxy_config.to_dict(), **proxy_report},
+        classifier=classifier_settings,
         data={
             "source": data.source,
             "train": len(train),
@@ -203,12 +329,7 @@ def fit(
         },
     )
     write_checkpoint(
-        out,
-        settings,
-        base_tokenizer,
-        {"generator": generator, "proxy": proxy},
-        generator_tokenizer=generator_tokenizer,
-        overwrite=overwrite,
+        out, settings, base_tokenizer, models, generator_tokenizer=generator_tokenizer, overwrite=overwrite
     )
     timings["total"] = time.perf_counter() - started
     return {
@@ -218,5 +339,6 @@ def fit(
         "validation": len(val),
         "proxy": proxy_report,
         "generator": generator_report,
+        "classifier": classifier_report,
         "seconds": {k: round(v, 1) for k, v in timings.items()},
     }

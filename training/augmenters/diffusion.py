@@ -101,10 +101,14 @@ class DiffusionAugmenter:
         if judge is None or checkpoint.generator is None:
             raise ValueError("augmentation needs the generator and the proxy or classifier of the checkpoint")
         runner = ClassifierRunner(judge, codec, max_length=checkpoint.settings.max_length)
+        label_ids = checkpoint.label_ids
+        if not checkpoint.settings.generator.get("label_prompt", True):
+            # A generator trained without label prompts (an ablation) is sampled the same way.
+            label_ids = {label: checkpoint.null_label_id for label in label_ids}
         return cls(
             checkpoint.generator,
             codec,
-            checkpoint.label_ids,
+            label_ids,
             checkpoint.null_label_id,
             checkpoint.settings.schedule,
             checkpoint.settings.max_length,

@@ -1,0 +1,142 @@
+import math
+
+import pytest
+import torch
+
+from tests.conftest import english_corpus
+from training.classifier import (
+    ClassifierConfig,
+    ClassifierRunner,
+    NoiseResistance,
+    classification_loss,
+    contrastive_separation_loss,
+    load_classifier,
+    train_classifier,
+)
+from training.data import LabelledData
+from training.metrics import accuracy, classification_report, macro_f1
+from training.text import TextCodec
+
+CPU = torch.device("cpu")
+
+
+def test_contrastive_loss_hand_computed():
+    # Orthogonal different-label pairs: four ordered pairs of cos 0 -> log(4) / K.
+    h = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    got = contrastive_separation_loss(h, torch.tensor([0, 1, 0]), temperature=1.0)
+    assert got.item() == pytest.approx(math.log(4) / 3)
+    # One pair at 45 degrees, tau 0.5: log(2 * exp(cos / tau)) / 2.
+    h = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    got = contrastive_separation_loss(h, torch.tensor([0, 1]), temperature=0.5)
+    assert got.item() == pytest.approx((math.log(2) + math.sqrt(0.5) / 0.5) / 2)
+
+
+def test_contrastive_loss_ignores_same_label_pairs_and_single_label_batches():
+    h = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    same_pair_moved = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    labels = torch.tensor([0, 0, 1])
+    # Moving h_1 (label 0) onto h_2 (label 1) raises the loss; same-label similarity never counts.
+    assert contrastive_separation_loss(same_pair_moved, labels, 0.1) > contrastive_separation_loss(
+        h, labels, 0.1
+    )
+    assert contrastive_separation_loss(h, torch.tensor([2, 2, 2]), 0.1).item() == 0.0
+
+
+def test_contrastive_gradient_pushes_different_labels_apart():
+    h = torch.tensor([[1.0, 0.2], [0.8, 0.4]], requires_grad=True)
+    labels = torch.tensor([0, 1])
+    before = torch.nn.functional.cosine_similarity(h[0], h[1], dim=0).item()
+    contrastive_separation_loss(h, labels, 0.1).backward()
+    with torch.no_grad():
+        moved = h - 0.05 * h.grad
+    after = torch.nn.functional.cosine_similarity(moved[0], moved[1], dim=0).item()
+    assert after < before
+
+
+def test_classification_loss_averages_over_every_sample():
+    logits = torch.tensor([[math.log(3.0), 0.0], [0.0, 0.0], [0.0, math.log(3.0)]])
+    got = classification_loss(logits, torch.tensor([0, 1, 0]))
+    assert got.item() == pytest.approx((-math.log(0.75) - math.log(0.5) - math.log(0.25)) / 3)
+
+
+def test_metrics_hand_computed():
+    gold, predicted = [0, 0, 1, 1, 2], [0, 1, 1, 1, 0]
+    assert accuracy(gold, predicted) == pytest.approx(0.6)
+    # F1: class 0: p 1/2 r 1/2 -> .5; class 1: p 2/3 r 1 -> .8; class 2: 0.
+    assert macro_f1(gold, predicted, 3) == pytest.approx((0.5 + 0.8 + 0.0) / 3)
+    report = classification_report(gold, predicted, ["a", "b", "c"])
+    assert report["confusion_matrix"]["matrix"] == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
+    assert report["per_class"]["b"]["precision"] == pytest.approx(2 / 3)
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return LabelledData.from_pairs(english_corpus(per_label=6))
+
+
+def _trained(tiny_mlm, english_tokenizer, data, epochs=3, lr=1e-3, batch_size=4, **kwargs):
+    model = load_classifier(tiny_mlm, data.label_names, CPU)
+    codec = TextCodec(english_tokenizer)
+    config = ClassifierConfig(epochs=epochs, lr=lr, batch_size=batch_size, max_length=32, patience=50)
+    report = train_classifier(model, codec, data, data, config, seed=0, progress=False, **kwargs)
+    return model, codec, report
+
+
+def test_pseudo_samples_are_regenerated_on_schedule_and_trained_on(tiny_mlm, english_tokenizer, small_data):
+    calls = []
+
+    def pseudo(epoch, runner):
+        calls.append(epoch)
+        assert isinstance(runner, ClassifierRunner)
+        return [[f"{t} again"] for t in small_data.texts]
+
+    _, _, report = _trained(
+        tiny_mlm,
+        english_tokenizer,
+        small_data,
+        epochs=5,
+        pseudo=pseudo,
+        regenerate_every=2,
+        noise=NoiseResistance(),
+    )
+    assert calls == [1, 3, 5]
+    history = report["history"]
+    assert [r.get("pseudo_samples") for r in history] == [
+        len(small_data),
+        None,
+        len(small_data),
+        None,
+        len(small_data),
+    ]
+    assert all(r["train_contrastive"] > 0 for r in history)
+
+
+def test_plain_training_has_no_contrastive_term_and_learns(tiny_mlm, english_tokenizer, small_data):
+    # A randomly initialised tiny transformer needs a high rate to leave its early plateau.
+    model, codec, report = _trained(tiny_mlm, english_tokenizer, small_data, epochs=15, lr=5e-3, batch_size=6)
+    assert all(r["train_contrastive"] == 0 for r in report["history"])
+    assert report["history"][-1]["train_ce"] < 0.8 < math.log(3)
+    assert report["best_val_macro_f1"] > 0.45  # 3 classes: chance is ~0.33
+
+
+def test_the_best_validation_epoch_is_kept(tiny_mlm, english_tokenizer, small_data):
+    model, codec, report = _trained(tiny_mlm, english_tokenizer, small_data, epochs=4)
+    runner = ClassifierRunner(model, codec, 32)
+    from training.classifier import evaluate_classifier
+
+    assert evaluate_classifier(runner, small_data)["macro_f1"] == pytest.approx(report["best_val_macro_f1"])
+
+
+def test_importance_weights_cover_content_tokens_only(tiny_checkpoint):
+    from training.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(tiny_checkpoint, components=("classifier",))
+    codec = TextCodec(ckpt.tokenizer)
+    runner = ClassifierRunner(ckpt.classifier, codec, 64)
+    attention = runner.model.config._attn_implementation
+    encoded = codec.encode(["The movie was great today!", "the zyxw show"], 60)
+    weights = runner.importance(encoded)
+    assert runner.model.config._attn_implementation == attention  # eager only for the call
+    assert [len(w) for w in weights] == [6, 3]
+    assert weights[0].max().item() == pytest.approx(1.0) and (weights[0] >= 0).all()
+    assert weights[1][1] == 0  # [UNK] is not rewritable, so it carries no weight

@@ -1,0 +1,162 @@
+"""fit end to end on tiny models: proxy -> generator -> pseudo samples -> classifier, and the switches."""
+
+from collections import Counter
+
+import pytest
+import torch
+
+from tests.conftest import english_corpus
+from training.augmenters.diffusion import DiffusionAugmenter
+from training.checkpoint import load_checkpoint
+from training.classifier import ClassifierConfig, ClassifierRunner, NoiseResistance
+from training.data import LabelledData
+from training.generator import GeneratorConfig
+from training.pipeline import PseudoPlan, fit, pseudo_source
+from training.text import TextCodec
+
+FAST = {
+    "proxy_config": ClassifierConfig(epochs=1, lr=1e-3, batch_size=16, max_length=48),
+    "generator_config": GeneratorConfig(epochs=1, lr=1e-3, batch_size=16, max_length=48),
+    "seed": 0,
+    "device": "cpu",
+    "progress": False,
+}
+CLASSIFIER = ClassifierConfig(epochs=2, lr=1e-3, batch_size=8, max_length=48, patience=5)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return LabelledData.from_pairs(english_corpus(per_label=10))
+
+
+def _fit(tmp_path, tiny_mlm, data, name, **kwargs):
+    return fit(data, tiny_mlm, tmp_path / name, **FAST, **kwargs)
+
+
+def test_full_fit_writes_every_component_and_trains_on_pseudo_samples(tmp_path, tiny_mlm, data):
+    report = _fit(tmp_path, tiny_mlm, data, "full", classifier_config=CLASSIFIER, plan=PseudoPlan(n=2))
+    ckpt = load_checkpoint(report["checkpoint"])
+    assert ckpt.settings.components == ["generator", "proxy", "classifier"]
+    history = report["classifier"]["history"]
+    train_size = report["train"]
+    assert history[0]["pseudo_samples"] == 2 * train_size  # G/E: n per original, regenerated
+    assert history[1]["pseudo_samples"] == 2 * train_size
+    assert all(r["train_contrastive"] > 0 for r in history)
+    assert set(report["seconds"]) >= {"proxy", "generator", "classifier", "total"}
+
+
+def test_ablation_switches_change_what_is_trained(tmp_path, tiny_mlm, data):
+    no_da = _fit(
+        tmp_path, tiny_mlm, data, "no-da", classifier_config=CLASSIFIER, plan=PseudoPlan(enabled=False)
+    )
+    assert all("pseudo_samples" not in r for r in no_da["classifier"]["history"])
+    assert all(r["train_contrastive"] > 0 for r in no_da["classifier"]["history"])
+
+    no_nrt = _fit(
+        tmp_path,
+        tiny_mlm,
+        data,
+        "no-nrt",
+        classifier_config=CLASSIFIER,
+        plan=PseudoPlan(n=1),
+        noise=NoiseResistance(weight=0.0),
+    )
+    assert all(r["train_contrastive"] == 0 for r in no_nrt["classifier"]["history"])
+
+    no_lap = _fit(tmp_path, tiny_mlm, data, "no-lap", classifier_config=None, label_prompt=False)
+    ckpt = load_checkpoint(no_lap["checkpoint"])
+    assert ckpt.settings.generator["label_prompt"] is False
+    augmenter = DiffusionAugmenter.from_checkpoint(ckpt)
+    assert set(augmenter.label_ids.values()) == {ckpt.null_label_id}  # sampled without a label too
+    assert ckpt.settings.components == ["generator", "proxy"]
+
+
+def test_balanced_policy_tops_up_minority_classes(tmp_path, tiny_mlm):
+    rows = english_corpus(per_label=12)
+    counts = Counter()
+    skewed = []
+    for text, label in rows:  # joy 12, anger 6, sad 3
+        limit = {"joy": 12, "anger": 6, "sad": 3}[label]
+        if counts[label] < limit:
+            counts[label] += 1
+            skewed.append((text, label))
+    data = LabelledData.from_pairs(skewed)
+    ckpt = load_checkpoint(_fit(tmp_path, tiny_mlm, data, "gen-only", classifier_config=None)["checkpoint"])
+    codec = TextCodec(ckpt.tokenizer)
+    proxy = ClassifierRunner(ckpt.proxy, codec, 48)
+    source = pseudo_source(
+        ckpt.generator,
+        codec,
+        ckpt.label_ids,
+        ckpt.null_label_id,
+        ckpt.settings.schedule,
+        48,
+        proxy,
+        data,
+        PseudoPlan(policy="bd"),
+        seed=0,
+    )
+    groups = source(1, proxy)
+    final = Counter(data.labels)
+    for label, group in zip(data.labels, groups, strict=True):
+        final[label] += len(group)
+    assert final == {"joy": 12, "anger": 12, "sad": 12}
+
+
+class SkewedImportance(ClassifierRunner):
+    """A classifier whose importance weights put everything on the first token."""
+
+    def importance(self, encoded):
+        return [torch.nn.functional.one_hot(torch.tensor(0), len(e)).float() for e in encoded]
+
+
+def test_reflective_generation_masks_with_the_classifier_after_epoch_one(tmp_path, tiny_mlm, data):
+    ckpt = load_checkpoint(_fit(tmp_path, tiny_mlm, data, "refl", classifier_config=None)["checkpoint"])
+    codec = TextCodec(ckpt.tokenizer)
+    proxy = ClassifierRunner(ckpt.proxy, codec, 48)
+    classifier = SkewedImportance(ckpt.proxy, codec, 48)
+    plan = PseudoPlan(n=2)
+
+    def source(reflective):
+        return pseudo_source(
+            ckpt.generator,
+            codec,
+            ckpt.label_ids,
+            ckpt.null_label_id,
+            ckpt.settings.schedule,
+            48,
+            proxy,
+            data,
+            PseudoPlan(n=2, reflective=reflective),
+            seed=0,
+        )
+
+    def direct(judge, epoch):
+        augmenter = DiffusionAugmenter(
+            ckpt.generator, codec, ckpt.label_ids, ckpt.null_label_id, ckpt.settings.schedule, 48, judge
+        )
+        result = augmenter.augment(
+            data.texts, data.labels, [2] * len(data), 1_000 * epoch, options=plan.options
+        )
+        groups = [[] for _ in data.texts]
+        for a in result.augmentations:
+            groups[a.source_index].append(a.text)
+        return groups
+
+    assert direct(classifier, 2) != direct(proxy, 2)  # the skew changes the masks
+    assert source(True)(1, classifier) == direct(proxy, 1)  # epoch 1: the classifier is untrained
+    assert source(True)(2, classifier) == direct(classifier, 2)
+    assert source(False)(2, classifier) == direct(proxy, 2)
+
+
+def test_fit_is_deterministic_for_a_seed_whatever_ran_before(tmp_path, tiny_mlm, data):
+    first = load_checkpoint(
+        _fit(tmp_path, tiny_mlm, data, "a", classifier_config=CLASSIFIER, plan=PseudoPlan(n=1))["checkpoint"]
+    )
+    torch.rand(1000)  # disturb the global RNG: fresh heads must not draw from it
+    second = load_checkpoint(
+        _fit(tmp_path, tiny_mlm, data, "b", classifier_config=CLASSIFIER, plan=PseudoPlan(n=1))["checkpoint"]
+    )
+    for name in ("generator", "proxy", "classifier"):
+        a, b = getattr(first, name).state_dict(), getattr(second, name).state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
