@@ -115,6 +115,35 @@ def build_parser() -> argparse.ArgumentParser:
     _decoding_args(p, "decoding (defaults: the checkpoint's)")
     _add_common(p)
 
+    p = sub.add_parser("bench", help="benchmarks: quality (macro-F1/accuracy of methods over seeds)")
+    bench = p.add_subparsers(dest="bench", required=True)
+    q = bench.add_parser(
+        "quality", help="train the same classifier per method and seed; score on the test split"
+    )
+    q.add_argument("--data", required=True, help="dataset folder with train.csv and the test split")
+    q.add_argument(
+        "--base", required=True, help="base MLM (HF id or folder) for proxy, generator and classifier"
+    )
+    q.add_argument("--setting", default="full", help="full, fraction:<share>, kshot:<k>, imbalance:<ratio>")
+    q.add_argument(
+        "--test-split", default="test", help="evaluation file in --data without .csv (default test)"
+    )
+    q.add_argument("--methods", default="none,diffusioncls", help="comma-separated; 'list' prints them")
+    q.add_argument("--seeds", default="0,1,2")
+    q.add_argument("--n", type=int, default=4, help="pseudo samples per original (G/E)")
+    q.add_argument("--regenerate-every", type=int, default=1)
+    q.add_argument("--proxy-epochs", type=int, default=6)
+    q.add_argument("--gen-epochs", type=int, default=2)
+    q.add_argument("--clf-epochs", type=int, default=4)
+    q.add_argument("--clf-batch-size", type=int, default=16)
+    q.add_argument("--lr", type=float, default=1e-4, help="learning rate of proxy, generator and classifier")
+    q.add_argument("--max-length", type=int, default=96)
+    q.add_argument("--max-test", type=int, default=None, help="score on the first N test rows only")
+    q.add_argument("--out", required=True, help="result JSON (a Markdown table is written beside it)")
+    q.add_argument("--device", default="auto")
+    q.add_argument("--quiet", action="store_true")
+    _decoding_args(q, "decoding of DiffusionCLS pseudo samples")
+
     p = sub.add_parser("classify", help="checkpoint + texts -> predicted labels with probabilities")
     p.add_argument("--checkpoint", required=True)
     p.add_argument(
@@ -464,6 +493,48 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _cmd_bench(args) -> int:
+    from training.bench.quality import METHODS, BenchConfig, format_table, run_quality_bench, write_result
+    from training.classifier import ClassifierConfig
+    from training.generator import GeneratorConfig
+
+    if args.methods == "list":
+        for name, spec in METHODS.items():
+            print(f"{name:<22} {spec.description}")
+        return 0
+    sampler = _sampler_defaults(args, 32)
+    config = BenchConfig(
+        data_dir=args.data,
+        base=args.base,
+        setting=args.setting,
+        test_split=args.test_split,
+        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+        seeds=tuple(int(s) for s in args.seeds.split(",")),
+        n=args.n,
+        regenerate_every=args.regenerate_every,
+        proxy=ClassifierConfig(lr=args.lr, epochs=args.proxy_epochs, max_length=args.max_length),
+        generator=GeneratorConfig(lr=args.lr, epochs=args.gen_epochs, max_length=args.max_length),
+        classifier=ClassifierConfig(
+            lr=args.lr, epochs=args.clf_epochs, batch_size=args.clf_batch_size, max_length=args.max_length
+        ),
+        decode=_diffusion_options(sampler, score=False),
+        max_test=args.max_test,
+        device=args.device,
+    )
+    result = run_quality_bench(config, progress=not args.quiet)
+    table = format_table(result["summary"])
+    header = (
+        f"{Path(args.data).name}, setting {args.setting}, seeds {args.seeds}, base {args.base}, "
+        f"evaluated on {args.test_split}.csv ({result['seconds'] / 60:.1f} min)"
+    )
+    print(header)
+    print(table)
+    write_result(result, args.out)
+    Path(args.out).with_suffix(".md").write_text(f"{header}\n\n{table}\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from training.common import quiet_transformers
 
@@ -477,6 +548,7 @@ def main(argv: list[str] | None = None) -> int:
         "augment": _cmd_augment,
         "classify": _cmd_classify,
         "evaluate": _cmd_evaluate,
+        "bench": _cmd_bench,
     }
     try:
         return handlers[args.command](args)

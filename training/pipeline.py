@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -181,6 +182,132 @@ def pseudo_source(
     return make
 
 
+@dataclass
+class GeneratorBundle:
+    """A trained generator and what sampling it needs."""
+
+    model: Any
+    tokenizer: Any  # the base tokenizer plus the label tokens
+    prompt_ids: dict[str, int]  # label -> id of the token it is prompted with (null without prompting)
+    null_id: int
+    label_prompt: bool
+    head_created: bool
+    report: dict
+
+
+def train_proxy(
+    base: str | Path,
+    codec: TextCodec,
+    train: LabelledData,
+    val: LabelledData,
+    config: ClassifierConfig,
+    seed: int,
+    device: torch.device,
+    progress: bool = True,
+) -> tuple[ClassifierRunner, dict]:
+    model = load_classifier(base, train.label_names, device, seed)
+    report = train_classifier(model, codec, train, val, config, seed, desc="proxy", progress=progress)
+    return ClassifierRunner(model, codec, max_length=config.max_length), report
+
+
+def train_diffusion_generator(
+    base: str | Path,
+    codec: TextCodec,
+    labels: list[str],
+    train: LabelledData,
+    val: LabelledData,
+    importance_source: ClassifierRunner,
+    config: GeneratorConfig,
+    schedule: ScheduleConfig,
+    seed: int,
+    device: torch.device,
+    label_prompt: bool = True,
+    progress: bool = True,
+) -> GeneratorBundle:
+    """Importance weights from the proxy, label tokens, masked-diffusion fine-tuning of the base MLM."""
+    generator, head_created = load_base_mlm(base, device, seed)
+    if head_created:
+        log.warning(
+            "%s has no MLM head: one was created and is trained on the labelled texts only; "
+            "run `python -m training pretrain` on unlabelled text first for better generations",
+            base,
+        )
+    tokenizer = load_tokenizer(base)
+    token_ids = add_label_tokens(generator, tokenizer, labels)
+    null_id = token_ids[NULL_LABEL_TOKEN]
+    # Without label prompting every example (and later every sample) carries the null label.
+    prompt_ids = {lbl: token_ids[label_token(lbl)] if label_prompt else null_id for lbl in labels}
+
+    def examples(data: LabelledData) -> list[DiffusionExample]:
+        encoded = codec.encode(data.texts, config.max_content)
+        weights = importance_source.importance(encoded)
+        return [
+            DiffusionExample(e, prompt_ids[lbl], w)
+            for e, lbl, w in zip(encoded, data.labels, weights, strict=True)
+            if any(e.maskable)
+        ]
+
+    report = train_generator(
+        generator,
+        codec,
+        examples(train),
+        null_id,
+        schedule,
+        config,
+        seed,
+        head_is_new=head_created,
+        progress=progress,
+        validation=examples(val),
+    )
+    return GeneratorBundle(generator, tokenizer, prompt_ids, null_id, label_prompt, head_created, report)
+
+
+def train_task_classifier(
+    base: str | Path,
+    codec: TextCodec,
+    train: LabelledData,
+    val: LabelledData,
+    config: ClassifierConfig,
+    seed: int,
+    device: torch.device,
+    noise: NoiseResistance = NoiseResistance(),
+    pseudo: PseudoSource | None = None,
+    regenerate_every: int = 1,
+    progress: bool = True,
+):
+    """The task classifier on originals plus pseudo samples from `pseudo` (None: originals only)."""
+    model = load_classifier(base, train.label_names, device, seed + 1)
+    report = train_classifier(
+        model,
+        codec,
+        train,
+        val,
+        config,
+        seed,
+        desc="classifier",
+        progress=progress,
+        noise=noise,
+        pseudo=pseudo,
+        regenerate_every=regenerate_every,
+    )
+    return model, report
+
+
+def diffusion_pseudo_source(
+    bundle: GeneratorBundle,
+    codec: TextCodec,
+    schedule: ScheduleConfig,
+    max_length: int,
+    proxy: ClassifierRunner,
+    train: LabelledData,
+    plan: PseudoPlan,
+    seed: int,
+) -> PseudoSource:
+    return pseudo_source(
+        bundle.model, codec, bundle.prompt_ids, bundle.null_id, schedule, max_length, proxy, train, plan, seed
+    )
+
+
 def fit(
     data: LabelledData,
     base: str | Path,
@@ -214,87 +341,37 @@ def fit(
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    proxy = load_classifier(base, labels, dev, seed)
-    proxy_report = train_classifier(
-        proxy, codec, train, val, proxy_config, seed, desc="proxy", progress=progress
-    )
-    proxy_runner = ClassifierRunner(proxy, codec, max_length=generator_config.max_length)
+    proxy, proxy_report = train_proxy(base, codec, train, val, proxy_config, seed, dev, progress)
     timings["proxy"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    train_encoded = codec.encode(train.texts, generator_config.max_content)
-    val_encoded = codec.encode(val.texts, generator_config.max_content)
-    train_w = proxy_runner.importance(train_encoded)
-    val_w = proxy_runner.importance(val_encoded)
-    timings["importance"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    generator, head_created = load_base_mlm(base, dev, seed)
-    if head_created:
-        log.warning(
-            "%s has no MLM head: one was created and is trained on the labelled texts only; "
-            "run `python -m training pretrain` on unlabelled text first for better generations",
-            base,
-        )
-    generator_tokenizer = load_tokenizer(base)
-    token_ids = add_label_tokens(generator, generator_tokenizer, labels)
-    null_id = token_ids[NULL_LABEL_TOKEN]
-    # Without label prompting every example (and later every sample) carries the null label.
-    prompt_ids = {lbl: token_ids[label_token(lbl)] if label_prompt else null_id for lbl in labels}
-
-    def examples(encoded, data_labels, weights):
-        return [
-            DiffusionExample(e, prompt_ids[lbl], w)
-            for e, lbl, w in zip(encoded, data_labels, weights, strict=True)
-            if any(e.maskable)
-        ]
-
-    generator_report = train_generator(
-        generator,
-        codec,
-        examples(train_encoded, train.labels, train_w),
-        null_id,
-        schedule,
-        generator_config,
-        seed,
-        head_is_new=head_created,
-        progress=progress,
-        validation=examples(val_encoded, val.labels, val_w),
+    bundle = train_diffusion_generator(
+        base, codec, labels, train, val, proxy, generator_config, schedule, seed, dev, label_prompt, progress
     )
     timings["generator"] = time.perf_counter() - t0
 
-    models = {"generator": generator, "proxy": proxy}
+    models = {"generator": bundle.model, "proxy": proxy.model}
     classifier_settings: dict = {}
     classifier_report: dict | None = None
     if classifier_config is not None:
         t0 = time.perf_counter()
-        classifier = load_classifier(base, labels, dev, seed + 1)
         source = None
         if plan.enabled:
-            source = pseudo_source(
-                generator,
-                codec,
-                prompt_ids,
-                null_id,
-                schedule,
-                generator_config.max_length,
-                proxy_runner,
-                train,
-                plan,
-                seed,
+            source = diffusion_pseudo_source(
+                bundle, codec, schedule, generator_config.max_length, proxy, train, plan, seed
             )
-        classifier_report = train_classifier(
-            classifier,
+        classifier, classifier_report = train_task_classifier(
+            base,
             codec,
             train,
             val,
             classifier_config,
             seed,
-            desc="classifier",
-            progress=progress,
-            noise=noise,
-            pseudo=source,
-            regenerate_every=plan.regenerate_every,
+            dev,
+            noise,
+            source,
+            plan.regenerate_every,
+            progress,
         )
         models["classifier"] = classifier
         classifier_settings = {
@@ -313,9 +390,9 @@ def fit(
         max_length=generator_config.max_length,
         generator={
             "config": generator_config.to_dict(),
-            "head_created": head_created,
+            "head_created": bundle.head_created,
             "label_prompt": label_prompt,
-            **generator_report,
+            **bundle.report,
         },
         proxy={"config": proxy_config.to_dict(), **proxy_report},
         classifier=classifier_settings,
@@ -329,7 +406,7 @@ def fit(
         },
     )
     write_checkpoint(
-        out, settings, base_tokenizer, models, generator_tokenizer=generator_tokenizer, overwrite=overwrite
+        out, settings, base_tokenizer, models, generator_tokenizer=bundle.tokenizer, overwrite=overwrite
     )
     timings["total"] = time.perf_counter() - started
     return {
@@ -338,7 +415,7 @@ def fit(
         "train": len(train),
         "validation": len(val),
         "proxy": proxy_report,
-        "generator": generator_report,
+        "generator": bundle.report,
         "classifier": classifier_report,
         "seconds": {k: round(v, 1) for k, v in timings.items()},
     }

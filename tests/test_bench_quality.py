@@ -1,0 +1,59 @@
+"""The quality benchmark end to end on tiny models: runs, shared stages, summary and table."""
+
+import pytest
+
+from tests.conftest import english_corpus, write_csv
+from training.bench.quality import BenchConfig, format_table, run_quality_bench
+from training.classifier import ClassifierConfig
+from training.generator import GeneratorConfig
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bench-data")
+    rows = english_corpus(per_label=14, seed=3)
+    write_csv(folder / "train.csv", rows[:30])
+    write_csv(folder / "test.csv", rows[30:])
+    return folder
+
+
+def test_quality_bench_runs_every_method_and_summarises(dataset, tiny_mlm):
+    config = BenchConfig(
+        data_dir=str(dataset),
+        base=str(tiny_mlm),
+        methods=("none", "diffusioncls", "diffusioncls-no-da", "diffusioncls-no-lap", "diffusioncls-g2"),
+        seeds=(0, 1),
+        n=2,
+        proxy=ClassifierConfig(epochs=1, lr=1e-3, max_length=48),
+        generator=GeneratorConfig(epochs=1, lr=1e-3, max_length=48),
+        classifier=ClassifierConfig(epochs=2, lr=1e-3, batch_size=8, max_length=48),
+        device="cpu",
+    )
+    logged = []
+    result = run_quality_bench(config, progress=False, log=logged.append)
+    assert len(result["runs"]) == 10
+    by_method = {(r["method"], r["seed"]): r for r in result["runs"]}
+    train_size = 27  # 30 rows minus a 10% stratified validation split
+    assert by_method[("diffusioncls", 0)]["pseudo_samples"] == 2 * train_size
+    assert by_method[("diffusioncls-no-da", 0)]["pseudo_samples"] == 0
+    assert by_method[("none", 0)]["pseudo_samples"] == 0
+    for record in result["runs"]:
+        assert 0.0 <= record["macro_f1"] <= 1.0 and 0.0 <= record["accuracy"] <= 1.0
+    assert (
+        "consistency" in by_method[("diffusioncls", 1)]["samples"]
+        or by_method[("diffusioncls", 1)]["samples"]["count"]
+    )
+    summary = {row["method"]: row for row in result["summary"]}
+    assert "delta_macro_f1" not in summary["none"]
+    f1 = {m: [by_method[(m, s)]["macro_f1"] for s in (0, 1)] for m in ("none", "diffusioncls")}
+    assert summary["diffusioncls"]["delta_macro_f1"] == pytest.approx(
+        (f1["diffusioncls"][0] - f1["none"][0] + f1["diffusioncls"][1] - f1["none"][1]) / 2
+    )
+    table = format_table(result["summary"])
+    assert table.count("\n") == 6 and "| diffusioncls-g2 |" in table
+    assert any("seed 1:" in line for line in logged)
+
+
+def test_unknown_methods_are_refused_with_the_list():
+    with pytest.raises(ValueError, match="unknown method"):
+        BenchConfig(data_dir="x", base="y", methods=("none", "gpt2"))

@@ -1,0 +1,377 @@
+"""Quality benchmark: does a method make the classifier better than the alternatives, on this data?
+
+For every seed: the setting's training subset (full, fraction, k-shot, imbalanced), a validation split
+carved from it (model selection never sees the test split), a proxy and a generator trained once and
+shared by the DiffusionCLS variants, then one classifier per method, trained the same way and scored
+on the test split. Reports macro-F1 and accuracy (mean ± std over seeds), the change against no
+augmentation, wall time, and, per augmenter, the diversity and consistency of its samples.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from training.augmenters.diffusion import DiffusionOptions
+from training.classifier import (
+    PLAIN,
+    ClassifierConfig,
+    ClassifierRunner,
+    NoiseResistance,
+    evaluate_classifier,
+)
+from training.common import resolve_device
+from training.data import LabelledData, apply_setting, read_labelled, train_val_split
+from training.generator import GeneratorConfig, ScheduleConfig
+from training.pipeline import (
+    GeneratorBundle,
+    PseudoPlan,
+    diffusion_pseudo_source,
+    load_tokenizer,
+    train_diffusion_generator,
+    train_proxy,
+    train_task_classifier,
+)
+from training.policies import augment_balanced, each_counts
+from training.schedule import step_group
+from training.text import TextCodec
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    description: str
+    pseudo: str | None = None  # None, "diffusion", or a classic augmenter's registry name
+    noise_resistant: bool = False  # Lc on the originals (DiffusionCLS's noise-resistant training)
+    label_prompt: bool = True
+    policy: str = "ge"
+    step_group: int | None = None  # None: the configured step range
+
+
+def _methods() -> dict[str, MethodSpec]:
+    methods = {
+        "none": MethodSpec("no augmentation: cross-entropy on the originals"),
+        "diffusioncls": MethodSpec(
+            "DiffusionCLS, G/E: n reflective pseudo samples per original, Lc + Le", "diffusion", True
+        ),
+        "diffusioncls-bd": MethodSpec(
+            "DiffusionCLS, B/D: balance the classes with pseudo samples", "diffusion", True, policy="bd"
+        ),
+        "diffusioncls-no-da": MethodSpec(
+            "ablation w/o D.A.: noise-resistant training, no pseudo samples", None, True
+        ),
+        "diffusioncls-no-lap": MethodSpec(
+            "ablation w/o L.A.P.: generator trained and sampled without labels",
+            "diffusion",
+            True,
+            label_prompt=False,
+        ),
+        "diffusioncls-no-nrt": MethodSpec(
+            "ablation w/o N.R.T.: pseudo samples, cross-entropy only", "diffusion", False
+        ),
+    }
+    for g in range(1, 9):
+        methods[f"diffusioncls-g{g}"] = MethodSpec(
+            f"DiffusionCLS G/E from step group {g} of 8", "diffusion", True, step_group=g
+        )
+    for name in ("eda", "aeda", "resample", "mlm_substitution"):
+        methods[name] = MethodSpec(f"{name}, G/E: n samples per original, cross-entropy", name)
+    return methods
+
+
+METHODS = _methods()
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    data_dir: str
+    base: str
+    setting: str = "full"
+    test_split: str = "test"  # file name in data_dir without .csv (SST-2: "dev", as the paper)
+    methods: tuple[str, ...] = ("none", "diffusioncls")
+    seeds: tuple[int, ...] = (0, 1, 2)
+    val_fraction: float = 0.1
+    n: int = 4  # pseudo samples per original (G/E)
+    regenerate_every: int = 1
+    proxy: ClassifierConfig = ClassifierConfig(epochs=6, patience=2, max_length=96)
+    generator: GeneratorConfig = GeneratorConfig(epochs=2, max_length=96)
+    classifier: ClassifierConfig = ClassifierConfig(epochs=4, batch_size=16, patience=2, max_length=96)
+    schedule: ScheduleConfig = ScheduleConfig()
+    decode: DiffusionOptions = DiffusionOptions(score=False)
+    max_test: int | None = None  # cap the test split (first N rows) for quick runs
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown:
+            raise ValueError(f"unknown method(s) {unknown}; known: {sorted(METHODS)}")
+
+    def to_dict(self) -> dict:
+        body = asdict(self)
+        body["decode"]["steps"] = list(self.decode.steps)
+        return body
+
+
+@dataclass
+class SeedRun:
+    """What one seed shares between methods: data splits, codec, proxy, generators."""
+
+    seed: int
+    train: LabelledData
+    val: LabelledData
+    test: LabelledData
+    codec: TextCodec
+    proxy: ClassifierRunner | None = None
+    proxy_seconds: float = 0.0
+    generators: dict[bool, GeneratorBundle] = field(default_factory=dict)  # by label_prompt
+    generator_seconds: dict[bool, float] = field(default_factory=dict)
+    reference: ClassifierRunner | None = None  # the no-augmentation classifier: judge of consistency
+
+
+def run_quality_bench(config: BenchConfig, progress: bool = True, log=print) -> dict:
+    device = resolve_device(config.device)
+    data_dir = Path(config.data_dir)
+    full = read_labelled(data_dir / "train.csv")
+    test = read_labelled(data_dir / f"{config.test_split}.csv", min_classes=1)
+    if config.max_test:
+        test = test.subset(range(min(config.max_test, len(test))))
+    unknown = sorted(set(test.labels) - set(full.label_names))
+    if unknown:
+        raise ValueError(f"the test split has labels {unknown} that the training split lacks")
+    runs: list[dict] = []
+    started = time.perf_counter()
+    for seed in config.seeds:
+        subset = apply_setting(full, config.setting, seed)
+        train, val = train_val_split(subset, config.val_fraction, seed)
+        ctx = SeedRun(seed, train, val, test, TextCodec(load_tokenizer(config.base)))
+        log(
+            f"seed {seed}: {len(train)} train / {len(val)} validation / {len(test)} test, counts {train.counts()}"
+        )
+        for method in config.methods:
+            record = _run_method(config, ctx, method, device, progress)
+            runs.append(record)
+            log(
+                f"  {method:<22} macro-F1 {record['macro_f1']:.4f}  accuracy {record['accuracy']:.4f}  "
+                f"({record['seconds']:.0f}s, {record.get('pseudo_samples', 0)} pseudo samples)"
+            )
+    result = {
+        "config": config.to_dict(),
+        "runs": runs,
+        "summary": summarise(runs, config.methods),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    return result
+
+
+def _ensure_proxy(config: BenchConfig, ctx: SeedRun, device, progress: bool) -> ClassifierRunner:
+    if ctx.proxy is None:
+        t0 = time.perf_counter()
+        ctx.proxy, _ = train_proxy(
+            config.base, ctx.codec, ctx.train, ctx.val, config.proxy, ctx.seed, device, progress
+        )
+        ctx.proxy_seconds = time.perf_counter() - t0
+    return ctx.proxy
+
+
+def _ensure_generator(
+    config: BenchConfig, ctx: SeedRun, label_prompt: bool, device, progress: bool
+) -> GeneratorBundle:
+    if label_prompt not in ctx.generators:
+        proxy = _ensure_proxy(config, ctx, device, progress)
+        t0 = time.perf_counter()
+        ctx.generators[label_prompt] = train_diffusion_generator(
+            config.base,
+            ctx.codec,
+            ctx.train.label_names,
+            ctx.train,
+            ctx.val,
+            proxy,
+            config.generator,
+            config.schedule,
+            ctx.seed,
+            device,
+            label_prompt,
+            progress,
+        )
+        ctx.generator_seconds[label_prompt] = time.perf_counter() - t0
+    return ctx.generators[label_prompt]
+
+
+def _run_method(config: BenchConfig, ctx: SeedRun, method: str, device, progress: bool) -> dict:
+    spec = METHODS[method]
+    source = None
+    samples: list[tuple[int, str]] = []  # (source index, text) of the first generation, for diversity
+    prerequisites = 0.0  # shared stages this method needs: its cost as if it ran alone
+    if spec.pseudo == "diffusion":
+        bundle = _ensure_generator(config, ctx, spec.label_prompt, device, progress)
+        prerequisites = ctx.proxy_seconds + ctx.generator_seconds[spec.label_prompt]
+        options = config.decode
+        if spec.step_group is not None:
+            options = replace(options, steps=step_group(spec.step_group, config.schedule.total_steps))
+        plan = PseudoPlan(
+            policy=spec.policy, n=config.n, regenerate_every=config.regenerate_every, options=options
+        )
+        assert ctx.proxy is not None
+        inner = diffusion_pseudo_source(
+            bundle,
+            ctx.codec,
+            config.schedule,
+            config.generator.max_length,
+            ctx.proxy,
+            ctx.train,
+            plan,
+            ctx.seed,
+        )
+
+        def source(epoch, runner):
+            groups = inner(epoch, runner)
+            if not samples:
+                samples.extend((i, t) for i, group in enumerate(groups) for t in group)
+            return groups
+
+    elif spec.pseudo is not None:
+        t_static = time.perf_counter()
+        groups = _static_samples(config, ctx, spec, method)
+        prerequisites = time.perf_counter() - t_static
+        samples.extend((i, t) for i, group in enumerate(groups) for t in group)
+
+        def source(epoch, runner):
+            return groups
+
+    t0 = time.perf_counter()
+    noise = NoiseResistance() if spec.noise_resistant else PLAIN
+    model, report = train_task_classifier(
+        config.base,
+        ctx.codec,
+        ctx.train,
+        ctx.val,
+        config.classifier,
+        ctx.seed,
+        device,
+        noise,
+        source,
+        config.regenerate_every if spec.pseudo == "diffusion" else 0,
+        progress,
+    )
+    runner = ClassifierRunner(model, ctx.codec, config.classifier.max_length)
+    scores = evaluate_classifier(runner, ctx.test)
+    record = {
+        "method": method,
+        "seed": ctx.seed,
+        **scores,
+        "best_epoch": report["best_epoch"],
+        "val_macro_f1": report["best_val_macro_f1"],
+        "pseudo_samples": sum(r.get("pseudo_samples", 0) for r in report["history"][:1]),
+        "seconds": round(time.perf_counter() - t0 + prerequisites, 1),
+    }
+    if method == "none":
+        ctx.reference = runner
+    if samples:
+        record["samples"] = _sample_quality(ctx, samples)
+    return record
+
+
+def _static_samples(config: BenchConfig, ctx: SeedRun, spec: MethodSpec, method: str) -> list[list[str]]:
+    """Samples of a classic augmenter, drawn once (they do not depend on the classifier)."""
+    from training.augmenters import registry  # lands with the classic augmenters
+
+    resources = registry.Resources(mlm_path=config.base)
+    augmenter = registry.build_augmenter(method, {}, resources)
+    if spec.policy == "bd":
+        result = augment_balanced(augmenter, ctx.train.texts, ctx.train.labels, ctx.seed)
+    else:
+        result = augmenter.augment(
+            ctx.train.texts, ctx.train.labels, each_counts(len(ctx.train), config.n), ctx.seed
+        )
+    groups: list[list[str]] = [[] for _ in ctx.train.texts]
+    for a in result.augmentations:
+        groups[a.source_index].append(a.text)
+    return groups
+
+
+def _sample_quality(ctx: SeedRun, samples: list[tuple[int, str]]) -> dict:
+    """Diversity (distinct-n, self-BLEU against the original) and consistency of pseudo samples."""
+    quality: dict = {"count": len(samples)}
+    try:
+        from training.bench import diversity
+    except ImportError:  # lands with the classic augmenters
+        return quality
+    texts = [t for _, t in samples]
+    originals = [ctx.train.texts[i] for i, _ in samples]
+    quality["distinct_1"] = diversity.distinct_n(texts, 1)
+    quality["distinct_2"] = diversity.distinct_n(texts, 2)
+    quality["self_bleu"] = diversity.mean_self_bleu(texts, originals)
+    judge = ctx.reference or ctx.proxy  # list "none" first to judge every method by the same model
+    if judge is not None:
+        predicted = judge.predict_proba(texts).argmax(-1).tolist()
+        intended = [ctx.train.labels[i] for i, _ in samples]
+        quality["consistency"] = sum(
+            judge.label_names[p] == y for p, y in zip(predicted, intended, strict=True)
+        ) / len(texts)
+    return quality
+
+
+def summarise(runs: Sequence[dict], methods: Sequence[str]) -> list[dict]:
+    def stats(values):
+        return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
+
+    baseline = {r["seed"]: r for r in runs if r["method"] == "none"}
+    rows = []
+    for method in methods:
+        mine = [r for r in runs if r["method"] == method]
+        if not mine:
+            continue
+        f1, acc = stats([r["macro_f1"] for r in mine]), stats([r["accuracy"] for r in mine])
+        row = {
+            "method": method,
+            "seeds": len(mine),
+            "macro_f1": f1[0],
+            "macro_f1_std": f1[1],
+            "accuracy": acc[0],
+            "accuracy_std": acc[1],
+            "seconds": statistics.fmean(r["seconds"] for r in mine),
+        }
+        paired = [r for r in mine if r["seed"] in baseline]
+        if baseline and method != "none" and paired:
+            row["delta_macro_f1"] = statistics.fmean(
+                r["macro_f1"] - baseline[r["seed"]]["macro_f1"] for r in paired
+            )
+            row["delta_accuracy"] = statistics.fmean(
+                r["accuracy"] - baseline[r["seed"]]["accuracy"] for r in paired
+            )
+        for key in ("distinct_1", "distinct_2", "self_bleu", "consistency"):
+            values = [r["samples"][key] for r in mine if key in r.get("samples", {})]
+            if values:
+                row[key] = statistics.fmean(values)
+        rows.append(row)
+    return rows
+
+
+def format_table(summary: Sequence[dict]) -> str:
+    head = "| method | macro-F1 | accuracy | ΔF1 | ΔAcc | time/seed | distinct-2 | self-BLEU | consistency |"
+    lines = [head, "|" + "---|" * 9]
+
+    def pct(row, key):
+        return f"{100 * row[key]:.2f} ± {100 * row[key + '_std']:.2f}"
+
+    def opt(row, key, scale=100.0, signed=False):
+        if key not in row:
+            return "–"
+        return f"{scale * row[key]:+.2f}" if signed else f"{scale * row[key]:.2f}"
+
+    for row in summary:
+        lines.append(
+            f"| {row['method']} | {pct(row, 'macro_f1')} | {pct(row, 'accuracy')} | {opt(row, 'delta_macro_f1', signed=True)} "
+            f"| {opt(row, 'delta_accuracy', signed=True)} | {row['seconds']:.0f}s | {opt(row, 'distinct_2')} "
+            f"| {opt(row, 'self_bleu')} | {opt(row, 'consistency')} |"
+        )
+    return "\n".join(lines)
+
+
+def write_result(result: dict, out: str | Path) -> None:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
