@@ -57,3 +57,19 @@ def test_quality_bench_runs_every_method_and_summarises(dataset, tiny_mlm):
 def test_unknown_methods_are_refused_with_the_list():
     with pytest.raises(ValueError, match="unknown method"):
         BenchConfig(data_dir="x", base="y", methods=("none", "gpt2"))
+
+
+def test_training_time_options_run_in_the_bench(dataset, tiny_mlm):
+    config = BenchConfig(
+        data_dir=str(dataset),
+        base=str(tiny_mlm),
+        methods=("none", "label_confusion", "mixup", "embed_smote", "embed_vae"),
+        seeds=(0,),
+        proxy=ClassifierConfig(epochs=1, lr=1e-3, max_length=48),
+        generator=GeneratorConfig(epochs=1, lr=1e-3, max_length=48),
+        classifier=ClassifierConfig(epochs=1, lr=1e-3, batch_size=8, max_length=48),
+        device="cpu",
+    )
+    result = run_quality_bench(config, progress=False, log=lambda _: None)
+    assert [r["method"] for r in result["runs"]] == list(config.methods)
+    assert all(r["pseudo_samples"] == 0 for r in result["runs"])

@@ -192,6 +192,85 @@ def classification_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Te
     return torch.nn.functional.cross_entropy(logits.float(), targets)
 
 
+@dataclass(frozen=True)
+class TrainingOptions:
+    """Training-time augmentation from the seeds; both off by default."""
+
+    label_confusion_alpha: float = 0.0  # > 0: label confusion learning (seed 003) with this alpha
+    mixup_alpha: float = 0.0  # > 0: mixup of the head's input features, weights ~ Beta(a, a)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class LabelConfusion(torch.nn.Module):
+    """Label confusion model (Guo et al., AAAI 2021): how similar each label is to a text.
+
+    Label embeddings pass a tanh layer, are compared by dot product with the text representation,
+    and a dense layer with softmax turns the similarities into the label confusion distribution c.
+    """
+
+    def __init__(self, n_labels: int, hidden: int, seed: int):
+        super().__init__()
+        with seeded(seed):
+            self.labels = torch.nn.Embedding(n_labels, hidden)
+            self.project = torch.nn.Linear(hidden, hidden)
+            self.mix = torch.nn.Linear(n_labels, n_labels)
+
+    def forward(self, text: torch.Tensor) -> torch.Tensor:
+        """text (B, H) -> c (B, C), a distribution over labels."""
+        labels = torch.tanh(self.project(self.labels.weight))  # (C, H)
+        return torch.softmax(self.mix(text @ labels.T), dim=-1)
+
+
+def label_confusion_loss(
+    logits: torch.Tensor, targets: torch.Tensor, confusion: torch.Tensor, alpha: float
+) -> torch.Tensor:
+    """KL(simulated || predicted) with the simulated label distribution softmax(alpha * onehot + c).
+
+    logits (B, C), targets (B,), confusion c (B, C) -> scalar, averaged over the batch.
+    """
+    onehot = torch.nn.functional.one_hot(targets, logits.shape[-1]).float()
+    simulated = torch.softmax(alpha * onehot + confusion.float(), dim=-1)
+    log_predicted = torch.log_softmax(logits.float(), dim=-1)
+    return (simulated * (simulated.log() - log_predicted)).sum(-1).mean()
+
+
+def mixup_loss(
+    head, features: torch.Tensor, targets: torch.Tensor, weight: float, partner: torch.Tensor
+) -> torch.Tensor:
+    """Mixup (Zhang et al. 2017) on the head's input: the head sees weight * f + (1 - weight) * f[partner]
+    and is scored against both labels with the same weights."""
+    mixed = weight * features + (1.0 - weight) * features[partner]
+    logits = head(mixed).float()
+    ce = torch.nn.functional.cross_entropy
+    return weight * ce(logits, targets) + (1.0 - weight) * ce(logits, targets[partner])
+
+
+def head_parts(model):
+    """(encoder, dropout, linear head) of a BERT-family sequence classifier, whose head reads the
+    pooled [CLS] output; other architectures are refused with a clear error."""
+    head = getattr(model, "classifier", None)
+    if not isinstance(head, torch.nn.Linear):
+        raise ValueError(
+            f"{type(model).__name__} has no linear head on a pooled output; mixup, label confusion and "
+            "embedding-space oversampling need a BERT-family classifier"
+        )
+    return model.base_model, getattr(model, "dropout", torch.nn.Identity()), head
+
+
+def head_features(
+    model, input_ids: torch.Tensor, attention_mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features the linear head reads (B, H), last hidden states (B, L, H))."""
+    encoder, dropout, _ = head_parts(model)
+    out = encoder(input_ids=input_ids, attention_mask=attention_mask)
+    pooled = (
+        out.pooler_output if getattr(out, "pooler_output", None) is not None else out.last_hidden_state[:, 0]
+    )
+    return dropout(pooled), out.last_hidden_state
+
+
 PseudoSource = Callable[[int, "ClassifierRunner"], list[list[str]]]
 """pseudo(epoch, runner of the classifier being trained) -> pseudo texts per original (same label)."""
 
@@ -208,6 +287,7 @@ def train_classifier(
     noise: NoiseResistance = PLAIN,
     pseudo: PseudoSource | None = None,
     regenerate_every: int = 1,
+    options: TrainingOptions = TrainingOptions(),
 ) -> dict:
     """Fine-tune; keep the weights of the best validation macro-F1 epoch.
 
@@ -215,6 +295,7 @@ def train_classifier(
     Lc (contrastive separation, weight `noise.weight`) on the originals only. Pseudo samples come
     from `pseudo(epoch, runner)` at epoch 1 and then every `regenerate_every` epochs (0 = once), so
     they can use importance weights of the classifier being trained (reflective generation).
+    `options` adds label confusion learning or mixup.
     Model selection only ever sees `val` (carved from training data), never a test split.
     """
     device = next(model.parameters()).device
@@ -229,7 +310,14 @@ def train_classifier(
     torch_gen = torch.Generator().manual_seed(seed)
     steps_per_epoch = math.ceil(len(originals) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
-    optimizer = adamw(model, config.lr, config.weight_decay)
+    confusion = None
+    if options.label_confusion_alpha > 0:
+        confusion = LabelConfusion(len(names), model.config.hidden_size, seed).to(device)
+    parts_path = options.label_confusion_alpha > 0 or options.mixup_alpha > 0
+    if parts_path:
+        head_parts(model)  # refuse unsupported architectures before training starts
+    trainable = torch.nn.ModuleDict({"model": model, **({"confusion": confusion} if confusion else {})})
+    optimizer = adamw(trainable, config.lr, config.weight_decay)
     schedule = linear_warmup_decay(optimizer, total_steps, round(config.warmup_ratio * total_steps))
     history: list[dict] = []
     best_score, best_state, best_epoch, stale = -1.0, None, 0, 0
@@ -256,17 +344,33 @@ def train_classifier(
                 labels.extend([targets[i]] * len(extra[i]))
             ids, attention = pad_batch(sequences, codec.pad_id)
             gold = torch.tensor(labels, device=device)
+            last_hidden: torch.Tensor | None = None
             with torch.random.fork_rng(devices=[]):  # dropout draws from a local stream
                 torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=torch_gen)))
-                out = model(
-                    input_ids=ids.to(device),
-                    attention_mask=attention.to(device),
-                    output_hidden_states=noise.weight > 0,
-                )
-            ce = classification_loss(out.logits, gold)
+                if parts_path:
+                    features, last_hidden = head_features(model, ids.to(device), attention.to(device))
+                    logits = model.classifier(features)
+                else:
+                    out = model(
+                        input_ids=ids.to(device),
+                        attention_mask=attention.to(device),
+                        output_hidden_states=noise.weight > 0,
+                    )
+                    logits = out.logits
+                    if noise.weight > 0:
+                        last_hidden = out.hidden_states[-1]
+            if options.mixup_alpha > 0:
+                weight = rng.betavariate(options.mixup_alpha, options.mixup_alpha)
+                partner = torch.randperm(len(labels), generator=torch_gen).to(device)
+                ce = mixup_loss(model.classifier, features, gold, weight, partner)
+            elif confusion is not None:
+                ce = label_confusion_loss(logits, gold, confusion(features), options.label_confusion_alpha)
+            else:
+                ce = classification_loss(logits, gold)
             loss = ce
             if noise.weight > 0:
-                pooled = out.hidden_states[-1][: len(batch), 0]  # [CLS] states of the originals
+                assert last_hidden is not None
+                pooled = last_hidden[: len(batch), 0]  # [CLS] states of the originals
                 lc = contrastive_separation_loss(pooled, gold[: len(batch)], noise.temperature)
                 loss = ce + noise.weight * lc
                 sums["contrastive"] += lc.item()

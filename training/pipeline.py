@@ -20,6 +20,7 @@ from training.classifier import (
     ClassifierRunner,
     NoiseResistance,
     PseudoSource,
+    TrainingOptions,
     load_classifier,
     train_classifier,
 )
@@ -274,8 +275,10 @@ def train_task_classifier(
     pseudo: PseudoSource | None = None,
     regenerate_every: int = 1,
     progress: bool = True,
+    options: TrainingOptions = TrainingOptions(),
 ):
-    """The task classifier on originals plus pseudo samples from `pseudo` (None: originals only)."""
+    """The task classifier on originals plus pseudo samples from `pseudo` (None: originals only),
+    with optional training-time `options` (label confusion, mixup)."""
     model = load_classifier(base, train.label_names, device, seed + 1)
     report = train_classifier(
         model,
@@ -289,6 +292,7 @@ def train_task_classifier(
         noise=noise,
         pseudo=pseudo,
         regenerate_every=regenerate_every,
+        options=options,
     )
     return model, report
 

@@ -22,11 +22,13 @@ from training.classifier import (
     ClassifierConfig,
     ClassifierRunner,
     NoiseResistance,
+    TrainingOptions,
     evaluate_classifier,
 )
 from training.common import resolve_device
 from training.data import LabelledData, apply_setting, read_labelled, train_val_split
 from training.generator import GeneratorConfig, ScheduleConfig
+from training.oversample import OVERSAMPLERS, rebalance_head
 from training.pipeline import (
     GeneratorBundle,
     PseudoPlan,
@@ -49,6 +51,8 @@ class MethodSpec:
     label_prompt: bool = True
     policy: str = "ge"
     step_group: int | None = None  # None: the configured step range
+    options: TrainingOptions = TrainingOptions()  # label confusion, mixup
+    rebalance: str | None = None  # embedding-space oversampler applied to the head after training
 
 
 def _methods() -> dict[str, MethodSpec]:
@@ -79,6 +83,20 @@ def _methods() -> dict[str, MethodSpec]:
         )
     for name in ("eda", "aeda", "resample", "mlm_substitution"):
         methods[name] = MethodSpec(f"{name}, G/E: n samples per original, cross-entropy", name)
+    confusion = TrainingOptions(label_confusion_alpha=4.0)
+    methods["label_confusion"] = MethodSpec(
+        "label confusion learning (alpha 4) on the originals", options=confusion
+    )
+    methods["lcda"] = MethodSpec(
+        "LCDA (seed 003): AEDA samples + label confusion learning", "aeda", options=confusion
+    )
+    methods["mixup"] = MethodSpec(
+        "mixup of pooled features (Beta(0.4, 0.4))", options=TrainingOptions(mixup_alpha=0.4)
+    )
+    for name in OVERSAMPLERS:
+        methods[f"embed_{name}"] = MethodSpec(
+            f"embedding-space {name} (seed 004): head retrained on balanced features", rebalance=name
+        )
     return methods
 
 
@@ -255,7 +273,12 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str, device, progress
         source,
         config.regenerate_every if spec.pseudo == "diffusion" else 0,
         progress,
+        spec.options,
     )
+    if spec.rebalance:
+        report["rebalance"] = rebalance_head(
+            model, ctx.codec, ctx.train, spec.rebalance, ctx.seed, config.classifier.max_length
+        )
     runner = ClassifierRunner(model, ctx.codec, config.classifier.max_length)
     scores = evaluate_classifier(runner, ctx.test)
     record = {
