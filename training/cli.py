@@ -143,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--device", default="auto")
     q.add_argument("--quiet", action="store_true")
     _decoding_args(q, "decoding of DiffusionCLS pseudo samples")
+    r = bench.add_parser("report", help="Markdown page (and step-group plot) from result JSON files")
+    r.add_argument("results", nargs="+", help="result JSON files written by bench quality")
+    r.add_argument("--out", default="docs/RESULTS.md")
+    r.add_argument("--intro", default="", help="a file whose text goes under the title")
 
     p = sub.add_parser("classify", help="checkpoint + texts -> predicted labels with probabilities")
     p.add_argument("--checkpoint", required=True)
@@ -494,10 +498,18 @@ def format_report(report: dict) -> str:
 
 
 def _cmd_bench(args) -> int:
+    import shlex
+
     from training.bench.quality import METHODS, BenchConfig, format_table, run_quality_bench, write_result
     from training.classifier import ClassifierConfig
     from training.generator import GeneratorConfig
 
+    if args.bench == "report":
+        from training.bench.report import load_results, render
+
+        intro = Path(args.intro).read_text(encoding="utf-8") if args.intro else ""
+        print(f"wrote {render(load_results(args.results), args.out, intro)}")
+        return 0
     if args.methods == "list":
         for name, spec in METHODS.items():
             print(f"{name:<22} {spec.description}")
@@ -522,6 +534,7 @@ def _cmd_bench(args) -> int:
         device=args.device,
     )
     result = run_quality_bench(config, progress=not args.quiet)
+    result["command"] = "python -m training " + shlex.join(args.argv)
     table = format_table(result["summary"])
     header = (
         f"{Path(args.data).name}, setting {args.setting}, seeds {args.seeds}, base {args.base}, "
@@ -539,7 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     from training.common import quiet_transformers
 
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    args.argv = argv  # recorded with benchmark results: the exact command that made them
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     quiet_transformers()
     handlers = {

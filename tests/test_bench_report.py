@@ -1,0 +1,52 @@
+from training.bench.report import load_results, render, sweep_points
+
+
+def _result(methods):
+    summary = [
+        {
+            "method": m,
+            "seeds": 3,
+            "macro_f1": 0.7 + 0.01 * i,
+            "macro_f1_std": 0.01,
+            "accuracy": 0.71,
+            "accuracy_std": 0.02,
+            "seconds": 60.0,
+            **({"delta_macro_f1": 0.01 * i, "delta_accuracy": 0.0} if i else {}),
+        }
+        for i, m in enumerate(methods)
+    ]
+    config = {
+        "data_dir": "/x/india_covid_x",
+        "setting": "full",
+        "base": "b",
+        "seeds": [0, 1, 2],
+        "test_split": "test",
+        "classifier": {"epochs": 4},
+        "n": 4,
+        "max_test": None,
+    }
+    return {
+        "config": config,
+        "summary": summary,
+        "runs": [],
+        "seconds": 600,
+        "command": "python -m training bench quality --x",
+    }
+
+
+def test_report_has_tables_commands_and_a_sweep_plot(tmp_path):
+    import json
+
+    sweep = _result(["none"] + [f"diffusioncls-g{g}" for g in range(1, 9)])
+    (tmp_path / "sweep.json").write_text(json.dumps(sweep))
+    (tmp_path / "main.json").write_text(json.dumps(_result(["none", "diffusioncls"])))
+    results = load_results([tmp_path / "main.json", tmp_path / "sweep.json"])
+    assert [p[0] for p in sweep_points(results[1])] == list(range(1, 9))
+    out = render(results, tmp_path / "docs" / "RESULTS.md", intro="Numbers from this CPU.")
+    text = out.read_text()
+    assert text.count("## india_covid_x, setting `full`") == 2
+    assert "python -m training bench quality --x" in text and "Numbers from this CPU." in text
+    assert "| diffusioncls | 71.00 ± 1.00 | 71.00 ± 2.00 | +1.00 |" in text
+    svg = (tmp_path / "docs" / "sweep-sweep.svg").read_text()
+    assert "![step-group sweep](sweep-sweep.svg)" in text
+    assert svg.startswith("<svg") and svg.count("<circle") == 16 and "13-16" in svg
