@@ -177,6 +177,14 @@ def test_aeda_inserts_one_to_ratio_marks_before_words():
         assert sum(w in MARKS for w in a.text.split()) == len(insertions)
 
 
+def test_aeda_never_puts_a_mark_inside_a_whitespace_separated_chunk():
+    text = "see pic twitter com/uvb8tlchmh (great) day"
+    result = AEDAAugmenter(ratio=1.0).augment([text], ["x"], [20], 0)
+    assert len(result.augmentations) == 20
+    for a in result.augmentations:
+        assert [w for w in a.text.split() if w not in MARKS] == text.split()
+
+
 def test_aeda_puts_full_width_marks_between_chinese_characters():
     result = AEDAAugmenter().augment([CHINESE, "我爱你"], ["positive", "positive"], [5, 5], 0)
     assert not result.shortfalls

@@ -3,9 +3,12 @@
 As in the paper's code: with w words, q ~ U{1 .. min(w, int(ratio * w) + 1)} marks (ratio 0.3 by
 default; the code's `int(PUNC_RATIO * len(words) + 1)` bound, so a short text still gets one), put
 before q distinct words drawn at random, each mark drawn from {. ; ? : ! ,}. Nothing is removed or
-replaced. Where the word is written without spaces (CJK), the marks are the full-width
-{。 ； ？ ： ！ ， 、} and go between characters with no spaces (seed 003: Chinese AEDA for LCDA);
-elsewhere a mark stands apart with a space on each side, as the paper's code writes it.
+replaced. A "word" is what the paper's `sentence.split(' ')` gives in space-separated scripts (a
+whitespace-separated chunk: 'com/uvb8tlchmh' is one, and no mark goes inside it), and one character
+in CJK text, where the marks are the full-width {。 ； ？ ： ！ ， 、} and go between characters with
+no spaces (seed 003: Chinese AEDA for LCDA); elsewhere a mark stands apart with a space on each side,
+as the paper's code writes it. Provenance: per insertion, the mark and the index of the chunk or
+character it was put before.
 """
 
 from __future__ import annotations
@@ -19,6 +22,16 @@ from training.augmenters.words import Token, render, segment, word_indices
 
 MARKS = (".", ";", "?", ":", "!", ",")
 FULL_WIDTH_MARKS = ("\u3002", "\uff1b", "\uff1f", "\uff1a", "\uff01", "\uff0c", "\u3001")  # 。；？：！，、
+
+
+def slots(tokens: list[Token]) -> list[int]:
+    """Token positions a mark may go before: the first token of each whitespace-separated chunk of a
+    space-separated script, and each CJK character."""
+    return [
+        i
+        for i, tok in enumerate(tokens)
+        if (tok.cjk and tok.is_word) or (not tok.cjk and (i == 0 or tok.gap or tokens[i - 1].cjk))
+    ]
 
 
 class AEDAAugmenter:
@@ -59,7 +72,9 @@ class AEDAAugmenter:
             return segmented[item]
 
         def impossible(item: int) -> str | None:
-            return None if word_indices(tokens_of(item)) else "the text has no words"
+            return (
+                None if word_indices(tokens_of(item)) and slots(tokens_of(item)) else "the text has no words"
+            )
 
         def propose(item: int, try_index: int, rng: random.Random) -> Proposal:
             tokens = tokens_of(item)
@@ -80,7 +95,7 @@ class AEDAAugmenter:
         )
 
     def insert_marks(self, tokens: list[Token], rng: random.Random) -> tuple[str, list[dict]]:
-        words = word_indices(tokens)
+        words = slots(tokens)
         q = rng.randint(1, min(len(words), int(self.ratio * len(words)) + 1))
         chosen = sorted(rng.sample(range(len(words)), q))
         marks = {}
