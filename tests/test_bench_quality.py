@@ -39,10 +39,9 @@ def test_quality_bench_runs_every_method_and_summarises(dataset, tiny_mlm):
     assert by_method[("none", 0)]["pseudo_samples"] == 0
     for record in result["runs"]:
         assert 0.0 <= record["macro_f1"] <= 1.0 and 0.0 <= record["accuracy"] <= 1.0
-    assert (
-        "consistency" in by_method[("diffusioncls", 1)]["samples"]
-        or by_method[("diffusioncls", 1)]["samples"]["count"]
-    )
+    samples = by_method[("diffusioncls", 1)]["samples"]
+    assert samples["count"] == 2 * train_size and 0 <= samples["consistency"] <= 1
+    assert 0 < samples["distinct_2"] <= 1 and 0 <= samples["self_bleu"] <= 1
     summary = {row["method"]: row for row in result["summary"]}
     assert "delta_macro_f1" not in summary["none"]
     f1 = {m: [by_method[(m, s)]["macro_f1"] for s in (0, 1)] for m in ("none", "diffusioncls")}
@@ -63,7 +62,16 @@ def test_training_time_options_run_in_the_bench(dataset, tiny_mlm):
     config = BenchConfig(
         data_dir=str(dataset),
         base=str(tiny_mlm),
-        methods=("none", "label_confusion", "mixup", "embed_smote", "embed_vae"),
+        methods=(
+            "none",
+            "label_confusion",
+            "mixup",
+            "embed_smote",
+            "embed_vae",
+            "eda",
+            "lcda",
+            "mlm_substitution",
+        ),
         seeds=(0,),
         proxy=ClassifierConfig(epochs=1, lr=1e-3, max_length=48),
         generator=GeneratorConfig(epochs=1, lr=1e-3, max_length=48),
@@ -72,4 +80,8 @@ def test_training_time_options_run_in_the_bench(dataset, tiny_mlm):
     )
     result = run_quality_bench(config, progress=False, log=lambda _: None)
     assert [r["method"] for r in result["runs"]] == list(config.methods)
-    assert all(r["pseudo_samples"] == 0 for r in result["runs"])
+    by_method = {r["method"]: r for r in result["runs"]}
+    assert all(by_method[m]["pseudo_samples"] == 0 for m in config.methods[:5])
+    for method in ("eda", "lcda", "mlm_substitution"):  # classic samples, drawn once, G/E n = 4
+        assert by_method[method]["pseudo_samples"] == 4 * 27
+        assert 0 <= by_method[method]["samples"]["consistency"] <= 1

@@ -1,0 +1,1 @@
+"""Benchmarks of the augmenters: diversity and label-consistency metrics (pure functions)."""

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from training.augmenters.diffusion import DiffusionOptions
+from training.augmenters.registry import Resources, build_augmenter
+from training.bench.diversity import diversity_report
 from training.classifier import (
     PLAIN,
     ClassifierConfig,
@@ -147,6 +149,7 @@ class SeedRun:
     generators: dict[bool, GeneratorBundle] = field(default_factory=dict)  # by label_prompt
     generator_seconds: dict[bool, float] = field(default_factory=dict)
     reference: ClassifierRunner | None = None  # the no-augmentation classifier: judge of consistency
+    resources: Resources = field(default_factory=Resources)  # models of the classic augmenters
 
 
 def run_quality_bench(config: BenchConfig, progress: bool = True, log=print) -> dict:
@@ -160,11 +163,12 @@ def run_quality_bench(config: BenchConfig, progress: bool = True, log=print) -> 
     if unknown:
         raise ValueError(f"the test split has labels {unknown} that the training split lacks")
     runs: list[dict] = []
+    resources = Resources(mlm_base=config.base, device=str(device))  # loaded once, shared by the seeds
     started = time.perf_counter()
     for seed in config.seeds:
         subset = apply_setting(full, config.setting, seed)
         train, val = train_val_split(subset, config.val_fraction, seed)
-        ctx = SeedRun(seed, train, val, test, TextCodec(load_tokenizer(config.base)))
+        ctx = SeedRun(seed, train, val, test, TextCodec(load_tokenizer(config.base)), resources=resources)
         log(
             f"seed {seed}: {len(train)} train / {len(val)} validation / {len(test)} test, counts {train.counts()}"
         )
@@ -252,7 +256,7 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str, device, progress
 
     elif spec.pseudo is not None:
         t_static = time.perf_counter()
-        groups = _static_samples(config, ctx, spec, method)
+        groups = _static_samples(config, ctx, spec)
         prerequisites = time.perf_counter() - t_static
         samples.extend((i, t) for i, group in enumerate(groups) for t in group)
 
@@ -297,12 +301,10 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str, device, progress
     return record
 
 
-def _static_samples(config: BenchConfig, ctx: SeedRun, spec: MethodSpec, method: str) -> list[list[str]]:
+def _static_samples(config: BenchConfig, ctx: SeedRun, spec: MethodSpec) -> list[list[str]]:
     """Samples of a classic augmenter, drawn once (they do not depend on the classifier)."""
-    from training.augmenters import registry  # lands with the classic augmenters
-
-    resources = registry.Resources(mlm_path=config.base)
-    augmenter = registry.build_augmenter(method, {}, resources)
+    assert spec.pseudo is not None
+    augmenter = build_augmenter(spec.pseudo, {}, ctx.resources)
     if spec.policy == "bd":
         result = augment_balanced(augmenter, ctx.train.texts, ctx.train.labels, ctx.seed)
     else:
@@ -317,16 +319,9 @@ def _static_samples(config: BenchConfig, ctx: SeedRun, spec: MethodSpec, method:
 
 def _sample_quality(ctx: SeedRun, samples: list[tuple[int, str]]) -> dict:
     """Diversity (distinct-n, self-BLEU against the original) and consistency of pseudo samples."""
-    quality: dict = {"count": len(samples)}
-    try:
-        from training.bench import diversity
-    except ImportError:  # lands with the classic augmenters
-        return quality
     texts = [t for _, t in samples]
     originals = [ctx.train.texts[i] for i, _ in samples]
-    quality["distinct_1"] = diversity.distinct_n(texts, 1)
-    quality["distinct_2"] = diversity.distinct_n(texts, 2)
-    quality["self_bleu"] = diversity.mean_self_bleu(texts, originals)
+    quality: dict = {"count": len(samples), **diversity_report(texts, originals)}
     judge = ctx.reference or ctx.proxy  # list "none" first to judge every method by the same model
     if judge is not None:
         predicted = judge.predict_proba(texts).argmax(-1).tolist()
