@@ -178,6 +178,25 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--device", default="auto")
     q.add_argument("--quiet", action="store_true")
     _decoding_args(q, "decoding of DiffusionCLS pseudo samples")
+    sp = bench.add_parser(
+        "speed", help="sampler vs forward-pass limit, a naive decoder and nlpaug, in one run"
+    )
+    src = sp.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="a fitted checkpoint (its generator and classifier or proxy)")
+    src.add_argument("--base", help="a base MLM folder: speed only, with untrained label rows and proxy")
+    sp.add_argument("--texts", required=True, help="file of real texts (.csv/.jsonl text column or .txt)")
+    sp.add_argument("--seq-len", type=int, default=64)
+    sp.add_argument("--batch-sizes", default="1,8,32,128")
+    sp.add_argument("--rounds", default="1,4,8")
+    sp.add_argument("--min-seconds", type=float, default=3.0, help="least time per measurement")
+    sp.add_argument("--naive-samples", type=int, default=3)
+    sp.add_argument("--nlpaug-python", default=None, help="interpreter with nlpaug (default: this one)")
+    sp.add_argument("--nlpaug-model", default=None, help="MLM folder for nlpaug (default: --base)")
+    sp.add_argument("--nlpaug-samples", type=int, default=64)
+    sp.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    sp.add_argument("--device", default="auto")
+    sp.add_argument("--out", required=True, help="result JSON (the table is written beside it as .md)")
+
     r = bench.add_parser("report", help="Markdown page (and step-group plot) from result JSON files")
     r.add_argument("results", nargs="+", help="result JSON files written by bench quality")
     r.add_argument("--out", default="docs/RESULTS.md")
@@ -609,6 +628,8 @@ def _cmd_bench(args) -> int:
     from training.classifier import ClassifierConfig
     from training.generator import GeneratorConfig
 
+    if args.bench == "speed":
+        return _bench_speed(args)
     if args.bench == "report":
         from training.bench.report import load_results, render
 
@@ -650,6 +671,48 @@ def _cmd_bench(args) -> int:
     write_result(result, args.out)
     Path(args.out).with_suffix(".md").write_text(f"{header}\n\n{table}\n")
     print(f"wrote {args.out}")
+    return 0
+
+
+def _bench_speed(args) -> int:
+    import shlex
+
+    import torch
+
+    from training.augmenters.diffusion import DiffusionAugmenter
+    from training.bench.speed import SpeedConfig, format_speed_table, run_speed_bench, untrained_augmenter
+    from training.checkpoint import load_checkpoint
+    from training.common import resolve_device
+    from training.data import read_texts
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    if args.checkpoint:
+        augmenter = DiffusionAugmenter.from_checkpoint(load_checkpoint(args.checkpoint, device))
+        model_folder = args.nlpaug_model
+    else:
+        augmenter = untrained_augmenter(args.base, device)
+        model_folder = args.nlpaug_model or args.base
+    config = SpeedConfig(
+        seq_len=args.seq_len,
+        batch_sizes=tuple(int(b) for b in args.batch_sizes.split(",")),
+        rounds=tuple(int(k) for k in args.rounds.split(",")),
+        min_seconds=args.min_seconds,
+        naive_samples=args.naive_samples,
+        nlpaug_python=args.nlpaug_python,
+        nlpaug_samples=args.nlpaug_samples,
+        nlpaug_model=model_folder,
+    )
+    result = run_speed_bench(augmenter, read_texts(args.texts), config)
+    result["command"] = "python -m training " + shlex.join(args.argv)
+    table = format_speed_table(result)
+    print(table)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    out.with_suffix(".md").write_text(f"```bash\n{result['command']}\n```\n\n{table}\n")
+    print(f"wrote {out}")
     return 0
 
 

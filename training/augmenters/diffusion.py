@@ -145,6 +145,8 @@ class DiffusionAugmenter:
         if not 1 <= low <= high <= self.schedule.total_steps:
             raise ValueError(f"step range {options.steps} must lie within 1..{self.schedule.total_steps}")
         started = time.perf_counter()
+        timings = dict.fromkeys(("importance", "draw", "decode", "accept"), 0.0)
+        clock = time.perf_counter()
         encoded = self.codec.encode(texts, self.max_content)
         weights = self.importance_source.importance(encoded)
         curves = [keep_curve(w, self.schedule.total_steps, self.schedule.lam) for w in weights]  # (T+1, n)
@@ -153,6 +155,7 @@ class DiffusionAugmenter:
             seen = {self.codec.normalise(e.text), self.codec.normalise(self.codec.decode_run(e.ids))}
             seen.update(self.codec.normalise(t) for t in (exclude[i] if exclude else ()))
             states.append(_ItemState(needed=counts[i], seen=seen))
+        timings["importance"] += time.perf_counter() - clock
         requested = sum(counts)
         shortfalls: list[Shortfall] = []
         for i, e in enumerate(encoded):
@@ -163,6 +166,7 @@ class DiffusionAugmenter:
                 states[i].needed = 0
         decoded_chains, forward_passes = 0, 0
         for attempt in range(options.max_attempts):
+            clock = time.perf_counter()
             chains = []
             for i, state in enumerate(states):
                 missing = state.needed - len(state.accepted)
@@ -172,7 +176,11 @@ class DiffusionAugmenter:
                     state.next_chain += 1
             if not chains:
                 break
+            timings["draw"] += time.perf_counter() - clock
+            clock = time.perf_counter()
             new_ids, passes = self._decode(chains, encoded, labels, options)
+            timings["decode"] += time.perf_counter() - clock
+            clock = time.perf_counter()
             decoded_chains += len(chains)
             forward_passes += passes
             for chain, ids in zip(chains, new_ids, strict=True):
@@ -180,6 +188,7 @@ class DiffusionAugmenter:
                 state.chains_tried += 1
                 if len(state.accepted) < state.needed:
                     self._consider(chain, ids, encoded[chain.item], labels[chain.item], state, seed, options)
+            timings["accept"] += time.perf_counter() - clock
             if progress is not None:
                 progress(sum(min(len(s.accepted), s.needed) for s in states), requested)
         for i, state in enumerate(states):
@@ -195,6 +204,7 @@ class DiffusionAugmenter:
             "chains_decoded": decoded_chains,
             "forward_passes": forward_passes,
             "seconds": round(time.perf_counter() - started, 3),
+            **{f"{name}_seconds": round(value, 4) for name, value in timings.items()},
         }
         return AugmentResult(augmentations, sorted(shortfalls, key=lambda s: s.source_index), stats)
 

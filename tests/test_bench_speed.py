@@ -1,0 +1,22 @@
+from tests.conftest import english_corpus
+from training.bench.speed import SpeedConfig, format_speed_table, run_speed_bench
+
+
+def test_speed_bench_measures_limit_sampler_and_naive_decoder(tiny_augmenter):
+    config = SpeedConfig(seq_len=16, batch_sizes=(1, 4), rounds=(1, 2), min_seconds=0.0, naive_samples=1)
+    texts = [t for t, _ in english_corpus(per_label=4)]
+    result = run_speed_bench(tiny_augmenter, texts, config, log=lambda _: None)
+    assert [row["batch"] for row in result["limit"]] == [1, 4]
+    assert [(r["batch"], r["rounds"]) for r in result["sampler"]] == [(1, 1), (1, 2), (4, 1), (4, 2)]
+    for row in result["sampler"]:
+        assert row["samples_per_s"] > 0 and row["ratio_to_limit"] > 0
+        assert row["passes_per_sample"] == row["rounds"]  # 12 content tokens, about half masked: >= K
+        assert abs(sum(row["share"].values()) - 1) < 0.2
+    assert result["naive"]["passes_per_sample"] >= 1
+    assert result["nlpaug"] == {
+        "available": False,
+        "reason": "no model folder for nlpaug (give --nlpaug-model)",
+    }
+    table = format_speed_table(result)
+    assert "| 4 | 2 |" in table and "nlpaug: not measured" in table
+    assert tiny_augmenter.max_content != 12  # the bench worked on a copy
