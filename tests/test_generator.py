@@ -60,8 +60,10 @@ def test_runner_logits_at_positions_equal_the_full_forward(tiny_mlm):
     positions = torch.tensor([[0, 3], [1, 6], [1, 0]])
     with torch.no_grad():
         full = model(input_ids=ids, attention_mask=attention).logits
-        got = MaskedLMRunner(model)(ids, attention, positions)
+        got = MaskedLMRunner(model, precision="fp32")(ids, attention, positions)
+        mixed = MaskedLMRunner(model, precision="bf16")(ids, attention, positions)
     assert torch.allclose(got, full[positions[:, 0], positions[:, 1]], atol=1e-5)
+    assert mixed.dtype == torch.float32 and torch.allclose(mixed, got, atol=0.1)  # bf16 products
 
 
 def test_masked_diffusion_loss_hand_computed():
@@ -124,3 +126,13 @@ def test_training_lowers_the_held_out_loss(tiny_mlm, english_tokenizer):
     after = validation_loss(model, codec, held_out, null, ScheduleConfig(), seed=0)
     assert after < before - 0.5
     assert len(report["history"]) == 3 and report["history"][-1]["val_loss"] == pytest.approx(after)
+
+
+def test_precision_resolution():
+    from training.common import native_bf16, resolve_precision
+
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
+    assert resolve_precision("auto", cpu) == ("bf16" if native_bf16(cpu) else "fp32")
+    with pytest.raises(ValueError):
+        resolve_precision("fp8", cpu)

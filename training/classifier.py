@@ -19,7 +19,15 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from training.common import adamw, bucketed_batches, linear_warmup_decay, pad_batch, pretrained_kwargs, seeded
+from training.common import (
+    adamw,
+    autocast,
+    bucketed_batches,
+    linear_warmup_decay,
+    pad_batch,
+    pretrained_kwargs,
+    seeded,
+)
 from training.data import LabelledData
 from training.metrics import accuracy, macro_f1
 from training.schedule import importance_from_attention
@@ -35,6 +43,7 @@ class ClassifierConfig:
     warmup_ratio: float = 0.1
     patience: int = 2  # epochs without a better validation macro-F1 before stopping
     max_length: int = 128
+    precision: str = "auto"  # fp32, bf16 (mixed precision) or auto (bf16 where the hardware has it)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,11 +92,14 @@ def _eager_attention(model):
 class ClassifierRunner:
     """Inference around a trained sequence classifier: probabilities and token importance."""
 
-    def __init__(self, model, codec: TextCodec, max_length: int = 128, batch_size: int = 64):
+    def __init__(
+        self, model, codec: TextCodec, max_length: int = 128, batch_size: int = 64, precision: str = "auto"
+    ):
         self.model = model.eval()
         self.codec = codec
         self.max_length = max_length
         self.batch_size = batch_size
+        self.precision = precision
         self.label_names: list[str] = [model.config.id2label[i] for i in range(model.config.num_labels)]
 
     @property
@@ -111,9 +123,10 @@ class ClassifierRunner:
         out = torch.empty((len(sequences), len(self.label_names)))
         for batch in bucketed_batches([len(s) for s in sequences], self.batch_size, rng=None):
             ids, attention = pad_batch([sequences[i] for i in batch], self.codec.pad_id)
-            logits = self.model(
-                input_ids=ids.to(self.device), attention_mask=attention.to(self.device)
-            ).logits
+            with autocast(self.device, self.precision):
+                logits = self.model(
+                    input_ids=ids.to(self.device), attention_mask=attention.to(self.device)
+                ).logits
             out[batch] = torch.softmax(logits.float(), dim=-1).cpu()
         return out
 
@@ -129,11 +142,12 @@ class ClassifierRunner:
         with _eager_attention(self.model):
             for batch in bucketed_batches([len(s) for s in sequences], self.batch_size, rng=None):
                 ids, attention = pad_batch([sequences[i] for i in batch], self.codec.pad_id)
-                out = self.model(
-                    input_ids=ids.to(self.device),
-                    attention_mask=attention.to(self.device),
-                    output_attentions=True,
-                )
+                with autocast(self.device, self.precision):
+                    out = self.model(
+                        input_ids=ids.to(self.device),
+                        attention_mask=attention.to(self.device),
+                        output_attentions=True,
+                    )
                 cls_row = out.attentions[-1].float().mean(dim=1)[:, 0, :].cpu()  # (b, L)
                 content = torch.zeros_like(cls_row, dtype=torch.bool)
                 for row, i in enumerate(batch):
@@ -301,7 +315,7 @@ def train_classifier(
     device = next(model.parameters()).device
     names = [model.config.id2label[i] for i in range(model.config.num_labels)]
     label_index = {name: i for i, name in enumerate(names)}
-    runner = ClassifierRunner(model, codec, config.max_length)
+    runner = ClassifierRunner(model, codec, config.max_length, precision=config.precision)
     room = config.max_length - 2
     originals = runner.inputs(codec.encode(train.texts, room))
     targets = [label_index[label] for label in train.labels]
@@ -345,7 +359,8 @@ def train_classifier(
             ids, attention = pad_batch(sequences, codec.pad_id)
             gold = torch.tensor(labels, device=device)
             last_hidden: torch.Tensor | None = None
-            with torch.random.fork_rng(devices=[]):  # dropout draws from a local stream
+            with torch.random.fork_rng(devices=[]), autocast(device, config.precision):
+                # dropout draws from a local stream; matrix products in bf16 when configured
                 torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=torch_gen)))
                 if parts_path:
                     features, last_hidden = head_features(model, ids.to(device), attention.to(device))
@@ -359,6 +374,8 @@ def train_classifier(
                     logits = out.logits
                     if noise.weight > 0:
                         last_hidden = out.hidden_states[-1]
+            if parts_path:
+                features = features.float()  # the extra heads below run outside the autocast region
             if options.mixup_alpha > 0:
                 weight = rng.betavariate(options.mixup_alpha, options.mixup_alpha)
                 partner = torch.randperm(len(labels), generator=torch_gen).to(device)

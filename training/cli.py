@@ -17,6 +17,12 @@ from training.data import DataError
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     p.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda[:i]")
+    p.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "auto"],
+        default="auto",
+        help="fp32, bf16 (mixed precision) or auto: bf16 where the hardware computes it natively (default)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -176,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--max-test", type=int, default=None, help="score on the first N test rows only")
     q.add_argument("--out", required=True, help="result JSON (a Markdown table is written beside it)")
     q.add_argument("--device", default="auto")
+    q.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "auto"],
+        default="auto",
+        help="fp32, bf16 (mixed precision) or auto: bf16 where the hardware computes it natively (default)",
+    )
     q.add_argument("--quiet", action="store_true")
     _decoding_args(q, "decoding of DiffusionCLS pseudo samples")
     sp = bench.add_parser(
@@ -195,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--nlpaug-samples", type=int, default=64)
     sp.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     sp.add_argument("--device", default="auto")
+    sp.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "auto"],
+        default="auto",
+        help="fp32, bf16 (mixed precision) or auto: bf16 where the hardware computes it natively (default)",
+    )
     sp.add_argument("--out", required=True, help="result JSON (the table is written beside it as .md)")
 
     r = bench.add_parser("report", help="Markdown page (and step-group plot) from result JSON files")
@@ -210,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .csv or .jsonl")
     p.add_argument("--text-column", default="text")
     p.add_argument("--device", default="auto")
+    p.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "auto"],
+        default="auto",
+        help="fp32, bf16 (mixed precision) or auto: bf16 where the hardware computes it natively (default)",
+    )
 
     p = sub.add_parser("evaluate", help="checkpoint + labelled CSV -> accuracy, macro-F1, report, confusion")
     p.add_argument("--checkpoint", required=True)
@@ -218,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-column", default="text")
     p.add_argument("--label-column", default="label")
     p.add_argument("--device", default="auto")
+    p.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "auto"],
+        default="auto",
+        help="fp32, bf16 (mixed precision) or auto: bf16 where the hardware computes it natively (default)",
+    )
     return parser
 
 
@@ -234,6 +264,7 @@ def _cmd_pretrain(args) -> int:
         batch_size=args.gen_batch_size,
         label_dropout=args.label_dropout,
         max_length=args.max_length,
+        precision=args.precision,
     )
     report = pretrain(
         args.base,
@@ -295,6 +326,7 @@ def _cmd_fit(args) -> int:
             batch_size=args.proxy_batch_size,
             patience=args.proxy_patience,
             max_length=args.max_length,
+            precision=args.precision,
         ),
         generator_config=GeneratorConfig(
             lr=args.gen_lr,
@@ -303,6 +335,7 @@ def _cmd_fit(args) -> int:
             batch_size=args.gen_batch_size,
             label_dropout=args.label_dropout,
             max_length=args.max_length,
+            precision=args.precision,
         ),
         classifier_config=None
         if args.no_classifier
@@ -312,6 +345,7 @@ def _cmd_fit(args) -> int:
             batch_size=args.clf_batch_size,
             patience=args.clf_patience,
             max_length=args.max_length,
+            precision=args.precision,
         ),
         noise=NoiseResistance(
             weight=0.0 if args.no_noise_resistance else args.contrastive_weight, temperature=args.tau
@@ -433,7 +467,7 @@ def _cmd_augment(args) -> int:
         from training.checkpoint import load_checkpoint
 
         checkpoint = load_checkpoint(args.checkpoint, device)
-        diffusion = DiffusionAugmenter.from_checkpoint(checkpoint)
+        diffusion = DiffusionAugmenter.from_checkpoint(checkpoint, args.precision)
         if args.method == "diffusioncls":
             diffusion.check_labels(data.labels)
             resources.diffusion = diffusion
@@ -537,7 +571,7 @@ def _write_augmentations(path: Path, data, augmentations) -> None:
     _write_rows(path, OUTPUT_COLUMNS, rows)
 
 
-def _load_judge(folder: str, device: str):
+def _load_judge(folder: str, device: str, precision: str = "auto"):
     """The task classifier of a checkpoint, or its proxy when it has none; and which one it is."""
     from training.checkpoint import load_checkpoint
     from training.classifier import ClassifierRunner
@@ -549,14 +583,15 @@ def _load_judge(folder: str, device: str):
     model = checkpoint.classifier if checkpoint.classifier is not None else checkpoint.proxy
     if model is None:
         raise ValueError(f"{folder} has neither a classifier nor a proxy")
-    return ClassifierRunner(model, TextCodec(checkpoint.tokenizer), checkpoint.settings.max_length), name
+    codec = TextCodec(checkpoint.tokenizer)
+    return ClassifierRunner(model, codec, checkpoint.settings.max_length, precision=precision), name
 
 
 def _cmd_classify(args) -> int:
     from training.data import read_texts
 
     texts = read_texts(args.input, args.text_column)
-    runner, name = _load_judge(args.checkpoint, args.device)
+    runner, name = _load_judge(args.checkpoint, args.device, args.precision)
     t0 = time.perf_counter()
     probs = runner.predict_proba(texts)
     seconds = time.perf_counter() - t0
@@ -579,7 +614,7 @@ def _cmd_evaluate(args) -> int:
     from training.metrics import classification_report
 
     data = read_labelled(args.input, args.text_column, args.label_column, min_classes=1)
-    runner, name = _load_judge(args.checkpoint, args.device)
+    runner, name = _load_judge(args.checkpoint, args.device, args.precision)
     names = runner.label_names
     unknown = sorted(set(data.labels) - set(names))
     if unknown:
@@ -650,10 +685,18 @@ def _cmd_bench(args) -> int:
         seeds=tuple(int(s) for s in args.seeds.split(",")),
         n=args.n,
         regenerate_every=args.regenerate_every,
-        proxy=ClassifierConfig(lr=args.lr, epochs=args.proxy_epochs, max_length=args.max_length),
-        generator=GeneratorConfig(lr=args.lr, epochs=args.gen_epochs, max_length=args.max_length),
+        proxy=ClassifierConfig(
+            lr=args.lr, epochs=args.proxy_epochs, max_length=args.max_length, precision=args.precision
+        ),
+        generator=GeneratorConfig(
+            lr=args.lr, epochs=args.gen_epochs, max_length=args.max_length, precision=args.precision
+        ),
         classifier=ClassifierConfig(
-            lr=args.lr, epochs=args.clf_epochs, batch_size=args.clf_batch_size, max_length=args.max_length
+            lr=args.lr,
+            epochs=args.clf_epochs,
+            batch_size=args.clf_batch_size,
+            max_length=args.max_length,
+            precision=args.precision,
         ),
         decode=_diffusion_options(sampler, score=False),
         max_test=args.max_test,
@@ -689,10 +732,12 @@ def _bench_speed(args) -> int:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     if args.checkpoint:
-        augmenter = DiffusionAugmenter.from_checkpoint(load_checkpoint(args.checkpoint, device))
+        augmenter = DiffusionAugmenter.from_checkpoint(
+            load_checkpoint(args.checkpoint, device), args.precision
+        )
         model_folder = args.nlpaug_model
     else:
-        augmenter = untrained_augmenter(args.base, device)
+        augmenter = untrained_augmenter(args.base, device, args.precision)
         model_folder = args.nlpaug_model or args.base
     config = SpeedConfig(
         seq_len=args.seq_len,

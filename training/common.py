@@ -35,6 +35,38 @@ def pretrained_kwargs(name_or_path: str | Path) -> dict:
     )
 
 
+PRECISIONS = ("fp32", "bf16", "auto")
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether matrix products in bfloat16 run natively (AMX / AVX512-BF16 on CPU, bf16 on CUDA)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}")
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return precision
+
+
+def autocast(device: torch.device, precision: str):
+    """Mixed precision for a forward pass: weights stay float32; matrix products run in bfloat16 when
+    `precision` resolves to bf16 (about 3x faster forwards on CPUs with AMX). Losses are computed on
+    float32 copies of the logits by the callers."""
+    resolved = resolve_precision(precision, device)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=resolved == "bf16")
+
+
 def derive_seed(*parts: int | str) -> int:
     """A 63-bit seed from a tuple of parts, stable across runs and platforms (unlike hash())."""
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()

@@ -17,7 +17,15 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from training.common import adamw, bucketed_batches, linear_warmup_decay, pad_batch, pretrained_kwargs, seeded
+from training.common import (
+    adamw,
+    autocast,
+    bucketed_batches,
+    linear_warmup_decay,
+    pad_batch,
+    pretrained_kwargs,
+    seeded,
+)
 from training.schedule import ensure_min_masked, keep_at, masks_from_uniform
 from training.text import EncodedText, TextCodec
 
@@ -54,6 +62,7 @@ class GeneratorConfig:
     label_dropout: float = 0.1
     max_length: int = 128  # whole prompt, specials included
     new_head_lr: float = 1e-3  # learning rate of an MLM head created because the base had none
+    precision: str = "auto"  # fp32, bf16 (mixed precision) or auto (bf16 where the hardware has it)
 
     def __post_init__(self) -> None:
         if self.max_length <= PREFIX_LENGTH + 2:
@@ -143,19 +152,23 @@ class MaskedLMRunner:
     encoder, so it is applied only where a prediction is needed.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, precision: str = "auto"):
         self.model = model
+        self.precision = precision
         name = head_prefix(model)
         self.head = getattr(model, name) if name else None
 
     def __call__(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor
     ) -> torch.Tensor:
-        if self.head is None:
-            logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits  # (B, L, V)
-            return logits[positions[:, 0], positions[:, 1]]
-        hidden = self.model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.head(hidden[positions[:, 0], positions[:, 1]])  # (P, V)
+        with autocast(input_ids.device, self.precision):
+            if self.head is None:
+                logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits  # (B, L, V)
+                return logits[positions[:, 0], positions[:, 1]].float()
+            hidden = self.model.base_model(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).last_hidden_state
+            return self.head(hidden[positions[:, 0], positions[:, 1]]).float()  # (P, V)
 
 
 def prompt_ids(content: Sequence[int], label_id: int, codec: TextCodec) -> list[int]:
@@ -234,7 +247,7 @@ def train_generator(
     (train loss per epoch and, when `validation` is given, its loss under fixed masks).
     """
     device = next(model.parameters()).device
-    runner = MaskedLMRunner(model)
+    runner = MaskedLMRunner(model, config.precision)
     rng = random.Random(seed)
     generator = torch.Generator().manual_seed(seed)
     items = [i for i in range(len(examples)) for _ in range(config.draws_per_example)]
@@ -270,7 +283,9 @@ def train_generator(
             bar.set_postfix(loss=f"{loss_sum / max(1, token_count):.4f}")
         record = {"epoch": epoch, "train_loss": loss_sum / max(1, token_count)}
         if validation:
-            record["val_loss"] = validation_loss(model, codec, validation, null_label_id, schedule, seed)
+            record["val_loss"] = validation_loss(
+                model, codec, validation, null_label_id, schedule, seed, precision=config.precision
+            )
         history.append(record)
         if progress:
             tqdm.write(
@@ -290,11 +305,12 @@ def validation_loss(
     schedule: ScheduleConfig,
     seed: int,
     batch_size: int = 64,
+    precision: str = "auto",
 ) -> float:
     """Masked-token loss under masks drawn from a fixed seed (comparable across epochs)."""
     model.eval()
     device = next(model.parameters()).device
-    runner = MaskedLMRunner(model)
+    runner = MaskedLMRunner(model, precision)
     generator = torch.Generator().manual_seed(seed + 7919)
     loss_sum, count = 0.0, 0
     for batch in bucketed_batches([len(e.encoded) for e in examples], batch_size, rng=None):

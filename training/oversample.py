@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 
 from training.classifier import head_features, head_parts
-from training.common import bucketed_batches, pad_batch, seeded
+from training.common import autocast, bucketed_batches, pad_batch, seeded
 from training.data import LabelledData
 from training.text import TextCodec
 
@@ -187,7 +187,12 @@ def oversample(method: str, features: torch.Tensor, labels: torch.Tensor, seed: 
 
 @torch.inference_mode()
 def extract_features(
-    model, codec: TextCodec, texts: Sequence[str], max_length: int, batch_size: int = 64
+    model,
+    codec: TextCodec,
+    texts: Sequence[str],
+    max_length: int,
+    batch_size: int = 64,
+    precision: str = "auto",
 ) -> torch.Tensor:
     """(N, H) features the linear head reads, in eval mode (no dropout)."""
     model.eval()
@@ -196,7 +201,8 @@ def extract_features(
     out = torch.empty((len(sequences), model.config.hidden_size))
     for batch in bucketed_batches([len(s) for s in sequences], batch_size, rng=None):
         ids, attention = pad_batch([sequences[i] for i in batch], codec.pad_id)
-        features, _ = head_features(model, ids.to(device), attention.to(device))
+        with autocast(device, precision):
+            features, _ = head_features(model, ids.to(device), attention.to(device))
         out[batch] = features.float().cpu()
     return out
 

@@ -72,9 +72,10 @@ class DiffusionAugmenter:
         max_length: int,
         importance_source: ClassifierRunner,
         scorer: ClassifierRunner | None = None,
+        precision: str = "auto",
     ):
         self.model = generator.eval()
-        self.runner = MaskedLMRunner(generator)
+        self.runner = MaskedLMRunner(generator, precision)
         self.codec = codec
         self.label_ids = dict(label_ids)
         self.null_label_id = null_label_id
@@ -93,14 +94,16 @@ class DiffusionAugmenter:
         return list(self.label_ids)
 
     @classmethod
-    def from_checkpoint(cls, checkpoint) -> DiffusionAugmenter:
+    def from_checkpoint(cls, checkpoint, precision: str = "auto") -> DiffusionAugmenter:
         """Importance and scores come from the task classifier when the checkpoint has one (the
         paper's reflective generation), else from the proxy."""
         codec = TextCodec(checkpoint.tokenizer)
         judge = checkpoint.classifier if checkpoint.classifier is not None else checkpoint.proxy
         if judge is None or checkpoint.generator is None:
             raise ValueError("augmentation needs the generator and the proxy or classifier of the checkpoint")
-        runner = ClassifierRunner(judge, codec, max_length=checkpoint.settings.max_length)
+        runner = ClassifierRunner(
+            judge, codec, max_length=checkpoint.settings.max_length, precision=precision
+        )
         label_ids = checkpoint.label_ids
         if not checkpoint.settings.generator.get("label_prompt", True):
             # A generator trained without label prompts (an ablation) is sampled the same way.
@@ -114,6 +117,7 @@ class DiffusionAugmenter:
             checkpoint.settings.max_length,
             importance_source=runner,
             scorer=runner,
+            precision=precision,
         )
 
     def configured(self, options: DiffusionOptions) -> ConfiguredDiffusion:

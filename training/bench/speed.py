@@ -264,7 +264,9 @@ def replace_window(augmenter: DiffusionAugmenter, content_len: int) -> Diffusion
     return clone
 
 
-def untrained_augmenter(base: str, device: torch.device, labels: Sequence[str] = ("negative", "positive")):
+def untrained_augmenter(
+    base: str, device: torch.device, precision: str = "auto", labels: Sequence[str] = ("negative", "positive")
+):
     """A DiffusionAugmenter straight from a base MLM (new label rows, untrained proxy head): the same
     computation as a trained one, for speed measurements only."""
     from training.classifier import ClassifierRunner, load_classifier
