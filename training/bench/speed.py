@@ -283,10 +283,17 @@ def untrained_augmenter(
     codec = TextCodec(load_tokenizer(base))
     generator, _ = load_base_mlm(base, device)
     ids = add_label_tokens(generator, load_tokenizer(base), list(labels))
-    proxy = ClassifierRunner(load_classifier(base, list(labels), device).eval(), codec)
+    proxy = ClassifierRunner(load_classifier(base, list(labels), device).eval(), codec, precision=precision)
     label_ids = {lbl: ids[label_token(lbl)] for lbl in labels}
     return DiffusionAugmenter(
-        generator.eval(), codec, label_ids, ids[NULL_LABEL_TOKEN], ScheduleConfig(), 128, proxy
+        generator.eval(),
+        codec,
+        label_ids,
+        ids[NULL_LABEL_TOKEN],
+        ScheduleConfig(),
+        128,
+        proxy,
+        precision=precision,
     )
 
 
