@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from worker.contracts import (
     idempotency_key,
 )
 from worker.control import JobCanceled, use_context
+
+RQ_TIMEOUT_GRACE_S = 30
 
 
 class QueueFull(Exception):
@@ -46,7 +49,7 @@ class BackendUnavailable(Exception):
 
 @dataclass(frozen=True)
 class JobSettings:
-    timeout_s: int
+    timeout_s: float
     result_ttl_s: int
     failure_ttl_s: int
     retries: int
@@ -143,13 +146,14 @@ class RedisBackend:
                 AUGMENT_JOB,
                 payload,
                 job_id=job_id,
-                job_timeout=self.settings.timeout_s,
+                # The job's guard enforces timeout_s (from meta); rq's SIGALRM is only a backstop.
+                job_timeout=math.ceil(self.settings.timeout_s) + RQ_TIMEOUT_GRACE_S,
                 result_ttl=self.settings.result_ttl_s,
                 failure_ttl=self.settings.failure_ttl_s,
                 retry=Retry(max=self.settings.retries) if self.settings.retries else None,
                 # rq's default description is the call string: every text of the request, kept in Redis.
                 description=f"augment {payload.get('method')} x{len(payload.get('texts', []))}",
-                meta={"method": payload.get("method")},
+                meta={"method": payload.get("method"), "timeout_s": self.settings.timeout_s},
             )
 
         self._guard(enqueue)
@@ -185,7 +189,7 @@ class RedisBackend:
             status = _rq_status(job)
             if status in ("queued", "running"):
                 # The key reaches a job a worker has just dequeued, too: its guard stops it within a poll.
-                self.connection.set(cancel_key(job_id), 1, ex=self.settings.timeout_s + 3_600)
+                self.connection.set(cancel_key(job_id), 1, ex=math.ceil(self.settings.timeout_s) + 3_600)
             if status == "queued":
                 from rq.exceptions import InvalidJobOperation
 
@@ -233,6 +237,8 @@ class RedisBackend:
                     "check the worker's log and submit the job again"
                 ),
             )
+        if "JobTimeoutException" in text:  # rq's backstop fired before the job's own guard
+            return JobError(type="timeout", message=f"the job ran past its time limit ({job.timeout} s)")
         last_line = text.strip().splitlines()[-1] if text.strip() else "no reason was recorded"
         return JobError(type="internal", message=last_line)
 

@@ -25,7 +25,7 @@ class Settings(WorkerSettings):
     max_queue_depth: int = Field(100, ge=1, description="queued augment jobs before 429")
 
     # Jobs.
-    job_timeout_s: int = Field(900, ge=1, description="a job running longer fails as timed out")
+    job_timeout_s: float = Field(900, gt=0, description="a job running longer fails as timed out")
     result_ttl_s: int = Field(86_400, ge=1, description="how long a finished job's result is kept")
     failure_ttl_s: int = Field(86_400, ge=1, description="how long a failed or canceled job is kept")
     job_retries: int = Field(1, ge=0, le=10, description="re-runs of a job whose worker died mid-job")

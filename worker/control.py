@@ -32,7 +32,7 @@ class JobTimedOut(Exception):
 
 class JobContext(Protocol):
     job_id: str
-    timeout_s: float | None  # enforced by `JobGuard`; None where the queue enforces it itself
+    timeout_s: float | None  # enforced by the job's `JobGuard`; None: no limit of ours
     limit_s: float | None  # the job's time limit, whoever enforces it (for messages)
 
     def report_progress(self, done: int, total: int) -> None: ...
@@ -65,7 +65,11 @@ class NullContext:
 
 
 class RqJobContext:
-    """Context of a job run by an rq worker: state lives in the job's meta and in Redis keys."""
+    """Context of a job run by an rq worker: state lives in the job's meta and in Redis keys.
+
+    The time limit comes from the job's meta (`timeout_s`, set by the service) and is enforced by the
+    job's guard; rq's own timeout is set a little longer, as a backstop only.
+    """
 
     # Progress writes are throttled: a job with many small steps must not flood Redis.
     min_progress_interval_s = 0.5
@@ -73,8 +77,9 @@ class RqJobContext:
     def __init__(self, job: Any):
         self.job = job
         self.job_id = job.id
-        self.timeout_s = None  # rq enforces job.timeout itself (SIGALRM in the worker's main thread)
-        self.limit_s = job.timeout
+        timeout = job.meta.get("timeout_s")
+        self.timeout_s = float(timeout) if timeout else None
+        self.limit_s = self.timeout_s or job.timeout
         self._last_progress = 0.0
 
     def report_progress(self, done: int, total: int) -> None:
@@ -170,19 +175,24 @@ class JobGuard:
             self._watcher.join()
 
     def _watch(self) -> None:
+        reason: type[BaseException] | None = None
         while not self._stop.wait(self.poll_s):
-            reason: type[BaseException] | None = None
-            if self._deadline is not None and time.monotonic() >= self._deadline:
-                reason = JobTimedOut
-            else:
-                try:
-                    if self.cancel_requested():
-                        reason = JobCanceled
-                except Exception:  # a Redis hiccup must not kill the watcher; look again next poll
-                    continue
-            if reason is not None:
-                with self._lock:
-                    if self._armed:
-                        self.fired = reason
-                        _raise_in_thread(self._target, reason)
-                return
+            if reason is None:
+                reason = self._reason()
+            if reason is None:
+                continue
+            # Fire again every poll until the job is gone: an exception that lands inside a __del__
+            # or a weakref callback is swallowed by Python (seen with rq's SIGALRM timeout, too).
+            with self._lock:
+                if not self._armed:
+                    return
+                self.fired = reason
+                _raise_in_thread(self._target, reason)
+
+    def _reason(self) -> type[BaseException] | None:
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            return JobTimedOut
+        try:
+            return JobCanceled if self.cancel_requested() else None
+        except Exception:  # a Redis hiccup must not kill the watcher; look again next poll
+            return None
