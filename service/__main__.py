@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from pydantic import ValidationError
@@ -22,6 +23,9 @@ def main() -> int:
     except CheckpointInfoError as err:
         print(f"service: {err}", file=sys.stderr)
         return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     uvicorn.run(
         "service.app:create_app",
         factory=True,

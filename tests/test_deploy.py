@@ -73,7 +73,9 @@ def test_compose_commands_and_dockerfiles_point_at_real_files():
         for line in re.findall(r"^COPY\s+(.+)$", text, flags=re.MULTILINE):
             *sources, _ = line.split()
             for source in sources:
-                assert (REPO / service["build"]["context"] / source).exists(), f"{dockerfile.name}: COPY {source}"
+                assert (REPO / service["build"]["context"] / source).exists(), (
+                    f"{dockerfile.name}: COPY {source}"
+                )
         cmd = re.findall(r"^CMD\s+(\[.*\])\s*$", text, flags=re.MULTILINE)
         assert cmd, f"{dockerfile.name} has no exec-form CMD"
         assert_entry_point(yaml.safe_load(cmd[-1]))

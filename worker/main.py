@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import Queue
     from rq.serializers import JSONSerializer
 
@@ -39,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     from worker.rq_worker import ModelWorker
 
     connection = Redis.from_url(settings.redis_url)
-    connection.ping()  # fail fast on a wrong URL, before spending time on the model
+    try:
+        connection.ping()  # fail fast on a wrong URL, before spending time on the model
+    except RedisConnectionError as err:
+        print(f"worker: cannot reach Redis at REDIS_URL: {err}", file=sys.stderr)
+        return 2
     try:
         loaded = runtime.ModelRuntime.load(
             settings.checkpoint_dir, settings.device, "augment", settings.torch_threads

@@ -16,6 +16,12 @@ from worker.methods import method_descriptions
 router = APIRouter(tags=["health"])
 
 
+def _public_name(base_model: str) -> str:
+    """An HF id as it is; a local folder by its last part (the server's paths are nobody's business)."""
+    looks_local = base_model.startswith(("/", ".", "~")) or "\\" in base_model or base_model.count("/") > 1
+    return base_model.rstrip("/").rsplit("/", 1)[-1] if looks_local else base_model
+
+
 @router.get("/healthz", summary="Liveness: the process answers")
 def healthz() -> dict[str, str]:
     return {"status": "alive"}
@@ -56,7 +62,7 @@ def info(state: State) -> dict[str, Any]:
         "model": {
             "checkpoint": i.folder.name,
             "checkpoint_id": i.checkpoint_id,
-            "base_model": i.base_model,
+            "base_model": _public_name(i.base_model),
             "labels": i.labels,
             "components": i.components,
             "classify_with": models.classifier_name,
