@@ -35,7 +35,7 @@ fi
 
 unset REDIS_URL  # embedded mode: the API runs the jobs itself
 export HF_HUB_OFFLINE=1 CHECKPOINT_DIR="$CKPT" HOST="${HOST:-127.0.0.1}" PORT="${PORT:-8000}"
-LABEL=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['labels'][0])" "$CKPT/diffusioncls.json")
+LABEL=$(python -c "import json, sys; labels = json.load(open(sys.argv[1]))['labels']; print('joy' if 'joy' in labels else labels[0])" "$CKPT/diffusioncls.json")
 URL="http://$HOST:$PORT"
 KEY_HEADER=""
 [ -n "${API_KEY:-}" ] && KEY_HEADER=" -H 'X-API-Key: \$API_KEY'"

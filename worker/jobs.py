@@ -32,6 +32,8 @@ def augment(payload: dict[str, Any]) -> dict[str, Any]:
                 f"{runtime.info.checkpoint_id} ({runtime.info.folder.name}); give the service and the "
                 "worker the same CHECKPOINT_DIR"
             )
+        if request.policy == "ge":  # the total is known up front; bd learns it from the class counts
+            context.report_progress(0, len(request.texts) * request.n)
         with JobGuard(context.cancel_requested, context.timeout_s):
             result = run_augment(runtime, request, context.report_progress)
         context.report_progress(result.stats.get("produced", 0), result.stats.get("requested", 0))
