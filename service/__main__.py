@@ -1,0 +1,42 @@
+"""`python -m service`: serve the API with uvicorn on HOST:PORT (embedded mode without REDIS_URL)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from pydantic import ValidationError
+
+
+def main() -> int:
+    import uvicorn
+
+    from service.settings import Settings
+    from worker.checkpoint_info import CheckpointInfoError, read_checkpoint_info
+
+    try:
+        settings = Settings()
+        read_checkpoint_info(settings.checkpoint_dir)
+    except ValidationError as err:
+        print(f"service: bad settings:\n{err}", file=sys.stderr)
+        return 2
+    except CheckpointInfoError as err:
+        print(f"service: {err}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        # Behind docker/a proxy the client address comes from X-Forwarded-For only when trusted.
+        proxy_headers=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

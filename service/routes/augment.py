@@ -1,0 +1,164 @@
+"""POST /augment: check a request against the limits and the checkpoint, then enqueue a job."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Response
+
+from service.deps import ApiKey, AppState, State
+from service.errors import ApiError
+from service.queue import BackendUnavailable, IdempotencyConflict, QueueFull
+from service.schemas import AugmentRequest, JobAccepted
+from worker.contracts import AugmentPayload, Decoding, parse_steps
+from worker.methods import DIFFUSION, method_descriptions
+
+router = APIRouter(tags=["augment"], dependencies=[ApiKey])
+
+DEFAULT_N = 4
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def _invalid(message: str, details: Any = None) -> ApiError:
+    return ApiError(422, "invalid_request", message, details)
+
+
+def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
+    """The job payload for a request, or an ApiError saying what to change."""
+    settings, info = state.settings, state.info
+    if len(body.items) > settings.max_items:
+        raise ApiError(
+            413,
+            "too_large",
+            f"{len(body.items)} items in one request; at most {settings.max_items} (MAX_ITEMS): split it",
+            {"limit": settings.max_items, "received": len(body.items)},
+        )
+    long = [i for i, item in enumerate(body.items) if len(item.text) > settings.max_text_chars]
+    if long:
+        raise _invalid(
+            f"{len(long)} text(s) are over {settings.max_text_chars} characters (MAX_TEXT_CHARS): "
+            f"items {long[:10]}; shorten or split them",
+            {"limit": settings.max_text_chars, "items": long},
+        )
+    methods = method_descriptions()
+    if body.method not in methods:
+        raise _invalid(
+            f"unknown method {body.method!r}; supported: {sorted(methods)}", {"supported": sorted(methods)}
+        )
+    if body.policy == "bd" and body.n is not None:
+        raise _invalid("n applies to policy 'ge' only; policy 'bd' decides how many texts each class needs")
+    n = body.n if body.n is not None else DEFAULT_N
+    if n > settings.max_n:
+        raise _invalid(f"n={n} is over {settings.max_n} (MAX_N); ask for fewer new texts per item")
+    labels = [item.label for item in body.items]
+    steps = None
+    decoding = Decoding(**body.decoding.model_dump())
+    if body.method == DIFFUSION:
+        unknown = sorted(set(labels) - set(info.labels))
+        if unknown:
+            raise _invalid(
+                f"unknown label(s) {unknown}; this checkpoint knows {info.labels}",
+                {"unknown": unknown, "known": info.labels},
+            )
+        if body.params:
+            raise _invalid(
+                "diffusioncls takes no params; use steps and decoding", {"params": sorted(body.params)}
+            )
+        if body.steps is not None:
+            try:
+                steps = parse_steps(body.steps, info.total_steps)
+            except ValueError as err:
+                raise _invalid(str(err), {"field": "steps"}) from None
+    elif body.steps is not None or body.decoding.model_dump(exclude_none=True):
+        raise _invalid(
+            f"steps and decoding apply to {DIFFUSION} only; pass {body.method}'s options in params"
+        )
+    return AugmentPayload(
+        checkpoint_id=info.checkpoint_id,
+        method=body.method,
+        texts=[item.text for item in body.items],
+        labels=labels,
+        policy=body.policy,
+        n=n,
+        steps=steps,
+        decoding=decoding,
+        params=body.params,
+        seed=body.seed,
+    )
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@router.post(
+    "/augment",
+    status_code=202,
+    response_model=JobAccepted,
+    summary="Start an augmentation job",
+    responses={
+        413: {"description": "too many items or too large a body"},
+        422: {"description": "invalid request: unknown label or method, bad step range, limits"},
+        429: {"description": "the queue is full; retry later"},
+        503: {"description": "models still loading (embedded mode) or Redis down"},
+    },
+)
+def submit_augment(
+    body: AugmentRequest,
+    state: State,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="repeat a request with the same key to get the same job"),
+    ] = None,
+) -> JobAccepted:
+    payload = build_payload(body, state)
+    if state.backend.mode == "embedded" and not state.models.ready:
+        raise ApiError(
+            503,
+            "not_ready",
+            "the model is still loading; retry in a few seconds",
+            headers={"Retry-After": "5"},
+        )
+    job_id = uuid.uuid4().hex
+    key_digest = None
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            raise _invalid(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+        key_digest = _digest(idempotency_key)
+        canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        try:
+            existing = state.backend.claim_idempotency(key_digest, _digest(canonical), job_id)
+        except IdempotencyConflict:
+            raise _invalid(
+                "this Idempotency-Key was used with a different request body; use a new key for a new request"
+            ) from None
+        if existing is not None:
+            view = state.backend.get(existing)
+            response.headers["Location"] = f"/jobs/{existing}"
+            response.headers["Idempotent-Replayed"] = "true"
+            return JobAccepted(
+                id=existing, status=view.status if view else "queued", location=f"/jobs/{existing}"
+            )
+    try:
+        state.backend.submit(job_id, payload.model_dump(mode="json"))
+    except (QueueFull, BackendUnavailable) as err:
+        if key_digest:  # the key may be used again once the job can be accepted
+            with contextlib.suppress(BackendUnavailable):
+                state.backend.release_idempotency(key_digest)
+        if isinstance(err, BackendUnavailable):
+            raise
+        raise ApiError(
+            429,
+            "queue_full",
+            f"the queue is full ({err.depth} jobs waiting, MAX_QUEUE_DEPTH={err.limit}); retry later",
+            {"depth": err.depth, "limit": err.limit},
+            headers={"Retry-After": "30"},
+        ) from None
+    state.metrics.jobs_submitted.labels(payload.method).inc()
+    response.headers["Location"] = f"/jobs/{job_id}"
+    return JobAccepted(id=job_id, status="queued", location=f"/jobs/{job_id}")

@@ -1,0 +1,53 @@
+"""GET /jobs/{id} (status, progress, result) and DELETE /jobs/{id} (cancel)."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Response
+
+from service.deps import ApiKey, AppState, State
+from service.errors import ApiError
+from service.schemas import JobView
+
+router = APIRouter(tags=["jobs"], dependencies=[ApiKey])
+
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _not_found(job_id: str, state: AppState) -> ApiError:
+    return ApiError(
+        404,
+        "not_found",
+        f"no job {job_id!r}: the id is unknown or the job expired (results are kept "
+        f"{state.settings.result_ttl_s} s, RESULT_TTL_S)",
+    )
+
+
+@router.get("/jobs/{job_id}", response_model=JobView, summary="Status, progress and result of a job")
+def get_job(job_id: str, state: State) -> JobView:
+    view = state.backend.get(job_id) if _JOB_ID.fullmatch(job_id) else None
+    if view is None:
+        raise _not_found(job_id, state)
+    return view
+
+
+@router.delete(
+    "/jobs/{job_id}",
+    response_model=JobView,
+    summary="Cancel a job",
+    responses={
+        200: {"description": "canceled (it was queued, or already canceled)"},
+        202: {"description": "cancellation requested; the running job stops within a second"},
+        409: {"description": "the job already finished"},
+    },
+)
+def cancel_job(job_id: str, state: State, response: Response) -> JobView:
+    view = state.backend.cancel(job_id) if _JOB_ID.fullmatch(job_id) else None
+    if view is None:
+        raise _not_found(job_id, state)
+    if view.status in ("succeeded", "failed"):
+        raise ApiError(409, "conflict", f"job {job_id} already {view.status}; there is nothing to cancel")
+    if view.status == "running":
+        response.status_code = 202
+    return view

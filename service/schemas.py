@@ -1,0 +1,118 @@
+"""Request and response bodies of the HTTP API (the job contracts in `worker.contracts` are separate).
+
+Static checks live here; the limits that come from settings (items, characters, n) and the checks
+against the loaded checkpoint (labels, step range) are made in the routes, with messages naming the
+setting or the accepted values.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from worker.contracts import AugmentJobResult, JobError, Progress
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, description="the labelled text to rewrite")
+    label: str = Field(min_length=1, description="its label; one of the checkpoint's labels (GET /info)")
+
+
+class DecodingRequest(BaseModel):
+    """Decoding settings; each one left out takes the checkpoint's default (GET /info)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int | None = Field(None, ge=1, le=64, description="decoding rounds K (1 = one-shot)")
+    temperature: float | None = Field(None, ge=0, le=100, description="0 = greedy")
+    top_k: int | None = Field(None, ge=0, le=100_000, description="0 = no top-k cut")
+    top_p: float | None = Field(None, gt=0, le=1, description="1 = no nucleus cut")
+    guidance_scale: float | None = Field(
+        None, ge=-100, le=100, description="classifier-free guidance scale (1 = off)"
+    )
+
+    @field_validator("temperature", "top_p", "guidance_scale")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+
+class AugmentRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {"text": "The staff were friendly and the room was spotless.", "label": "positive"},
+                        {"text": "I waited an hour and nobody called me back.", "label": "negative"},
+                    ],
+                    "method": "diffusioncls",
+                    "n": 2,
+                    "seed": 7,
+                }
+            ]
+        },
+    )
+
+    items: list[Item] = Field(min_length=1, description="labelled texts (at most MAX_ITEMS)")
+    method: str = Field("diffusioncls", description="augmentation method; GET /info lists them")
+    policy: Literal["ge", "bd"] = Field(
+        "ge", description="ge: n new texts per item; bd: top up the smaller classes to the largest one"
+    )
+    n: int | None = Field(
+        None, ge=1, description="new texts per item under policy ge (default 4, at most MAX_N)"
+    )
+    steps: str | list[int] | None = Field(
+        None,
+        description="corruption step range: '13-16', '14', 'group:4' or [13, 16]; default: the checkpoint's",
+    )
+    decoding: DecodingRequest = Field(default_factory=DecodingRequest)
+    params: dict[str, Any] = Field(default_factory=dict, description="options of a classic method")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="the same seed and request give the same outputs")
+
+
+class JobAccepted(BaseModel):
+    id: str
+    status: JobStatus
+    location: str
+
+
+class JobView(BaseModel):
+    id: str
+    status: JobStatus
+    method: str | None = None
+    progress: Progress | None = None
+    attempts: int = 0
+    cancel_requested: bool = False
+    created_at: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    error: JobError | None = None
+    result: AugmentJobResult | None = None
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"texts": ["What a lovely day!"]}]}
+    )
+
+    texts: list[str] = Field(min_length=1, description="texts to classify (at most MAX_CLASSIFY_TEXTS)")
+
+
+class ClassifyResult(BaseModel):
+    label: str
+    probabilities: dict[str, float]
+
+
+class ClassifyResponse(BaseModel):
+    model: str = Field(description="which component answered: 'classifier' or, without one, the 'proxy'")
+    results: list[ClassifyResult]

@@ -1,0 +1,183 @@
+"""Fixtures of the service tests: a real Redis database (flushed before and after), real worker
+processes started with `python -m worker`, and apps built on the tiny checkpoint."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import english_corpus
+
+REPO = Path(__file__).resolve().parents[2]
+REDIS_DB = 13
+REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{REDIS_DB}")
+HEARTBEAT_S = 1.0  # a killed worker's job is found abandoned after 3 s
+
+
+def redis_available() -> bool:
+    try:
+        from redis import Redis
+
+        return bool(Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    if not redis_available():
+        pytest.skip(f"no Redis answers at {REDIS_URL} (CI starts one: bash .ci/run)")
+    from redis import Redis
+
+    connection = Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    yield REDIS_URL
+    connection.flushdb()
+    connection.close()
+
+
+def make_settings(checkpoint: Path, **overrides: Any):
+    from service.settings import Settings
+
+    values: dict[str, Any] = {
+        "checkpoint_dir": checkpoint,
+        "redis_url": None,
+        "heartbeat_s": HEARTBEAT_S,
+        "api_key": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@contextlib.contextmanager
+def client_for(settings, **app_kwargs: Any) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    app = create_app(settings, **app_kwargs)
+    with TestClient(app) as client:
+        yield client
+
+
+def wait_ready(client, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if client.get("/readyz").status_code == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not ready after {timeout_s} s: {client.get('/readyz').json()}")
+
+
+def wait_status(
+    client, job_id: str, until: Callable[[dict], bool], timeout_s: float = 120, headers: dict | None = None
+) -> dict:
+    deadline = time.monotonic() + timeout_s
+    view: dict = {}
+    while time.monotonic() < deadline:
+        response = client.get(f"/jobs/{job_id}", headers=headers or {})
+        assert response.status_code == 200, response.text
+        view = response.json()
+        if until(view):
+            return view
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached the expected state; last: {view}")
+
+
+def finished(view: dict) -> bool:
+    return view["status"] in ("succeeded", "failed", "canceled")
+
+
+def items(count: int) -> list[dict[str, str]]:
+    return [{"text": t, "label": label} for t, label in english_corpus(per_label=90)[:count]]
+
+
+# Jobs that keep the tiny model busy on two cores (times without other load): SLOW_JOB about a second
+# (long enough to be seen running and killed, short enough to finish on a retry), HUGE_JOB a few
+# seconds (to be canceled, or to run into a 0.2 s time limit).
+SLOW_JOB = {"items": items(128), "n": 16, "seed": 3}
+HUGE_JOB = {"items": items(256), "n": 16, "seed": 3}
+
+
+class WorkerProcess:
+    """A real `python -m worker` process on the tiny checkpoint."""
+
+    def __init__(self, checkpoint: Path, redis_url: str, queue: str, log_dir: Path):
+        self.queue = queue
+        self.log = log_dir / f"worker-{uuid.uuid4().hex[:8]}.log"
+        env = dict(
+            os.environ,
+            REDIS_URL=redis_url,
+            QUEUE_NAME=queue,
+            CHECKPOINT_DIR=str(checkpoint),
+            HEARTBEAT_S=str(HEARTBEAT_S),
+            DEVICE="cpu",
+            TORCH_THREADS="1",
+            HF_HUB_OFFLINE="1",
+            PYTHONPATH=str(REPO),
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "worker"],
+            cwd=REPO,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        self.redis_url = redis_url
+
+    def wait_registered(self, timeout_s: float = 90) -> WorkerProcess:
+        from redis import Redis
+        from rq import Queue, Worker
+
+        connection = Redis.from_url(self.redis_url)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log.read_text()}")
+            workers = Worker.all(queue=Queue(self.queue, connection=connection))
+            if any(w.pid == self.process.pid for w in workers):
+                return self
+            time.sleep(0.1)
+        raise AssertionError(f"worker never registered:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # rq's warm shutdown
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_worker(tiny_checkpoint, redis_url, tmp_path) -> Iterator[Callable[[str], WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def start(queue: str) -> WorkerProcess:
+        worker = WorkerProcess(tiny_checkpoint, redis_url, queue, tmp_path)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def queue_name() -> str:
+    """A queue of its own per test: a worker of another test never takes its jobs."""
+    return f"test-{uuid.uuid4().hex[:8]}"

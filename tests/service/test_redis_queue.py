@@ -1,0 +1,164 @@
+"""The API on a real Redis queue (db 13) with real `python -m worker` processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.service.conftest import (
+    HUGE_JOB,
+    SLOW_JOB,
+    client_for,
+    finished,
+    items,
+    make_settings,
+    wait_ready,
+    wait_status,
+)
+
+
+def redis_settings(tiny_checkpoint, redis_url, queue_name, **overrides):
+    return make_settings(tiny_checkpoint, redis_url=redis_url, queue_name=queue_name, **overrides)
+
+
+def test_job_lifecycle_through_a_real_worker(tiny_checkpoint, redis_url, queue_name, start_worker):
+    worker = start_worker(queue_name)
+    with client_for(redis_settings(tiny_checkpoint, redis_url, queue_name)) as client:
+        wait_ready(client)
+        body = {"items": items(3), "n": 2, "seed": 5}
+        accepted = client.post("/augment", json=body)
+        assert accepted.status_code == 202
+        job_id = accepted.json()["id"]
+        assert accepted.headers["location"] == f"/jobs/{job_id}"
+        assert client.get(f"/jobs/{job_id}").json()["status"] in ("queued", "running", "succeeded")
+        worker.wait_registered()
+        view = wait_status(client, job_id, finished)
+        assert view["status"] == "succeeded", view
+        assert view["attempts"] == 1
+        assert view["progress"] == {"done": 6, "total": 6}
+        assert view["started_at"] and view["ended_at"]
+        outputs = view["result"]["outputs"]
+        assert len(outputs) == 6
+        assert all(0.0 <= o["label_prob"] <= 1.0 and "step" in o["provenance"] for o in outputs)
+        assert client.get("/readyz").json()["checks"]["workers"] == 1
+
+        # The queue and the embedded mode run the same job function: same request, same outputs.
+        with client_for(make_settings(tiny_checkpoint)) as embedded:
+            wait_ready(embedded)
+            local = wait_status(embedded, embedded.post("/augment", json=body).json()["id"], finished)
+        assert [o["text"] for o in local["result"]["outputs"]] == [o["text"] for o in outputs]
+        assert [o["provenance"] for o in local["result"]["outputs"]] == [o["provenance"] for o in outputs]
+
+        # Idempotency lives in Redis: a second API process would answer the same.
+        first = client.post("/augment", json=body, headers={"Idempotency-Key": "batch-7"})
+        with client_for(redis_settings(tiny_checkpoint, redis_url, queue_name)) as other_api:
+            replay = other_api.post("/augment", json=body, headers={"Idempotency-Key": "batch-7"})
+            assert replay.json()["id"] == first.json()["id"]
+            conflict = other_api.post(
+                "/augment", json={**body, "n": 1}, headers={"Idempotency-Key": "batch-7"}
+            )
+            assert conflict.status_code == 422
+        assert wait_status(client, first.json()["id"], finished)["status"] == "succeeded"
+
+
+def test_cancel_running_and_queued_jobs(tiny_checkpoint, redis_url, queue_name, start_worker):
+    worker = start_worker(queue_name).wait_registered()
+    with client_for(redis_settings(tiny_checkpoint, redis_url, queue_name)) as client:
+        running = client.post("/augment", json=HUGE_JOB).json()["id"]
+        queued = client.post("/augment", json={"items": items(2), "n": 1}).json()["id"]
+        wait_status(client, running, lambda v: v["status"] != "queued")
+        response = client.delete(f"/jobs/{queued}")
+        assert response.status_code == 200 and response.json()["status"] == "canceled"
+        response = client.delete(f"/jobs/{running}")
+        assert response.status_code == 202 and response.json()["status"] == "running"
+        assert response.json()["cancel_requested"] is True
+        view = wait_status(client, running, finished)
+        assert view["status"] == "canceled" and view["result"] is None
+        assert client.get(f"/jobs/{queued}").json()["status"] == "canceled"
+        # The worker lives on and serves the next job.
+        after = wait_status(
+            client, client.post("/augment", json={"items": items(1), "n": 1}).json()["id"], finished
+        )
+        assert after["status"] == "succeeded"
+        assert worker.process.poll() is None
+
+
+def test_job_timeout_on_the_queue(tiny_checkpoint, redis_url, queue_name, start_worker):
+    start_worker(queue_name)
+    with client_for(redis_settings(tiny_checkpoint, redis_url, queue_name, job_timeout_s=0.2)) as client:
+        view = wait_status(client, client.post("/augment", json=HUGE_JOB).json()["id"], finished)
+    assert view["status"] == "failed"
+    assert view["error"]["type"] == "timeout"
+    assert "0.2 s" in view["error"]["message"]
+
+
+def test_killed_worker_job_is_retried_then_failed(tiny_checkpoint, redis_url, queue_name, start_worker):
+    """SIGKILL mid-job: with a retry left the job is queued again and a new worker finishes it;
+    without one it fails as worker_lost. It never stays running."""
+    with client_for(redis_settings(tiny_checkpoint, redis_url, queue_name, job_retries=1)) as client:
+        job_id = client.post("/augment", json=SLOW_JOB).json()["id"]
+        first = start_worker(queue_name)
+        wait_status(client, job_id, lambda v: v["status"] == "running")
+        first.kill()
+        view = wait_status(client, job_id, lambda v: v["status"] != "running", timeout_s=60)
+        assert view["status"] == "queued" and view["attempts"] == 1
+        second = start_worker(queue_name)
+        view = wait_status(client, job_id, finished)
+        assert view["status"] == "succeeded" and view["attempts"] == 2
+        assert len(view["result"]["outputs"]) > 0
+        second.stop()
+
+    with client_for(redis_settings(tiny_checkpoint, redis_url, queue_name, job_retries=0)) as client:
+        job_id = client.post("/augment", json=SLOW_JOB).json()["id"]
+        worker = start_worker(queue_name)
+        wait_status(client, job_id, lambda v: v["status"] == "running")
+        worker.kill()
+        view = wait_status(client, job_id, lambda v: v["status"] != "running", timeout_s=60)
+    assert view["status"] == "failed"
+    assert view["error"]["type"] == "worker_lost"
+    assert "JOB_RETRIES" in view["error"]["message"]
+
+
+def test_queue_depth_429(tiny_checkpoint, redis_url, queue_name):
+    # No worker serves this queue: jobs stay queued.
+    with client_for(redis_settings(tiny_checkpoint, redis_url, queue_name, max_queue_depth=2)) as client:
+        body = {"items": items(1), "n": 1}
+        assert client.post("/augment", json=body).status_code == 202
+        assert client.post("/augment", json=body, headers={"Idempotency-Key": "k1"}).status_code == 202
+        full = client.post("/augment", json=body, headers={"Idempotency-Key": "k2"})
+        assert full.status_code == 429
+        assert full.json()["error"]["type"] == "queue_full"
+        assert full.json()["error"]["details"] == {"depth": 2, "limit": 2}
+        # A refused request does not burn its idempotency key.
+        job = client.post("/augment", json=body, headers={"Idempotency-Key": "k1"}).json()["id"]
+        assert client.delete(f"/jobs/{job}").status_code == 200
+        assert client.post("/augment", json=body, headers={"Idempotency-Key": "k2"}).status_code == 202
+
+
+def test_redis_down_is_503(tiny_checkpoint, queue_name):
+    settings = make_settings(
+        tiny_checkpoint, redis_url="redis://127.0.0.1:1/0", queue_name=queue_name, classify_enabled=False
+    )
+    with client_for(settings) as client:
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert "Redis" in ready.json()["error"]["message"]
+        down = client.post("/augment", json={"items": items(1), "n": 1})
+        assert down.status_code == 503 and down.json()["error"]["type"] == "unavailable"
+        assert client.get("/jobs/0123456789abcdef0123456789abcdef").status_code == 503
+        assert client.post("/classify", json={"texts": ["hi"]}).status_code == 503  # switched off
+
+
+@pytest.mark.parametrize("classify_enabled", [True, False])
+def test_api_loads_only_the_classifier(tiny_checkpoint, redis_url, queue_name, classify_enabled):
+    settings = redis_settings(tiny_checkpoint, redis_url, queue_name, classify_enabled=classify_enabled)
+    with client_for(settings) as client:
+        wait_ready(client)
+        models = client.app.state.core.models
+        if classify_enabled:
+            assert models.runtime.augmenter is None and models.runtime.classifier is not None
+            assert (
+                client.post("/classify", json={"texts": ["The food was lovely!"]}).json()["model"] == "proxy"
+            )
+        else:
+            assert models.runtime is None and models.state == "disabled"

@@ -1,0 +1,63 @@
+"""Data flows one way: training -> worker -> service. Checked on the source, and on a live process."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def imports(path: Path, module_level_only: bool = False) -> set[str]:
+    """Top-level package names a file imports (anywhere, or at module level only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if module_level_only else list(ast.walk(tree))
+    found = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def files(package: str) -> list[Path]:
+    return sorted((REPO / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [("training", {"worker", "service"}), ("worker", {"service"}), ("service", {"training"})],
+)
+def test_one_way_imports(package, forbidden):
+    offenders = {
+        str(path.relative_to(REPO)): sorted(imports(path) & forbidden)
+        for path in files(package)
+        if imports(path) & forbidden
+    }
+    assert not offenders, f"{package} must not import {sorted(forbidden)}: {offenders}"
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "worker/contracts.py",
+        "worker/checkpoint_info.py",
+        "worker/control.py",
+        "worker/methods.py",
+        "worker/settings.py",
+    ],
+)
+def test_what_the_service_reads_imports_no_torch(module):
+    assert not imports(REPO / module, module_level_only=True) & {"torch", "transformers", "training"}
+
+
+@pytest.mark.parametrize(
+    "module", [p for p in files("service") if p.name != "models.py"], ids=lambda p: str(p.relative_to(REPO))
+)
+def test_service_modules_import_no_torch_at_load(module):
+    """Only service/models.py reaches torch (through worker.runtime, inside a function)."""
+    assert not imports(module, module_level_only=True) & {"torch", "transformers", "training"}
+    assert "worker.runtime" not in module.read_text(encoding="utf-8")

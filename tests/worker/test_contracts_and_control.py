@@ -1,0 +1,129 @@
+"""Worker pieces without a queue: the torch-free readers agree with training, the job guard, the job."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from training.checkpoint import read_settings
+from training.schedule import parse_step_range
+from worker.checkpoint_info import CheckpointInfoError, read_checkpoint_info
+from worker.contracts import AugmentPayload, parse_steps
+from worker.control import JobCanceled, JobGuard, JobTimedOut, NullContext, current_context, use_context
+
+
+@pytest.mark.parametrize("spec", ["13-16", "14", "group:4", "group:1", "1-32", " 3 - 5 ", "7:9"])
+def test_step_parser_agrees_with_training(spec):
+    assert parse_steps(spec, 32) == parse_step_range(spec, 32)
+
+
+@pytest.mark.parametrize("spec", ["0-3", "16-13", "33", "group:9", "soon", "1-2-3"])
+def test_step_parser_refuses_what_training_refuses(spec):
+    with pytest.raises(ValueError):
+        parse_step_range(spec, 32)
+    with pytest.raises(ValueError):
+        parse_steps(spec, 32)
+
+
+def test_step_parser_takes_lists():
+    assert parse_steps([13, 16], 32) == (13, 16)
+    assert parse_steps([9], 32) == (9, 9)
+    with pytest.raises(ValueError, match="13-16"):
+        parse_steps([1, 2, 3], 32)
+
+
+def test_checkpoint_info_matches_training_reader(tiny_checkpoint):
+    info = read_checkpoint_info(tiny_checkpoint)
+    settings = read_settings(tiny_checkpoint)
+    assert info.labels == settings.labels
+    assert info.total_steps == settings.schedule.total_steps
+    assert info.default_steps == settings.sampler.steps
+    assert info.components == settings.components
+    assert info.classifier_component == "proxy"  # no task classifier in the tiny checkpoint
+    assert len(info.checkpoint_id) == 16
+    assert read_checkpoint_info(tiny_checkpoint).checkpoint_id == info.checkpoint_id
+
+
+def test_checkpoint_info_errors_say_what_to_do(tmp_path):
+    with pytest.raises(CheckpointInfoError, match="python -m training fit"):
+        read_checkpoint_info(tmp_path)
+    (tmp_path / "diffusioncls.json").write_text('{"format": "diffusioncls-checkpoint", "format_version": 9}')
+    with pytest.raises(CheckpointInfoError, match="version 9"):
+        read_checkpoint_info(tmp_path)
+
+
+def _spin(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def test_guard_interrupts_on_cancel():
+    flag = threading.Event()
+    threading.Timer(0.2, flag.set).start()
+    with pytest.raises(JobCanceled), JobGuard(flag.is_set, poll_s=0.02):
+        _spin(30)
+
+
+def test_guard_interrupts_past_the_deadline():
+    with pytest.raises(JobTimedOut), JobGuard(lambda: False, timeout_s=0.2, poll_s=0.02):
+        _spin(30)
+
+
+def test_guard_fires_again_when_an_interrupt_is_swallowed():
+    swallowed = []
+    with pytest.raises(JobTimedOut), JobGuard(lambda: False, timeout_s=0.1, poll_s=0.02):
+        try:
+            _spin(30)
+        except JobTimedOut:  # as if it had landed in a __del__: Python drops it
+            swallowed.append(True)
+        _spin(30)
+    assert swallowed
+
+
+def test_guard_never_fires_after_the_job_returned():
+    flag = threading.Event()
+    with JobGuard(flag.is_set, poll_s=0.01) as guard:
+        _spin(0.05)
+    flag.set()
+    _spin(0.2)  # an interrupt delivered now would raise here
+    assert guard.fired is None
+
+
+def test_job_function_runs_without_a_queue(tiny_checkpoint):
+    """`worker.jobs.augment` called directly (no queue, no service) with an installed runtime."""
+    from worker import jobs, runtime
+    from worker.runtime import ModelRuntime
+
+    runtime.install(ModelRuntime.load(tiny_checkpoint, "cpu"))
+    payload = AugmentPayload(
+        method="diffusioncls", texts=["The movie was great today!"], labels=["joy"], n=2, seed=1
+    ).model_dump(mode="json")
+    assert isinstance(current_context(), NullContext)
+    result = jobs.augment(payload)
+    assert result["method"] == "diffusioncls" and len(result["outputs"]) == 2
+
+    class Recording(NullContext):
+        def __init__(self):
+            self.errors = []
+            self.progress = []
+
+        def record_error(self, error):
+            self.errors.append(error)
+
+        def report_progress(self, done, total):
+            self.progress.append((done, total))
+
+    context = Recording()
+    with use_context(context):
+        jobs.augment(payload)
+        assert context.progress[-1] == (2, 2)
+        with pytest.raises(ValueError):
+            jobs.augment({**payload, "labels": ["surprise"]})
+        assert context.errors[-1].type == "invalid_request"
+        assert "anger" in context.errors[-1].message  # the known labels are listed
+        with pytest.raises(jobs.ModelMismatch):
+            jobs.augment({**payload, "checkpoint_id": "0" * 16})
+        assert context.errors[-1].type == "model_mismatch"

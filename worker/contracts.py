@@ -1,0 +1,133 @@
+"""What travels between the service and the worker: job payloads, job results, shared key names.
+
+Everything here is JSON (the queue uses rq's JSON serializer, never pickle) and this module imports
+neither torch nor `training`, so the service can validate and enqueue work without loading a model.
+The service's request schemas live apart (`service/schemas.py`): the HTTP API may evolve without
+changing what a worker expects.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONTRACT_VERSION = 1
+AUGMENT_JOB = "worker.jobs.augment"  # enqueued by import path; the worker resolves it
+DEFAULT_QUEUE = "augment"
+KEY_PREFIX = "dcls"
+
+
+def cancel_key(job_id: str) -> str:
+    """Redis key set by the service when a running job should stop; polled by the running job."""
+    return f"{KEY_PREFIX}:cancel:{job_id}"
+
+
+def idempotency_key(digest: str) -> str:
+    return f"{KEY_PREFIX}:idempotency:{digest}"
+
+
+class Decoding(BaseModel):
+    """Decoding settings of the diffusion sampler; None means the checkpoint's default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int | None = None
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    guidance_scale: float | None = None
+
+
+class AugmentPayload(BaseModel):
+    """One augmentation job, as the worker receives it (already validated by the service)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contract_version: int = CONTRACT_VERSION
+    checkpoint_id: str | None = None  # the service's checkpoint; a worker with another one refuses the job
+    method: str
+    texts: list[str]
+    labels: list[str]
+    policy: Literal["ge", "bd"] = "ge"  # ge: n per text; bd: top up minority classes to the largest
+    n: int = 4
+    steps: tuple[int, int] | None = None  # inclusive corruption step range; None: checkpoint default
+    decoding: Decoding = Field(default_factory=Decoding)
+    params: dict[str, Any] = Field(default_factory=dict)  # method-specific options (classic augmenters)
+    seed: int = 0
+
+
+class Output(BaseModel):
+    text: str
+    label: str
+    source_index: int
+    label_prob: float | None = None  # the classifier's probability of `label` for `text`
+    predicted_label: str | None = None
+    provenance: dict[str, Any] = Field(default_factory=dict)
+
+
+class ShortfallOut(BaseModel):
+    """An input (source_index >= 0) or a whole class (source_index -1, label set) left short."""
+
+    source_index: int
+    requested: int
+    produced: int
+    reason: str
+    label: str | None = None
+
+
+class AugmentJobResult(BaseModel):
+    method: str
+    outputs: list[Output]
+    shortfalls: list[ShortfallOut]
+    stats: dict[str, Any]
+
+
+class JobError(BaseModel):
+    """Why a job failed, in words a person can act on (never a traceback)."""
+
+    type: str  # invalid_request, timeout, worker_lost, model_mismatch, internal
+    message: str
+
+
+class Progress(BaseModel):
+    done: int
+    total: int
+
+
+_STEP_RANGE = re.compile(r"(\d+)(?:\s*[-:]\s*(\d+))?")
+_STEP_GROUP = re.compile(r"group:(\d+)")
+
+
+def parse_steps(
+    spec: str | list[int] | tuple[int, ...], total_steps: int, n_groups: int = 8
+) -> tuple[int, int]:
+    """`"13-16"`, `"14"`, `"group:4"` or `[13, 16]` -> inclusive (low, high) within 1..total_steps.
+
+    The forms of the CLI's `--steps` (`training.schedule.parse_step_range`, which a test checks this
+    against), written here without torch so the service can check a request before enqueueing it.
+    """
+    forms = "use e.g. '13-16', '14', 'group:4' or [13, 16]"
+    if isinstance(spec, list | tuple):
+        if len(spec) not in (1, 2) or not all(isinstance(v, int) for v in spec):
+            raise ValueError(f"bad step range {spec!r}; {forms}")
+        low, high = spec[0], spec[-1]
+    else:
+        text = spec.strip()
+        group = _STEP_GROUP.fullmatch(text)
+        if group:
+            if total_steps % n_groups:
+                raise ValueError(f"{total_steps} steps do not split into {n_groups} equal groups")
+            g = int(group.group(1))
+            if not 1 <= g <= n_groups:
+                raise ValueError(f"step group must be in 1..{n_groups}")
+            size = total_steps // n_groups
+            return (g - 1) * size + 1, g * size
+        match = _STEP_RANGE.fullmatch(text)
+        if not match:
+            raise ValueError(f"bad step range {spec!r}; {forms}")
+        low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+    if not 1 <= low <= high <= total_steps:
+        raise ValueError(f"step range {low}-{high} must satisfy 1 <= low <= high <= {total_steps}")
+    return low, high

@@ -1,0 +1,127 @@
+"""Job functions, enqueued by import path (`worker.jobs.augment`) with a JSON payload.
+
+The same function runs under an rq worker and in the service's embedded mode; `worker.control`
+gives it its progress sink, cancellation and deadline either way.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from worker.contracts import AugmentJobResult, AugmentPayload, JobError, Output, ShortfallOut
+from worker.control import JobCanceled, JobGuard, JobTimedOut, current_context
+
+
+class ModelMismatch(ValueError):
+    """The job was validated against another checkpoint than the one this worker serves."""
+
+
+def augment(payload: dict[str, Any]) -> dict[str, Any]:
+    """Augment labelled texts; returns an `AugmentJobResult` as a JSON-ready dict."""
+    context = current_context()
+    context.start_attempt()
+    try:
+        request = AugmentPayload.model_validate(payload)
+        from worker import runtime as runtime_module
+
+        runtime = runtime_module.current()
+        if request.checkpoint_id and request.checkpoint_id != runtime.info.checkpoint_id:
+            raise ModelMismatch(
+                f"the job was checked against checkpoint {request.checkpoint_id} but this worker serves "
+                f"{runtime.info.checkpoint_id} ({runtime.info.folder.name}); give the service and the "
+                "worker the same CHECKPOINT_DIR"
+            )
+        if request.policy == "ge":  # the total is known up front; bd learns it from the class counts
+            context.report_progress(0, len(request.texts) * request.n)
+        with JobGuard(context.cancel_requested, context.timeout_s):
+            result = run_augment(runtime, request, context.report_progress)
+        context.report_progress(result.stats.get("produced", 0), result.stats.get("requested", 0))
+        return result.model_dump(mode="json")
+    except JobCanceled:
+        raise
+    except Exception as err:
+        context.record_error(describe_error(err, context.limit_s))
+        raise
+
+
+def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> AugmentJobResult:
+    """Build the requested method, apply the policy, and turn the result into the job contract."""
+    from training.policies import augment_balanced, each_counts
+
+    augmenter = build_method(runtime, request)
+    if request.policy == "bd":
+        result = augment_balanced(augmenter, request.texts, request.labels, request.seed, progress=progress)
+    else:
+        counts = each_counts(len(request.texts), request.n)
+        result = augmenter.augment(request.texts, request.labels, counts, request.seed, progress)
+    outputs = []
+    for a in result.augmentations:
+        provenance = dict(a.provenance)
+        label_prob = provenance.pop("label_prob", None)
+        if isinstance(label_prob, float) and math.isnan(label_prob):
+            label_prob = None  # the classifier does not know this label; JSON has no NaN
+        outputs.append(
+            Output(
+                text=a.text,
+                label=a.label,
+                source_index=a.source_index,
+                label_prob=label_prob,
+                predicted_label=provenance.pop("predicted_label", None),
+                provenance=provenance,
+            )
+        )
+    shortfalls = [
+        ShortfallOut(
+            source_index=s.source_index,
+            requested=s.requested,
+            produced=s.produced,
+            reason=s.reason,
+            label=s.label,
+        )
+        for s in result.shortfalls
+    ]
+    stats = {k: v for k, v in result.stats.items() if isinstance(v, int | float | str)}
+    stats["produced"] = len(outputs)
+    return AugmentJobResult(method=request.method, outputs=outputs, shortfalls=shortfalls, stats=stats)
+
+
+def build_method(runtime: Any, request: AugmentPayload) -> Any:
+    """The requested method behind the plain `Augmenter` interface, with this request's settings."""
+    from worker.methods import DIFFUSION, WorkerResources, build_classic
+
+    if request.method != DIFFUSION:
+        return build_classic(
+            request.method, request.params, WorkerResources(runtime.checkpoint, runtime.device)
+        )
+    from training.augmenters.diffusion import DiffusionOptions
+    from training.sampler import DecodeConfig
+
+    if runtime.augmenter is None:
+        raise RuntimeError("this process loaded the checkpoint for classification only")
+    defaults = runtime.checkpoint.settings.sampler
+    d = request.decoding
+    decode = DecodeConfig(
+        rounds=d.rounds if d.rounds is not None else defaults.rounds,
+        temperature=d.temperature if d.temperature is not None else defaults.temperature,
+        top_k=d.top_k if d.top_k is not None else defaults.top_k,
+        top_p=d.top_p if d.top_p is not None else defaults.top_p,
+        guidance_scale=d.guidance_scale if d.guidance_scale is not None else defaults.guidance_scale,
+    )
+    options = DiffusionOptions(steps=tuple(request.steps or defaults.steps), decode=decode)
+    return runtime.augmenter.configured(options)
+
+
+def describe_error(err: BaseException, limit_s: float | None) -> JobError:
+    """A failure reason a person can act on."""
+    if isinstance(err, JobTimedOut) or type(err).__name__ == "JobTimeoutException":  # ours or rq's
+        limit = f" of {limit_s:g} s" if limit_s else ""
+        return JobError(
+            type="timeout",
+            message=f"the job ran past its time limit{limit} (JOB_TIMEOUT_S); send fewer items or a smaller n",
+        )
+    if isinstance(err, ModelMismatch):
+        return JobError(type="model_mismatch", message=str(err))
+    if isinstance(err, ValueError):
+        return JobError(type="invalid_request", message=str(err))
+    return JobError(type="internal", message=f"{type(err).__name__}: {err}")

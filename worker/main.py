@@ -1,0 +1,72 @@
+"""Worker entry point: `python -m worker` (or `python -m worker.main`).
+
+Loads the checkpoint once, then runs the rq work loop on the queue named by QUEUE_NAME at REDIS_URL.
+SIGTERM/SIGINT finish the current job first (rq's warm shutdown); a second one stops at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from pydantic import ValidationError
+
+
+def main(argv: list[str] | None = None) -> int:
+    from worker.settings import WorkerSettings
+
+    try:
+        settings = WorkerSettings()
+    except ValidationError as err:
+        print(f"worker: bad settings:\n{err}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if not settings.redis_url:
+        print(
+            "worker: REDIS_URL is not set; the worker serves a Redis queue (embedded mode needs no worker)",
+            file=sys.stderr,
+        )
+        return 2
+
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from worker import runtime
+    from worker.checkpoint_info import CheckpointInfoError
+    from worker.rq_worker import ModelWorker
+
+    connection = Redis.from_url(settings.redis_url)
+    try:
+        connection.ping()  # fail fast on a wrong URL, before spending time on the model
+    except RedisConnectionError as err:
+        print(f"worker: cannot reach Redis at REDIS_URL: {err}", file=sys.stderr)
+        return 2
+    try:
+        loaded = runtime.ModelRuntime.load(
+            settings.checkpoint_dir, settings.device, "augment", settings.torch_threads
+        )
+    except (CheckpointInfoError, OSError, ValueError) as err:
+        print(f"worker: cannot load the checkpoint: {err}", file=sys.stderr)
+        return 2
+    runtime.install(loaded)
+    queue = Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
+    worker = ModelWorker(
+        [queue],
+        connection=connection,
+        serializer=JSONSerializer,
+        heartbeat_s=settings.heartbeat_s,
+        # An idle worker wakes every ~60 s to clean the registries (abandoned jobs of dead workers).
+        worker_ttl=75,
+        maintenance_interval=60,
+    )
+    logging.getLogger(__name__).info("worker %s ready on queue %r", worker.name, settings.queue_name)
+    worker.work(logging_level=settings.log_level.upper())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The models of one process, loaded once: the diffusion augmenter and the sequence classifier.
+
+A worker loads everything before its work loop; the service loads only the classifier for
+/classify (or everything in embedded mode, where it runs jobs itself). The device is cuda when one
+is available unless DEVICE says otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from training.augmenters.diffusion import DiffusionAugmenter
+from training.checkpoint import Checkpoint, load_checkpoint
+from training.classifier import ClassifierRunner
+from training.common import quiet_transformers, resolve_device
+from training.text import TextCodec
+from worker.checkpoint_info import CheckpointInfo, read_checkpoint_info
+
+log = logging.getLogger(__name__)
+
+Purpose = Literal["augment", "classify"]
+
+
+@dataclass
+class Classification:
+    label: str
+    probabilities: dict[str, float]
+
+
+@dataclass
+class ModelRuntime:
+    info: CheckpointInfo
+    checkpoint: Checkpoint
+    device: torch.device
+    classifier: ClassifierRunner | None  # /classify and the label_prob of outputs
+    classifier_name: str | None  # "classifier" or "proxy": which component answers /classify
+    augmenter: DiffusionAugmenter | None = None
+    load_seconds: float = 0.0
+    _classify_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def load(
+        cls,
+        folder: str | Path,
+        device: str = "auto",
+        purpose: Purpose = "augment",
+        torch_threads: int | None = None,
+    ) -> ModelRuntime:
+        started = time.perf_counter()
+        quiet_transformers()
+        if torch_threads:
+            torch.set_num_threads(torch_threads)
+        info = read_checkpoint_info(folder)
+        judge = info.classifier_component
+        wanted = (judge,) if purpose == "classify" else ("generator", judge)
+        dev = resolve_device(device)
+        checkpoint = load_checkpoint(folder, dev, components=tuple(c for c in wanted if c))
+        model = getattr(checkpoint, judge) if judge else None
+        classifier = (
+            ClassifierRunner(
+                model, TextCodec(checkpoint.tokenizer), max_length=checkpoint.settings.max_length
+            )
+            if model is not None
+            else None
+        )
+        augmenter = DiffusionAugmenter.from_checkpoint(checkpoint) if purpose == "augment" else None
+        runtime = cls(info, checkpoint, dev, classifier, judge, augmenter, time.perf_counter() - started)
+        log.info(
+            "loaded checkpoint %s (%s) on %s in %.1fs: %s",
+            info.folder.name,
+            info.checkpoint_id,
+            dev,
+            runtime.load_seconds,
+            ", ".join(c for c in wanted if c),
+        )
+        return runtime
+
+    def classify(self, texts: list[str]) -> list[Classification]:
+        """Label and class probabilities per text, in one batched forward pass (or a few)."""
+        if self.classifier is None:
+            raise RuntimeError("this checkpoint has no classifier or proxy to classify with")
+        with self._classify_lock:  # one batch at a time: concurrent forwards would only fight for cores
+            probs = self.classifier.predict_proba(texts)  # (N, C)
+        names = self.classifier.label_names
+        return [
+            Classification(
+                label=names[int(row.argmax())],
+                probabilities={name: round(float(p), 6) for name, p in zip(names, row, strict=True)},
+            )
+            for row in probs
+        ]
+
+
+_runtime: ModelRuntime | None = None
+_install_lock = threading.Lock()
+
+
+def install(runtime: ModelRuntime) -> None:
+    """Make `runtime` the one job functions of this process use."""
+    global _runtime
+    with _install_lock:
+        _runtime = runtime
+
+
+def current() -> ModelRuntime:
+    """The installed runtime; a process that skipped `worker.main` (a plain `rq worker`) loads it here."""
+    global _runtime
+    with _install_lock:
+        if _runtime is None:
+            from worker.settings import WorkerSettings
+
+            settings = WorkerSettings()
+            _runtime = ModelRuntime.load(
+                settings.checkpoint_dir, settings.device, "augment", settings.torch_threads
+            )
+        return _runtime

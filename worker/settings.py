@@ -1,0 +1,54 @@
+"""Settings of a worker process, from the environment (documented in the README), checked at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from worker.contracts import DEFAULT_QUEUE
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    redis_url: str | None = Field(
+        None, description="redis://host:port/db; unset = embedded mode (service only)"
+    )
+    queue_name: str = Field(DEFAULT_QUEUE, min_length=1, max_length=64)
+    checkpoint_dir: Path = Field(
+        Path("checkpoints/sample"), description="checkpoint folder, loaded read-only"
+    )
+    device: str = Field("auto", description="auto (cuda when available), cpu, cuda or cuda:N")
+    torch_threads: int | None = Field(
+        None, ge=1, description="CPU threads for torch; default: torch's choice"
+    )
+    heartbeat_s: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="a running job's heartbeat; it counts as abandoned after 3 missed beats",
+    )
+    log_level: str = Field("INFO", pattern=r"(?i)^(debug|info|warning|error)$")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if value not in ("auto", "cpu", "cuda") and not (value.startswith("cuda:") and value[5:].isdigit()):
+            raise ValueError("DEVICE must be auto, cpu, cuda or cuda:N")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None  # REDIS_URL= (empty) means unset: embedded mode
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        return value
+
+    @property
+    def heartbeat_ttl_s(self) -> int:
+        """Seconds without a heartbeat after which a running job is declared abandoned."""
+        return max(3, round(3 * self.heartbeat_s))
