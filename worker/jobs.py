@@ -55,6 +55,10 @@ def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> 
     else:
         counts = each_counts(len(request.texts), request.n)
         result = augmenter.augment(request.texts, request.labels, counts, request.seed, progress)
+    if request.method != "diffusioncls" and runtime.classifier is not None and result.augmentations:
+        from training.augmenters.diffusion import score_augmentations
+
+        score_augmentations(runtime.classifier, result.augmentations)  # diffusioncls scores its own
     outputs = []
     for a in result.augmentations:
         provenance = dict(a.provenance)
@@ -88,12 +92,10 @@ def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> 
 
 def build_method(runtime: Any, request: AugmentPayload) -> Any:
     """The requested method behind the plain `Augmenter` interface, with this request's settings."""
-    from worker.methods import DIFFUSION, WorkerResources, build_classic
+    from worker.methods import DIFFUSION, build_classic
 
     if request.method != DIFFUSION:
-        return build_classic(
-            request.method, request.params, WorkerResources(runtime.checkpoint, runtime.device)
-        )
+        return build_classic(request.method, request.params, runtime.checkpoint, runtime.device)
     from training.augmenters.diffusion import DiffusionOptions
     from training.sampler import DecodeConfig
 

@@ -1,9 +1,8 @@
-"""Which augmentation methods a worker runs, and how it builds each one.
+"""Which augmentation methods a worker runs, and how it builds the classic ones.
 
-`diffusioncls` is built here from the loaded checkpoint. The classic augmenters (EDA, AEDA,
-resampling, MLM substitution) come from `training.augmenters.registry` once that module exists:
-its `METHODS` (name -> description) joins the list below and `build_augmenter(name, params,
-resources)` builds them, so adding a method there is the only step needed to serve it.
+`diffusioncls` is built by the job from the loaded checkpoint (its request carries steps and decoding
+settings). The classic augmenters (EDA, AEDA, resampling, MLM substitution) come from
+`training.augmenters.registry`: adding a method there is the only step needed to serve it.
 
 Listing the methods imports no torch (the service calls `method_descriptions()` on its request
 path); building one may.
@@ -11,50 +10,40 @@ path); building one may.
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
-from functools import cache
-from types import ModuleType
 from typing import Any
 
 DIFFUSION = "diffusioncls"
-DIFFUSION_DESCRIPTION = (
-    "DiffusionCLS: label-aware masking of the label-bearing words, then K-round diffusion decoding "
-    "conditioned on the label (arXiv 2409.03203)"
-)
-CLASSIC_REGISTRY = "training.augmenters.registry"
-
-
-@cache
-def _classic_registry() -> ModuleType | None:
-    try:
-        return importlib.import_module(CLASSIC_REGISTRY)
-    except ModuleNotFoundError as err:
-        if err.name in (CLASSIC_REGISTRY, "training.augmenters", "training"):
-            return None  # not written yet (or training not installed beside the service)
-        raise
 
 
 def method_descriptions() -> dict[str, str]:
     """Every method name this deployment serves -> one line saying what it does."""
-    methods = {DIFFUSION: DIFFUSION_DESCRIPTION}
-    registry = _classic_registry()
-    if registry is not None:
-        methods.update({name: str(text) for name, text in registry.METHODS.items() if name != DIFFUSION})
-    return methods
+    from training.augmenters.registry import METHODS  # light: the registry imports no torch
+
+    return dict(METHODS)
 
 
-@dataclass(frozen=True)
-class WorkerResources:
-    """What a method may build on: the loaded checkpoint (tokenizer, models) and its device."""
+def check_classic_params(name: str, params: dict[str, Any] | None) -> None:
+    """Raise ValueError (saying what is accepted) for bad parameters, before anything is queued."""
+    from training.augmenters.registry import parse_params  # light: names, types and ranges only
 
-    checkpoint: Any  # training.checkpoint.Checkpoint
-    device: Any  # torch.device
+    parse_params(name, params)
 
 
-def build_classic(name: str, params: dict[str, Any], resources: WorkerResources) -> Any:
-    """A classic augmenter behind the plain `Augmenter` interface (training/augmenters/base.py)."""
-    registry = _classic_registry()
-    if registry is None or name not in registry.METHODS:
-        raise ValueError(f"unknown method {name!r}; this worker serves {sorted(method_descriptions())}")
-    return registry.build_augmenter(name, params, resources)
+def build_classic(name: str, params: dict[str, Any], checkpoint: Any, device: Any) -> Any:
+    """A classic augmenter behind the plain `Augmenter` interface (training/augmenters/base.py).
+
+    MLM substitution uses the checkpoint's generator as its masked LM (its label-token rows are
+    banned from sampling), so a worker needs no second model for it.
+    """
+    from training.augmenters.registry import METHODS, Resources, build_augmenter
+    from training.text import TextCodec
+
+    if name == DIFFUSION or name not in METHODS:
+        raise ValueError(f"unknown classic method {name!r}; this worker serves {sorted(METHODS)}")
+    resources = Resources(device=str(device))
+    if name == "mlm_substitution":
+        if checkpoint.generator is None:
+            raise RuntimeError("this process loaded the checkpoint for classification only")
+        resources.mlm_model = checkpoint.generator
+        resources.mlm_codec = TextCodec(checkpoint.tokenizer)
+    return build_augmenter(name, params, resources)

@@ -15,7 +15,7 @@ from service.errors import ApiError
 from service.queue import BackendUnavailable, IdempotencyConflict, QueueFull
 from service.schemas import AugmentRequest, JobAccepted
 from worker.contracts import AugmentPayload, Decoding, parse_steps
-from worker.methods import DIFFUSION, method_descriptions
+from worker.methods import DIFFUSION, check_classic_params, method_descriptions
 
 router = APIRouter(tags=["augment"], dependencies=[ApiKey])
 
@@ -77,6 +77,11 @@ def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
         raise _invalid(
             f"steps and decoding apply to {DIFFUSION} only; pass {body.method}'s options in params"
         )
+    else:
+        try:
+            check_classic_params(body.method, body.params)
+        except ValueError as err:
+            raise _invalid(str(err), {"params": sorted(body.params or {})}) from None
     return AugmentPayload(
         checkpoint_id=info.checkpoint_id,
         method=body.method,

@@ -165,7 +165,7 @@ def test_classify(embedded):
     response = embedded.post("/classify", json={"texts": ["The movie was great today!", "My day was awful!"]})
     assert response.status_code == 200
     body = response.json()
-    assert body["model"] == "proxy"  # the tiny checkpoint has no task classifier
+    assert body["model"] == "classifier"  # the tiny checkpoint has a task classifier
     assert len(body["results"]) == 2
     for result in body["results"]:
         assert set(result["probabilities"]) == {"anger", "joy", "sad"}
@@ -180,7 +180,7 @@ def test_info_health_and_metrics(embedded):
     info = embedded.get("/info").json()
     assert info["mode"] == "embedded"
     assert info["model"]["labels"] == ["anger", "joy", "sad"]
-    assert info["model"]["classify_with"] == "proxy"
+    assert info["model"]["classify_with"] == "classifier"
     assert "diffusioncls" in info["methods"]
     assert info["limits"]["max_items"] == 256
     metrics = embedded.get("/metrics")
@@ -189,3 +189,31 @@ def test_info_health_and_metrics(embedded):
     assert "dcls_jobs{" in metrics.text
     assert embedded.get("/docs").status_code == 200
     assert "/augment" in embedded.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [("eda", {"alpha": 0.2}), ("aeda", {}), ("mlm_substitution", {"p": 0.3}), ("resample", {})],
+)
+def test_classic_methods_run_as_jobs_and_are_scored(embedded, method, params):
+    body = {"items": items(2), "n": 2, "seed": 3, "method": method, "params": params}
+    view = wait_status(embedded, embedded.post("/augment", json=body).json()["id"], finished)
+    assert view["status"] == "succeeded", view
+    result = view["result"]
+    assert result["method"] == method and len(result["outputs"]) == 4
+    for out in result["outputs"]:
+        assert out["provenance"]["method"] == method
+        assert 0.0 <= out["label_prob"] <= 1.0 and out["predicted_label"] in ("joy", "anger", "sad")
+        if method != "resample":
+            assert out["text"] != body["items"][out["source_index"]]["text"]
+
+
+def test_classic_method_parameters_are_checked_before_queueing(embedded):
+    response = embedded.post("/augment", json={"items": items(1), "method": "eda", "params": {"alpha": 2}})
+    assert response.status_code == 422
+    assert "bad parameter alpha=2 for method 'eda'" in response.json()["error"]["message"]
+    response = embedded.post("/augment", json={"items": items(1), "method": "aeda", "params": {"rate": 0.1}})
+    assert (
+        response.status_code == 422
+        and "accepted: ratio, tries_per_output" in response.json()["error"]["message"]
+    )

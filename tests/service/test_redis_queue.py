@@ -158,7 +158,8 @@ def test_api_loads_only_the_classifier(tiny_checkpoint, redis_url, queue_name, c
         if classify_enabled:
             assert models.runtime.augmenter is None and models.runtime.classifier is not None
             assert (
-                client.post("/classify", json={"texts": ["The food was lovely!"]}).json()["model"] == "proxy"
+                client.post("/classify", json={"texts": ["The food was lovely!"]}).json()["model"]
+                == "classifier"
             )
         else:
             assert models.runtime is None and models.state == "disabled"

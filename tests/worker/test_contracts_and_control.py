@@ -41,7 +41,7 @@ def test_checkpoint_info_matches_training_reader(tiny_checkpoint):
     assert info.total_steps == settings.schedule.total_steps
     assert info.default_steps == settings.sampler.steps
     assert info.components == settings.components
-    assert info.classifier_component == "proxy"  # no task classifier in the tiny checkpoint
+    assert info.classifier_component == "classifier"  # the tiny checkpoint has a task classifier
     assert len(info.checkpoint_id) == 16
     assert read_checkpoint_info(tiny_checkpoint).checkpoint_id == info.checkpoint_id
 
