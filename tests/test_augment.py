@@ -113,3 +113,10 @@ def test_balanced_policy_really_balances(tiny_augmenter):
     final = Counter(labels) + Counter(a.label for a in result.augmentations)
     assert final == {"joy": 3, "anger": 3, "sad": 3}
     assert not result.shortfalls
+
+
+def test_masks_cover_whole_words(tiny_augmenter):
+    result = tiny_augmenter.augment(["the shows was lovely again!"] * 3, ["joy"] * 3, [4] * 3, 0)
+    for a in result.augmentations:
+        masked = set(a.provenance["masked_positions"])
+        assert (1 in masked) == (2 in masked)  # 'show' + '##s'

@@ -136,3 +136,14 @@ def test_precision_resolution():
     assert resolve_precision("auto", cpu) == ("bf16" if native_bf16(cpu) else "fp32")
     with pytest.raises(ValueError):
         resolve_precision("fp8", cpu)
+
+
+def test_training_masks_cover_whole_words(english_tokenizer):
+    codec = TextCodec(english_tokenizer)
+    encoded = codec.encode(["the shows was lovely again", "the shows was sad tonight"] * 20, 60)
+    items = [DiffusionExample(e, 1000, torch.rand(len(e))) for e in encoded]
+    gen = torch.Generator().manual_seed(0)
+    _, _, positions, _ = make_training_batch(items, codec, ScheduleConfig(), 1999, 0.0, gen)
+    for row in range(len(items)):
+        masked = set((positions[positions[:, 0] == row, 1] - PREFIX_LENGTH).tolist())
+        assert (1 in masked) == (2 in masked)  # 'show' and '##s' go together

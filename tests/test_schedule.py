@@ -113,3 +113,12 @@ def test_parse_step_range(spec, expected):
 def test_parse_step_range_rejects_bad_ranges(spec):
     with pytest.raises(ValueError):
         parse_step_range(spec, 32)
+
+
+def test_unit_max_takes_each_words_most_important_piece():
+    from training.schedule import unit_max
+
+    values = torch.tensor([[0.2, 0.9, 0.1, 0.4], [0.5, 0.0, 0.0, 0.0]])
+    units = torch.tensor([[0, 0, 1, 2], [0, 1, 1, 0]])
+    expected = torch.tensor([[0.9, 0.1, 0.4, 0.0], [0.5, 0.0, 0.0, 0.0]])
+    assert torch.equal(unit_max(values, units, 4), expected)

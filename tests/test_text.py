@@ -129,3 +129,10 @@ def test_missing_special_tokens_are_taken_from_the_vocabulary():
 def test_normalise_folds_case_only_for_uncased_tokenizers(en, zh):
     assert en.normalise(" The  Movie ") == "the movie"
     assert en.lowercases and not zh.lowercases
+
+
+def test_mask_units_group_word_pieces_and_keep_cjk_characters_apart(en, zh):
+    e = en.encode(["the shows was lovely!"], 100)[0]
+    assert en.tokenizer.convert_ids_to_tokens(list(e.ids)) == ["the", "show", "##s", "was", "lovely", "!"]
+    assert e.units == (0, 1, 1, 2, 3, 4) and e.n_units == 5
+    assert zh.encode(["这部电影很好"], 100)[0].units == (0, 1, 2, 3, 4, 5)

@@ -26,7 +26,7 @@ from training.common import (
     pretrained_kwargs,
     seeded,
 )
-from training.schedule import ensure_min_masked, keep_at, masks_from_uniform
+from training.schedule import ensure_min_masked, keep_at, masks_from_uniform, unit_max
 from training.text import EncodedText, TextCodec
 
 NULL_LABEL_TOKEN = "[LABEL=?]"
@@ -205,15 +205,22 @@ def make_training_batch(
     content = torch.full((b, width), codec.pad_id, dtype=torch.long)
     maskable = torch.zeros((b, width), dtype=torch.bool)
     weights = torch.zeros((b, width))
+    units = torch.zeros((b, width), dtype=torch.long)  # padding joins unit 0 with weight 0, unmaskable
     for row, ex in enumerate(examples):
         n = len(ex.encoded)
         content[row, :n] = torch.tensor(ex.encoded.ids)
         maskable[row, :n] = torch.tensor(ex.encoded.maskable)
         weights[row, :n] = ex.importance[:n]
+        units[row, :n] = ex.encoded.unit_index()
     steps = torch.randint(1, schedule.total_steps + 1, (b,), generator=generator)
-    uniform = torch.rand((b, width), generator=generator)
-    keep = keep_at(weights, steps, schedule.total_steps, schedule.lam)
-    mask = ensure_min_masked(masks_from_uniform(uniform, keep) & maskable, uniform, keep, maskable)
+    # Masks are drawn per unit (word), one uniform each, as at sampling time.
+    uniform = torch.rand((b, width), generator=generator)  # (B, U) with U <= width
+    unit_keep = keep_at(unit_max(weights, units, width), steps, schedule.total_steps, schedule.lam)
+    unit_maskable = unit_max(maskable.float(), units, width).bool()
+    unit_mask = ensure_min_masked(
+        masks_from_uniform(uniform, unit_keep) & unit_maskable, uniform, unit_keep, unit_maskable
+    )
+    mask = unit_mask.gather(1, units) & maskable
     drop = torch.rand((b,), generator=generator) < label_dropout
     prompts = [
         prompt_ids(ex.encoded.ids, null_label_id if bool(drop[row]) else ex.label_id, codec)

@@ -80,6 +80,16 @@ def ensure_min_masked(
     return torch.where(short[:, None], mask | forced, mask)
 
 
+def unit_max(values: torch.Tensor, units: torch.Tensor, n_units: int) -> torch.Tensor:
+    """Per mask unit (a word), the largest value of its tokens.
+
+    values (B, L) >= 0, units (B, L) unit index of each token in 0..n_units-1 -> (B, n_units); units
+    without tokens get 0. A word is as important as its most important piece.
+    """
+    out = torch.zeros((values.shape[0], n_units), dtype=values.dtype, device=values.device)
+    return out.scatter_reduce(1, units, values, reduce="amax", include_self=True)
+
+
 def step_group(group: int, total_steps: int = 32, n_groups: int = 8) -> tuple[int, int]:
     """Inclusive step range of a group: the paper splits 1..32 into 8 groups of 4 (group 4 = 13..16)."""
     if total_steps % n_groups:

@@ -69,9 +69,18 @@ class EncodedText:
     offsets: tuple[tuple[int, int], ...]
     maskable: tuple[bool, ...]  # False for special pieces ([UNK]) and bare word markers ('▁')
     truncated: bool  # the text continues past the window; the rest is kept unchanged
+    units: tuple[int, ...] = ()  # mask unit of each token: its word (a CJK piece is a unit of its own)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def n_units(self) -> int:
+        return (self.units[-1] + 1) if self.units else len(self.ids)
+
+    def unit_index(self) -> torch.Tensor:
+        """(n,) mask unit of each token (each token its own unit when the encoding has none)."""
+        return torch.tensor(self.units or range(len(self.ids)), dtype=torch.long)
 
 
 class TextCodec:
@@ -163,8 +172,23 @@ class TextCodec:
             maskable = tuple(
                 i not in self.special_ids and not self._is_bare_marker(self.pieces[i]) for i in ids
             )
-            out.append(EncodedText(text, tuple(ids), tuple(map(tuple, offsets)), maskable, truncated))
+            units = tuple(self.mask_units(ids))
+            out.append(EncodedText(text, tuple(ids), tuple(map(tuple, offsets)), maskable, truncated, units))
         return out
+
+    def mask_units(self, ids: Sequence[int]) -> list[int]:
+        """Unit index of each token: a new unit starts at every word-start piece and at every piece
+        with a CJK character, so the pieces of a word are masked together and never rebuilt half-way
+        (a new word written between two kept pieces of the old one would fuse with them)."""
+        units: list[int] = []
+        previous_cjk = False
+        for i, token in enumerate(ids):
+            piece = self.pieces[token]
+            cjk = bool(_CJK_CHAR.search(piece))
+            starts = i == 0 or self.is_word_start(token) or cjk or previous_cjk or token in self.special_ids
+            units.append(units[-1] + 1 if units and starts else (units[-1] if units else 0))
+            previous_cjk = cjk
+        return units
 
     def decode_run(self, ids: Sequence[int]) -> str:
         text = self.tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=True)

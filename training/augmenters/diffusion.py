@@ -22,7 +22,7 @@ from training.classifier import ClassifierRunner
 from training.common import bucketed_batches, local_generator, pad_batch
 from training.generator import LABEL_POSITION, PREFIX_LENGTH, MaskedLMRunner, ScheduleConfig, prompt_ids
 from training.sampler import DecodeConfig, iterative_decode
-from training.schedule import ensure_min_masked, keep_curve
+from training.schedule import ensure_min_masked, keep_curve, unit_max
 from training.text import EncodedText, TextCodec
 
 
@@ -153,7 +153,15 @@ class DiffusionAugmenter:
         clock = time.perf_counter()
         encoded = self.codec.encode(texts, self.max_content)
         weights = self.importance_source.importance(encoded)
-        curves = [keep_curve(w, self.schedule.total_steps, self.schedule.lam) for w in weights]  # (T+1, n)
+        # One keep curve per mask unit (word): (T+1, U) from the unit's most important piece.
+        curves = [
+            keep_curve(
+                unit_max(w[None], e.unit_index()[None], e.n_units)[0],
+                self.schedule.total_steps,
+                self.schedule.lam,
+            )
+            for w, e in zip(weights, encoded, strict=True)
+        ]
         states = []
         for i, e in enumerate(encoded):
             seen = {self.codec.normalise(e.text), self.codec.normalise(self.codec.decode_run(e.ids))}
@@ -217,17 +225,21 @@ class DiffusionAugmenter:
     def _draw_chain(
         seed: int, item: int, chain: int, encoded: EncodedText, curve: torch.Tensor, options: DiffusionOptions
     ) -> _Chain:
-        """All randomness of one chain, from its own generator: step, mask uniforms, sampling uniforms."""
+        """All randomness of one chain, from its own generator: step, mask uniforms, sampling uniforms.
+
+        Masks are drawn per unit (word) and cover all of its rewritable pieces."""
         gen = local_generator(seed, item, chain)
         low, high = options.steps
         step = int(torch.randint(low, high + 1, (1,), generator=gen))
-        n = len(encoded)
-        uniform = torch.rand((1, n), generator=gen)
-        sampling = torch.rand((options.decode.rounds, n), generator=gen)
-        maskable = torch.tensor(encoded.maskable, dtype=torch.bool).unsqueeze(0)
-        keep = curve[step].unsqueeze(0)  # (1, n)
-        mask = ensure_min_masked((uniform >= keep) & maskable, uniform, keep, maskable)[0]
-        return _Chain(item, chain, step, mask, sampling)
+        units = encoded.unit_index()  # (n,)
+        count = encoded.n_units
+        uniform = torch.rand((1, count), generator=gen)  # one draw per unit
+        sampling = torch.rand((options.decode.rounds, len(encoded)), generator=gen)
+        maskable = torch.tensor(encoded.maskable, dtype=torch.bool)
+        unit_maskable = unit_max(maskable[None].float(), units[None], count).bool()  # (1, U)
+        keep = curve[step].unsqueeze(0)  # (1, U)
+        unit_mask = ensure_min_masked((uniform >= keep) & unit_maskable, uniform, keep, unit_maskable)[0]
+        return _Chain(item, chain, step, unit_mask[units] & maskable, sampling)
 
     def _decode(
         self,
