@@ -12,36 +12,46 @@ from training.sampler import (
     select_most_confident,
 )
 
-NO_BAN = torch.zeros(4, dtype=torch.bool)
-LOGITS = torch.tensor([[2.0, 1.0, 0.0, -1.0]])
+NO_BAN = torch.zeros(0, dtype=torch.long)
+
+
+def logits():
+    return torch.tensor([[2.0, 1.0, 0.0, -1.0]])  # a fresh copy: candidate_distribution consumes it
+
+
+def normalised(weights):
+    return weights / weights.sum(-1, keepdim=True)
 
 
 def test_top_k_keeps_the_k_best_renormalised():
-    ids, probs = candidate_distribution(LOGITS, NO_BAN, 1.0, 2, 1.0)
+    ids, probs = candidate_distribution(logits(), NO_BAN, 1.0, 2, 1.0)
+    probs = normalised(probs)
     assert ids.tolist() == [[0, 1]]
     e = math.e
     assert torch.allclose(probs, torch.tensor([[e / (e + 1), 1 / (e + 1)]]), atol=1e-6)
 
 
 def test_top_p_keeps_the_smallest_prefix_reaching_p():
-    full = torch.softmax(LOGITS, -1)[0]  # 0.644, 0.237, 0.087, 0.032
-    ids, probs = candidate_distribution(LOGITS, NO_BAN, 1.0, 0, 0.5)
-    assert ids[0, 0] == 0 and torch.allclose(probs[0], torch.tensor([1.0, 0, 0, 0]))
-    ids, probs = candidate_distribution(LOGITS, NO_BAN, 1.0, 0, 0.7)
+    full = torch.softmax(logits(), -1)[0]  # 0.644, 0.237, 0.087, 0.032
+    ids, probs = candidate_distribution(logits(), NO_BAN, 1.0, 0, 0.5)
+    assert ids[0, 0] == 0 and torch.allclose(normalised(probs)[0], torch.tensor([1.0, 0, 0, 0]))
+    ids, probs = candidate_distribution(logits(), NO_BAN, 1.0, 0, 0.7)
     kept = full[:2] / full[:2].sum()
-    assert torch.allclose(probs[0, :2], kept, atol=1e-6) and probs[0, 2:].sum() == 0
+    assert ids[0, :2].tolist() == [0, 1]
+    assert torch.allclose(normalised(probs)[0, :2], kept, atol=1e-6) and probs[0, 2:].sum() == 0
 
 
 def test_temperature_flattens_and_banned_tokens_get_no_mass():
-    banned = torch.tensor([True, False, False, False])
-    ids, probs = candidate_distribution(LOGITS, banned, 2.0, 0, 1.0)
+    ids, probs = candidate_distribution(logits(), torch.tensor([0]), 2.0, 0, 1.0)
+    assert ids is None  # every id is a candidate
+    probs = normalised(probs)
     assert probs[0, 0] == 0
     expected = torch.softmax(torch.tensor([1.0, 0.5, 0.0, -0.5])[1:], -1)
     assert torch.allclose(probs[0, 1:], expected, atol=1e-6)
 
 
 def test_greedy_takes_the_best_allowed_token():
-    ids, probs = candidate_distribution(LOGITS, torch.tensor([True, False, False, False]), 0.0, 0, 1.0)
+    ids, probs = candidate_distribution(logits(), torch.tensor([0]), 0.0, 0, 1.0)
     assert ids.tolist() == [[1]] and probs.tolist() == [[1.0]]
 
 
@@ -51,6 +61,29 @@ def test_inverse_cdf_sampling(u, token):
     got, p = sample_candidates(ids, probs, torch.tensor([u]))
     assert got.item() == token
     assert p.item() == pytest.approx({5: 0.5, 6: 0.3, 7: 0.2}[token])
+
+
+def test_unnormalised_weights_and_full_vocabulary_candidates():
+    got, p = sample_candidates(None, torch.tensor([[5.0, 3.0, 2.0]]), torch.tensor([0.6]))
+    assert got.item() == 1 and p.item() == pytest.approx(0.3)
+
+
+def test_nucleus_wider_than_the_window_matches_a_full_sort():
+    from training import sampler
+
+    torch.manual_seed(0)
+    flat = torch.randn(3, 500) * 0.1  # nearly uniform rows: the 0.9 nucleus spans ~450 candidates
+    flat[0, 7] = 20.0  # ... except row 0, whose nucleus is one candidate
+    ids, weights = candidate_distribution(flat.clone(), NO_BAN, 1.0, 0, 0.9)
+    assert ids.shape[1] > sampler.NUCLEUS_WINDOW and ids[0, 0] == 7 and (weights[0, 1:] == 0).all()
+    values, order = flat.sort(-1, descending=True)
+    probs = torch.softmax(values, -1)
+    expected = probs.masked_fill(probs.cumsum(-1) - probs >= 0.9, 0.0)
+    for row in range(3):
+        kept = int((expected[row] > 0).sum())
+        assert ids[row, :kept].tolist() == order[row, :kept].tolist()
+        assert torch.allclose(weights[row, :kept], expected[row, :kept], atol=1e-6)
+        assert (weights[row, kept:] == 0).all()
 
 
 def test_commit_counts_are_ceil_of_remaining_over_rounds_left():

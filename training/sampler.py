@@ -39,49 +39,86 @@ class DecodeConfig:
             raise ValueError("guidance_scale must be finite")
 
 
+NUCLEUS_WINDOW = 64  # top-p looks at this many best candidates first, sorting a whole row only if needed
+
+
 def candidate_distribution(
     logits: torch.Tensor, banned: torch.Tensor, temperature: float, top_k: int, top_p: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Allowed candidates and their renormalised probabilities after banning, temperature, top-k, top-p.
+) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """Allowed candidates and their sampling weights after banning, temperature, top-k and top-p.
 
-    logits (P, V), banned (V,) bool -> (candidate ids (P, C), probabilities (P, C)), candidates in
-    descending order of probability when a cut is applied. Greedy (temperature 0) keeps one candidate.
+    logits (P, V) (consumed: changed in place), banned (K,) ids that must never be chosen ->
+    (candidate ids (P, C), or None when every id is a candidate (C = V), weights (P, C) >= 0). The
+    weights are probabilities up to one factor per row. Candidates come in descending order when a
+    cut is applied; greedy (temperature 0) keeps one. The full (P, V) matrix is touched as few times
+    as possible: it is the largest tensor of a sampling round.
     """
-    logits = logits.float().masked_fill(banned, -math.inf)  # (P, V)
+    logits = logits.float()
+    logits.index_fill_(-1, banned, -math.inf)  # writes only the banned columns
     if temperature == 0:
         best = logits.argmax(dim=-1, keepdim=True)  # (P, 1)
         return best, torch.ones_like(best, dtype=logits.dtype)
-    logits = logits / temperature
     if top_k > 0:
         values, ids = logits.topk(min(top_k, logits.shape[-1]), dim=-1)  # (P, C), sorted
-    elif top_p < 1.0:
-        values, ids = logits.sort(dim=-1, descending=True)
-    else:
-        values, ids = logits, None
-    probs = torch.softmax(values, dim=-1)
+        weights = torch.softmax(values / temperature, dim=-1)
+        return ids, (_nucleus(weights, top_p) if top_p < 1.0 else weights)
+    if temperature != 1.0:
+        logits.div_(temperature)
     if top_p < 1.0:
-        before = probs.cumsum(-1) - probs  # mass of strictly better candidates
-        probs = probs.masked_fill(before >= top_p, 0.0)  # the best candidate always survives
-        probs = probs / probs.sum(-1, keepdim=True)
-    if ids is None:
-        ids = torch.arange(logits.shape[-1], device=logits.device).expand_as(probs)
-    return ids, probs
+        return _nucleus_of_row(logits, top_p)
+    logits.sub_(logits.amax(dim=-1, keepdim=True)).exp_()  # unnormalised probabilities, in place
+    return None, logits
+
+
+def _nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Zero every candidate after the smallest sorted prefix whose mass reaches top_p."""
+    before = probs.cumsum(-1) - probs  # mass of strictly better candidates
+    return probs.masked_fill(before >= top_p, 0.0)  # the best candidate always survives
+
+
+def _nucleus_of_row(logits: torch.Tensor, top_p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-p without top-k, exactly: the nucleus is looked for among the best NUCLEUS_WINDOW
+    candidates; only rows whose nucleus is wider are sorted in full."""
+    log_total = torch.logsumexp(logits, dim=-1, keepdim=True)  # (P, 1)
+    width = min(NUCLEUS_WINDOW, logits.shape[-1])
+    values, ids = logits.topk(width, dim=-1)
+    probs = (values - log_total).exp()  # true probabilities of the window
+    wide = probs.sum(-1) < top_p
+    if bool(wide.any()):
+        full_values, full_ids = logits[wide].sort(dim=-1, descending=True)
+        full_probs = (full_values - log_total[wide]).exp()
+        full_probs = _nucleus(full_probs, top_p)
+        keep = int((full_probs > 0).sum(-1).max())  # the widest nucleus among those rows
+        pad = keep - width
+        if pad > 0:
+            ids = torch.cat([ids, ids.new_zeros((ids.shape[0], pad))], -1)
+            probs = torch.cat([probs, probs.new_zeros((probs.shape[0], pad))], -1)
+        probs[wide] = 0.0
+        probs[wide, :keep] = full_probs[:, :keep]
+        ids[wide, :keep] = full_ids[:, :keep]
+    return ids, _nucleus(probs, top_p)
 
 
 def sample_candidates(
-    ids: torch.Tensor, probs: torch.Tensor, uniform: torch.Tensor
+    ids: torch.Tensor | None, weights: torch.Tensor, uniform: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inverse-CDF sampling with one given uniform per row: (P, C), (P, C), (P,) -> token (P,), its prob (P,)."""
-    cdf = probs.cumsum(-1)  # (P, C)
-    target = (uniform.to(cdf.dtype) * cdf[:, -1]).unsqueeze(-1)  # (P, 1)
-    index = torch.searchsorted(cdf, target, right=True).clamp_max(probs.shape[-1] - 1)  # (P, 1)
-    chosen_prob = probs.gather(-1, index)
-    # A zero-probability candidate is only hit through float rounding at a CDF edge: take the best.
-    zero = chosen_prob == 0
+    """Inverse-CDF sampling with one given uniform per row.
+
+    ids (P, C) or None (candidate = column), weights (P, C) >= 0 (any row scale), uniform (P,) ->
+    token (P,), its probability (P,).
+    """
+    cdf = weights.cumsum(-1)  # (P, C)
+    total = cdf[:, -1:]  # (P, 1)
+    target = uniform.to(cdf.dtype).unsqueeze(-1) * total
+    index = torch.searchsorted(cdf, target, right=True).clamp_max(weights.shape[-1] - 1)  # (P, 1)
+    chosen = weights.gather(-1, index)
+    # A zero-weight candidate is only hit through float rounding at a CDF edge: take the best.
+    zero = chosen == 0
     if bool(zero.any()):
-        index = torch.where(zero, probs.argmax(-1, keepdim=True), index)
-        chosen_prob = probs.gather(-1, index)
-    return ids.gather(-1, index).squeeze(-1), chosen_prob.squeeze(-1)
+        index = torch.where(zero, weights.argmax(-1, keepdim=True), index)
+        chosen = weights.gather(-1, index)
+    token = index if ids is None else ids.gather(-1, index)
+    return token.squeeze(-1), (chosen / total).squeeze(-1)
 
 
 def commit_counts(remaining: torch.Tensor, rounds_left: int) -> torch.Tensor:
@@ -126,6 +163,7 @@ def iterative_decode(
     guided = config.guidance_scale != 1.0
     if guided and (label_position is None or null_label_id is None):
         raise ValueError("classifier-free guidance needs the label position and the null label id")
+    banned_ids = banned.nonzero().flatten()  # (K,)
     ids = torch.where(masked, torch.full_like(input_ids, mask_id), input_ids)  # (B, L)
     still = masked.clone()
     batch = ids.shape[0]
@@ -146,8 +184,10 @@ def iterative_decode(
             logits = uncond + config.guidance_scale * (cond - uncond)
         else:
             logits = logits_fn(ids, attention_mask, positions)  # (P, V)
-        cand, probs = candidate_distribution(logits, banned, config.temperature, config.top_k, config.top_p)
-        token, confidence = sample_candidates(cand, probs, uniforms[positions[:, 0], r, positions[:, 1]])
+        cand, weights = candidate_distribution(
+            logits, banned_ids, config.temperature, config.top_k, config.top_p
+        )
+        token, confidence = sample_candidates(cand, weights, uniforms[positions[:, 0], r, positions[:, 1]])
         conf_grid = torch.full(ids.shape, -math.inf, dtype=confidence.dtype, device=ids.device)
         conf_grid[positions[:, 0], positions[:, 1]] = confidence
         token_grid = torch.zeros_like(ids)

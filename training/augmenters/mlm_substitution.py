@@ -193,7 +193,7 @@ class MLMSubstitutionAugmenter:
         logits = logits.masked_fill(~allowed, float("-inf"))  # (P, V)
         stuck = ~allowed.any(-1)
         logits[rows[stuck], original[stuck]] = 0.0  # nothing allowed: keep the original token
-        no_ban = torch.zeros(width, dtype=torch.bool)
+        no_ban = torch.zeros(0, dtype=torch.long)  # already applied through `allowed`
         cand, probs = candidate_distribution(logits, no_ban, self.temperature, self.top_k, 1.0)
         tokens, _ = sample_candidates(cand, probs, uniforms)
         return tokens

@@ -161,7 +161,8 @@ def naive_decode(
         while bool(masked.any()):
             logits = augmenter.model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0]  # (L, V)
             positions = masked[0].nonzero().flatten()
-            cand, probs = candidate_distribution(logits[positions], augmenter.banned, 1.0, 0, 1.0)
+            banned = augmenter.banned.nonzero().flatten()
+            cand, probs = candidate_distribution(logits[positions], banned, 1.0, 0, 1.0)
             tokens, conf = sample_candidates(cand, probs, torch.rand(len(positions), generator=gen))
             best = int(conf.argmax())
             ids[0, positions[best]] = tokens[best]
