@@ -160,3 +160,32 @@ def test_fit_is_deterministic_for_a_seed_whatever_ran_before(tmp_path, tiny_mlm,
     for name in ("generator", "proxy", "classifier"):
         a, b = getattr(first, name).state_dict(), getattr(second, name).state_dict()
         assert all(torch.equal(a[k], b[k]) for k in a), name
+
+
+def test_the_label_probability_filter_drops_off_label_samples(tmp_path, tiny_mlm, data):
+    ckpt = load_checkpoint(_fit(tmp_path, tiny_mlm, data, "filter", classifier_config=None)["checkpoint"])
+    codec = TextCodec(ckpt.tokenizer)
+    proxy = ClassifierRunner(ckpt.proxy, codec, 48)
+
+    def kept(threshold):
+        plan = PseudoPlan(n=3, min_label_prob=threshold)
+        source = pseudo_source(
+            ckpt.generator,
+            codec,
+            ckpt.label_ids,
+            ckpt.null_label_id,
+            ckpt.settings.schedule,
+            48,
+            proxy,
+            data,
+            plan,
+            seed=0,
+        )
+        return source(1, proxy)
+
+    everything, filtered = kept(0.0), kept(0.34)
+    assert sum(map(len, filtered)) < sum(map(len, everything))
+    probs = proxy.predict_proba([t for group in filtered for t in group])
+    labels = [lbl for lbl, group in zip(data.labels, filtered, strict=True) for _ in group]
+    index = {name: i for i, name in enumerate(proxy.label_names)}
+    assert all(float(p[index[y]]) >= 0.34 - 1e-4 for p, y in zip(probs, labels, strict=True))

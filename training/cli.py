@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--n", type=int, default=4, help="pseudo samples per original under ge (default 4)")
     g.add_argument("--regenerate-every", type=int, default=1, help="epochs between regenerations (0 = once)")
     g.add_argument("--no-reflective", action="store_true", help="mask with the proxy's importance throughout")
+    g.add_argument(
+        "--min-label-prob",
+        type=float,
+        default=0.0,
+        help="drop pseudo samples the judge gives the intended label less than this (beyond the paper; 0 = keep all)",
+    )
     g.add_argument("--contrastive-weight", type=float, default=1.0, help="weight of Lc (paper eq. 4)")
     g.add_argument("--tau", type=float, default=0.1, help="temperature of Lc (default 0.1)")
     g = p.add_argument_group("ablations (paper Table 4)")
@@ -356,6 +362,7 @@ def _cmd_fit(args) -> int:
             n=args.n,
             regenerate_every=args.regenerate_every,
             reflective=not args.no_reflective,
+            min_label_prob=args.min_label_prob,
             options=_diffusion_options(sampler, score=False),
         ),
         label_prompt=not args.no_label_prompt,

@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,12 +135,17 @@ class PseudoPlan:
     regenerate_every: int = 1  # epochs between regenerations; 0 = generate once
     reflective: bool = True  # after epoch 1, importance from the classifier being trained
     options: DiffusionOptions = DiffusionOptions(score=False)
+    # Beyond the paper: drop pseudo samples to which the judge (the model that gave the importance
+    # weights) gives the intended label less than this probability; 0 keeps everything.
+    min_label_prob: float = 0.0
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}")
         if self.n < 0 or self.regenerate_every < 0:
             raise ValueError("n and regenerate_every must be >= 0")
+        if not 0.0 <= self.min_label_prob < 1.0:
+            raise ValueError("min_label_prob must be in [0, 1)")
 
     def to_dict(self) -> dict:
         body = asdict(self)
@@ -168,16 +173,27 @@ def pseudo_source(
 
     def make(epoch: int, classifier: ClassifierRunner) -> list[list[str]]:
         judge = classifier if plan.reflective and epoch > 1 else proxy
-        augmenter = DiffusionAugmenter(generator, codec, label_ids, null_id, schedule, max_length, judge)
+        filtering = plan.min_label_prob > 0
+        augmenter = DiffusionAugmenter(
+            generator,
+            codec,
+            label_ids,
+            null_id,
+            schedule,
+            max_length,
+            judge,
+            scorer=judge if filtering else None,
+        )
         round_seed = seed + 1_000 * epoch
-        method = augmenter.configured(plan.options)
+        method = augmenter.configured(replace(plan.options, score=filtering))
         if plan.policy == "bd":
             result = augment_balanced(method, train.texts, train.labels, round_seed)
         else:
             result = method.augment(train.texts, train.labels, each_counts(len(train), plan.n), round_seed)
         groups: list[list[str]] = [[] for _ in train.texts]
         for a in result.augmentations:
-            groups[a.source_index].append(a.text)
+            if not filtering or a.provenance["label_prob"] >= plan.min_label_prob:
+                groups[a.source_index].append(a.text)
         return groups
 
     return make

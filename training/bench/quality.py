@@ -53,6 +53,8 @@ class MethodSpec:
     label_prompt: bool = True
     policy: str = "ge"
     step_group: int | None = None  # None: the configured step range
+    guidance: float | None = None  # None: the configured classifier-free guidance scale
+    min_label_prob: float = 0.0  # drop pseudo samples the judge finds off-label (beyond the paper)
     options: TrainingOptions = TrainingOptions()  # label confusion, mixup
     rebalance: str | None = None  # embedding-space oversampler applied to the head after training
 
@@ -79,6 +81,15 @@ def _methods() -> dict[str, MethodSpec]:
             "ablation w/o N.R.T.: pseudo samples, cross-entropy only", "diffusion", False
         ),
     }
+    methods["diffusioncls-cfg2"] = MethodSpec(
+        "DiffusionCLS G/E with classifier-free guidance, scale 2", "diffusion", True, guidance=2.0
+    )
+    methods["diffusioncls-filter"] = MethodSpec(
+        "DiffusionCLS G/E keeping pseudo samples the judge gives the intended label >= 0.5",
+        "diffusion",
+        True,
+        min_label_prob=0.5,
+    )
     for g in range(1, 9):
         methods[f"diffusioncls-g{g}"] = MethodSpec(
             f"DiffusionCLS G/E from step group {g} of 8", "diffusion", True, step_group=g
@@ -233,8 +244,14 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str, device, progress
         options = config.decode
         if spec.step_group is not None:
             options = replace(options, steps=step_group(spec.step_group, config.schedule.total_steps))
+        if spec.guidance is not None:
+            options = replace(options, decode=replace(options.decode, guidance_scale=spec.guidance))
         plan = PseudoPlan(
-            policy=spec.policy, n=config.n, regenerate_every=config.regenerate_every, options=options
+            policy=spec.policy,
+            n=config.n,
+            regenerate_every=config.regenerate_every,
+            options=options,
+            min_label_prob=spec.min_label_prob,
         )
         assert ctx.proxy is not None
         inner = diffusion_pseudo_source(
