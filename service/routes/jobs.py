@@ -6,11 +6,12 @@ import re
 
 from fastapi import APIRouter, Response
 
+from service.body import JSONRoute
 from service.deps import ApiKey, AppState, State
-from service.errors import ApiError
+from service.errors import ApiError, error_responses
 from service.schemas import JobView
 
-router = APIRouter(tags=["jobs"], dependencies=[ApiKey])
+router = APIRouter(tags=["jobs"], dependencies=[ApiKey], route_class=JSONRoute)
 
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -24,7 +25,12 @@ def _not_found(job_id: str, state: AppState) -> ApiError:
     )
 
 
-@router.get("/jobs/{job_id}", response_model=JobView, summary="Status, progress and result of a job")
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobView,
+    summary="Status, progress and result of a job",
+    responses=error_responses(401, 404, 503, s503="Redis down"),
+)
 def get_job(job_id: str, state: State) -> JobView:
     view = state.backend.get(job_id) if _JOB_ID.fullmatch(job_id) else None
     if view is None:
@@ -38,8 +44,11 @@ def get_job(job_id: str, state: State) -> JobView:
     summary="Cancel a job",
     responses={
         200: {"description": "canceled (it was queued, or already canceled)"},
-        202: {"description": "cancellation requested; the running job stops within a second"},
-        409: {"description": "the job already finished"},
+        202: {
+            "model": JobView,
+            "description": "cancellation requested; the running job stops within a second",
+        },
+        **error_responses(401, 404, 409, 503, s503="Redis down"),
     },
 )
 def cancel_job(job_id: str, state: State, response: Response) -> JobView:

@@ -94,6 +94,17 @@ def wait_status(
     raise AssertionError(f"job {job_id} never reached the expected state; last: {view}")
 
 
+def assert_error(response, status: int, kind: str, *words: str) -> dict:
+    """The one error shape, with this status and type, and a message holding `words`."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"type", "message", "details"}, body
+    assert body["error"]["type"] == kind, body
+    for word in words:
+        assert word in body["error"]["message"], body["error"]["message"]
+    return body["error"]
+
+
 def finished(view: dict) -> bool:
     return view["status"] in ("succeeded", "failed", "canceled")
 
