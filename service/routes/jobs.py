@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 
 from service.body import JSONRoute
 from service.deps import ApiKey, AppState, State
@@ -14,6 +15,11 @@ from service.schemas import JobView
 router = APIRouter(tags=["jobs"], dependencies=[ApiKey], route_class=JSONRoute)
 
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
+# Documented, not validated by FastAPI: a malformed id is a job that does not exist (404), like any other.
+JobId = Annotated[
+    str,
+    Path(description="the id POST /augment answered", json_schema_extra={"pattern": "^[0-9a-f]{32}$"}),
+]
 
 
 def _not_found(job_id: str, state: AppState) -> ApiError:
@@ -31,7 +37,7 @@ def _not_found(job_id: str, state: AppState) -> ApiError:
     summary="Status, progress and result of a job",
     responses=error_responses(401, 404, 503, s503="Redis down"),
 )
-def get_job(job_id: str, state: State) -> JobView:
+def get_job(job_id: JobId, state: State) -> JobView:
     view = state.backend.get(job_id) if _JOB_ID.fullmatch(job_id) else None
     if view is None:
         raise _not_found(job_id, state)
@@ -51,7 +57,7 @@ def get_job(job_id: str, state: State) -> JobView:
         **error_responses(401, 404, 409, 503, s503="Redis down"),
     },
 )
-def cancel_job(job_id: str, state: State, response: Response) -> JobView:
+def cancel_job(job_id: JobId, state: State, response: Response) -> JobView:
     view = state.backend.cancel(job_id) if _JOB_ID.fullmatch(job_id) else None
     if view is None:
         raise _not_found(job_id, state)
