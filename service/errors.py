@@ -12,9 +12,46 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.body import BodyError
+
 log = logging.getLogger(__name__)
+
+
+class ErrorInfo(BaseModel):
+    type: str = Field(description="machine-readable kind: invalid_request, too_large, unauthorized, ...")
+    message: str = Field(description="what went wrong and what to change, in words")
+    details: Any = Field(None, description="the fields, items or limits concerned (shape depends on type)")
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx and 5xx answer."""
+
+    error: ErrorInfo
+
+
+_DESCRIPTIONS = {
+    401: "missing or wrong API key (when the server has one)",
+    404: "no such job (unknown or expired) or route",
+    409: "the job already finished",
+    413: "too large: the body (MAX_BODY_BYTES) or the number of items or texts",
+    415: "the body is not JSON (send Content-Type: application/json)",
+    422: "invalid request: the message and details say which field and why",
+    429: "the queue is full; retry later",
+    503: "not ready: models loading, Redis down or classification switched off",
+}
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, all with the `ErrorBody` schema.
+
+    `descriptions` override the default wording per status (keys like `s413`)."""
+    return {
+        status: {"model": ErrorBody, "description": descriptions.get(f"s{status}", _DESCRIPTIONS[status])}
+        for status in statuses
+    }
 
 
 class ApiError(Exception):
@@ -73,11 +110,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.type, exc.message, exc.details, exc.headers)
 
+    @app.exception_handler(BodyError)
+    async def _body_error(request: Request, exc: BodyError) -> JSONResponse:
+        return error_response(exc.status_code, exc.type, exc.message, exc.details)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = _validation_details(exc)
         if any(d["type"] == "json_invalid" for d in details):
             message = "the body is not valid JSON; send Content-Type: application/json with a JSON object"
+        elif any(d["field"] == "body" and d["type"] == "missing" for d in details):
+            message = "the request has no body; send a JSON object (the fields are in /docs)"
+        elif any(d["field"] == "body" and d["type"] == "model_attributes_type" for d in details):
+            message = (
+                "the body must be a JSON object (the fields are in /docs), not an array or a single value"
+            )
         else:
             fields = ", ".join(d["field"] + ": " + d["message"] for d in details[:5])
             message = f"invalid request: {fields}"
@@ -89,6 +136,8 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"no route {request.method} {request.url.path}; see /docs for the API"
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}; see /docs for the API"
+        elif exc.status_code == 400:  # FastAPI's "There was an error parsing the body"
+            message = "the body could not be read; send a JSON object with Content-Type: application/json"
         else:
             message = str(exc.detail)
         kind = _STATUS_TYPES.get(exc.status_code, "error")

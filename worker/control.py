@@ -14,12 +14,15 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ctypes
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from worker.contracts import JobError, cancel_key
+
+log = logging.getLogger(__name__)
 
 
 class JobCanceled(Exception):
@@ -88,7 +91,10 @@ class RqJobContext:
             return
         self._last_progress = now
         self.job.meta["progress"] = {"done": done, "total": total}
-        self.job.save_meta()
+        try:
+            self.job.save_meta()
+        except Exception as err:  # progress is best effort: a Redis hiccup must not fail the job
+            log.warning("progress of job %s not saved: %s", self.job_id, err)
 
     def cancel_requested(self) -> bool:
         return bool(self.job.connection.exists(cancel_key(self.job_id)))

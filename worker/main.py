@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from worker import runtime
     from worker.checkpoint_info import CheckpointInfoError
-    from worker.rq_worker import ModelWorker
+    from worker.rq_worker import ModelWorker, serve
 
     connection = Redis.from_url(settings.redis_url)
     try:
@@ -54,18 +54,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     runtime.install(loaded)
     queue = Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
-    worker = ModelWorker(
-        [queue],
-        connection=connection,
-        serializer=JSONSerializer,
-        heartbeat_s=settings.heartbeat_s,
-        # An idle worker wakes every ~60 s to clean the registries (abandoned jobs of dead workers).
-        worker_ttl=75,
-        maintenance_interval=60,
-    )
-    logging.getLogger(__name__).info("worker %s ready on queue %r", worker.name, settings.queue_name)
-    worker.work(logging_level=settings.log_level.upper())
-    return 0
+
+    def make_worker() -> ModelWorker:
+        worker = ModelWorker(
+            [queue],
+            connection=connection,
+            serializer=JSONSerializer,
+            heartbeat_s=settings.heartbeat_s,
+            # An idle worker wakes every ~60 s to clean the registries (abandoned jobs of dead workers).
+            worker_ttl=75,
+            maintenance_interval=60,
+        )
+        logging.getLogger(__name__).info("worker %s ready on queue %r", worker.name, settings.queue_name)
+        return worker
+
+    return serve(make_worker, connection, settings.log_level.upper())
 
 
 if __name__ == "__main__":

@@ -22,10 +22,27 @@ def method_descriptions() -> dict[str, str]:
     return dict(METHODS)
 
 
+# Parameters that may name a file or folder on the command line, and what a request may say instead:
+# files and models come from the worker's settings, never from a request.
+_REQUEST_VALUES = {("eda", "wordnet"): ("auto", "none")}
+
+
+def _no_paths(name: str, params: dict[str, Any] | None) -> None:
+    for key, value in (params or {}).items():
+        allowed = _REQUEST_VALUES.get((name, key))
+        if allowed is not None and str(value).strip() not in allowed:
+            raise ValueError(
+                f"bad parameter {key}={value!r} for method {name!r}: a request may only choose "
+                f"{' or '.join(allowed)}; folders and models are the server's settings"
+                + (" (DIFFUSIONCLS_WORDNET on the worker)" if key == "wordnet" else "")
+            )
+
+
 def check_classic_params(name: str, params: dict[str, Any] | None) -> None:
     """Raise ValueError (saying what is accepted) for bad parameters, before anything is queued."""
     from training.augmenters.registry import parse_params  # light: names, types and ranges only
 
+    _no_paths(name, params)
     parse_params(name, params)
 
 
@@ -40,6 +57,7 @@ def build_classic(name: str, params: dict[str, Any], checkpoint: Any, device: An
 
     if name == DIFFUSION or name not in METHODS:
         raise ValueError(f"unknown classic method {name!r}; this worker serves {sorted(METHODS)}")
+    _no_paths(name, params)  # the worker does not trust the payload to have passed the service's checks
     resources = Resources(device=str(device))
     if name == "mlm_substitution":
         if checkpoint.generator is None:

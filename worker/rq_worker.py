@@ -11,40 +11,64 @@ loaded and a GPU context is never forked). On top of it:
 - Retries are kept for abandoned jobs (a killed or crashed worker). An exception raised by the job
   itself fails it at once: bad input or a timeout would only happen again.
 - A job that raised `JobCanceled` ends as rq's "stopped" (shown as canceled), never retried.
+- rq ends its work loop on any error it did not expect, and Redis going away in the middle of a job is
+  one (the job's result cannot be written). `serve` then waits for Redis and starts a fresh rq worker in
+  the same process, on the model it already holds, instead of exiting (a restart reloads the model:
+  minutes for a big checkpoint). The interrupted job is retried or failed as abandoned once its
+  heartbeat expires, like a killed worker's.
 """
 
 from __future__ import annotations
 
+import logging
+import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 from rq.worker.base import WorkerStatus
 
 from worker.control import JobCanceled
+
+log = logging.getLogger(__name__)
+REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError)
 
 
 class ModelWorker(SimpleWorker):
     def __init__(self, *args: Any, heartbeat_s: float = 10.0, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.heartbeat_s = heartbeat_s
+        self.stop_signaled = False  # SIGTERM/SIGINT: rq's warm shutdown, not an outage
+        self.lost_redis = False
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        self.stop_signaled = True
+        super().request_stop(signum, frame)
 
     def get_heartbeat_ttl(self, job: Any, working_time: float = 0.0) -> int:
         return max(3, round(3 * self.heartbeat_s))
 
     def execute_job(self, job: Any, queue: Any) -> None:
-        execution = self.prepare_execution(job)
-        stop = threading.Event()
-        beat = threading.Thread(
-            target=self._beat, args=(job, execution, stop), name="job-heartbeat", daemon=True
-        )
-        beat.start()
         try:
-            self.perform_job(job, queue, execution)
-        finally:
-            stop.set()
-            beat.join()
-        self.set_state(WorkerStatus.IDLE)
+            execution = self.prepare_execution(job)
+            stop = threading.Event()
+            beat = threading.Thread(
+                target=self._beat, args=(job, execution, stop), name="job-heartbeat", daemon=True
+            )
+            beat.start()
+            try:
+                self.perform_job(job, queue, execution)
+            finally:
+                stop.set()
+                beat.join()
+            self.set_state(WorkerStatus.IDLE)
+        except REDIS_ERRORS:
+            self.lost_redis = True  # rq's loop ends on this; `serve` starts it again once Redis is back
+            raise
 
     def _beat(self, job: Any, execution: Any, stop: threading.Event) -> None:
         while not stop.wait(self.heartbeat_s):
@@ -61,3 +85,47 @@ class ModelWorker(SimpleWorker):
             return
         job.retries_left = 0  # in memory only: this failure is final, retries are for abandoned jobs
         super().handle_exception(job, *exc_info)
+
+
+def serve(make_worker: Callable[[], ModelWorker], connection: Redis, logging_level: str) -> int:
+    """rq's work loop, started again after each Redis outage; 0 after SIGTERM/SIGINT, 1 when the loop
+    ended on an error that was not Redis's (rq logged it)."""
+    while True:
+        worker = make_worker()
+        try:
+            worker.work(logging_level=logging_level)
+        except REDIS_ERRORS:  # rq's teardown deregisters the worker in Redis
+            worker.lost_redis = True
+        if worker.stop_signaled:
+            return 0
+        if not worker.lost_redis and _answers(connection):
+            log.error("the work loop ended on an unexpected error (logged above); exiting")
+            return 1
+        log.warning("lost Redis; the model stays loaded, serving again once Redis answers")
+        if not wait_for_redis(connection):
+            return 0
+
+
+def _answers(connection: Redis) -> bool:
+    try:
+        return bool(connection.ping())
+    except REDIS_ERRORS:
+        return False
+
+
+def wait_for_redis(connection: Redis, max_wait_s: float = 5.0) -> bool:
+    """Ping until Redis answers (True); False if SIGTERM or SIGINT came meanwhile."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        wait = 0.5
+        while not stop.is_set():
+            if _answers(connection):
+                log.info("Redis answers again")
+                return True
+            stop.wait(wait)
+            wait = min(wait * 2, max_wait_s)
+        return False
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

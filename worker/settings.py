@@ -11,7 +11,10 @@ from worker.contracts import DEFAULT_QUEUE
 
 
 class WorkerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    # A refused value is never echoed (API_KEY, or a password in REDIS_URL): messages name the variable.
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", hide_input_in_errors=True
+    )
 
     redis_url: str | None = Field(
         None, description="redis://host:port/db; unset = embedded mode (service only)"

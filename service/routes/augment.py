@@ -5,22 +5,27 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
 
+from service.body import JSONRoute
 from service.deps import ApiKey, AppState, State
-from service.errors import ApiError
+from service.errors import ApiError, error_responses
 from service.queue import BackendUnavailable, IdempotencyConflict, QueueFull
 from service.schemas import AugmentRequest, JobAccepted
+from service.texts import check_texts
 from worker.contracts import AugmentPayload, Decoding, parse_steps
 from worker.methods import DIFFUSION, check_classic_params, method_descriptions
 
-router = APIRouter(tags=["augment"], dependencies=[ApiKey])
+router = APIRouter(tags=["augment"], dependencies=[ApiKey], route_class=JSONRoute)
 
 DEFAULT_N = 4
 MAX_IDEMPOTENCY_KEY = 200
+# Visible ASCII only: a key is an opaque token (a UUID is a good one), compared byte for byte.
+_IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY}}}")
 
 
 def _invalid(message: str, details: Any = None) -> ApiError:
@@ -37,13 +42,10 @@ def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
             f"{len(body.items)} items in one request; at most {settings.max_items} (MAX_ITEMS): split it",
             {"limit": settings.max_items, "received": len(body.items)},
         )
-    long = [i for i, item in enumerate(body.items) if len(item.text) > settings.max_text_chars]
-    if long:
-        raise _invalid(
-            f"{len(long)} text(s) are over {settings.max_text_chars} characters (MAX_TEXT_CHARS): "
-            f"items {long[:10]}; shorten or split them",
-            {"limit": settings.max_text_chars, "items": long},
-        )
+    check_texts(
+        [item.text for item in body.items], "the texts of items", settings.max_text_chars, "items.text"
+    )
+    check_texts([item.label for item in body.items], "the labels of items", None, "items.label")
     methods = method_descriptions()
     if body.method not in methods:
         raise _invalid(
@@ -53,7 +55,10 @@ def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
         raise _invalid("n applies to policy 'ge' only; policy 'bd' decides how many texts each class needs")
     n = body.n if body.n is not None else DEFAULT_N
     if n > settings.max_n:
-        raise _invalid(f"n={n} is over {settings.max_n} (MAX_N); ask for fewer new texts per item")
+        raise _invalid(
+            f"n={n} is over {settings.max_n} (MAX_N); ask for fewer new texts per item",
+            {"field": "n", "limit": settings.max_n},
+        )
     labels = [item.label for item in body.items]
     steps = None
     decoding = Decoding(**body.decoding.model_dump())
@@ -105,12 +110,18 @@ def _digest(text: str) -> str:
     status_code=202,
     response_model=JobAccepted,
     summary="Start an augmentation job",
-    responses={
-        413: {"description": "too many items or too large a body"},
-        422: {"description": "invalid request: unknown label or method, bad step range, limits"},
-        429: {"description": "the queue is full; retry later"},
-        503: {"description": "models still loading (embedded mode) or Redis down"},
-    },
+    responses=error_responses(
+        401,
+        413,
+        415,
+        422,
+        429,
+        503,
+        s413="too many items (MAX_ITEMS) or too large a body (MAX_BODY_BYTES)",
+        s422="invalid request: unknown label or method, bad step range, empty or too long texts, n over MAX_N, "
+        "a bad Idempotency-Key",
+        s503="models still loading (embedded mode) or Redis down",
+    ),
 )
 def submit_augment(
     body: AugmentRequest,
@@ -122,6 +133,12 @@ def submit_augment(
     ] = None,
 ) -> JobAccepted:
     payload = build_payload(body, state)
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        raise _invalid(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters (no spaces); "
+            "a UUID is a good key",
+            {"field": "Idempotency-Key", "length": len(idempotency_key)},
+        )
     if state.backend.mode == "embedded" and not state.models.ready:
         raise ApiError(
             503,
@@ -132,8 +149,6 @@ def submit_augment(
     job_id = uuid.uuid4().hex
     key_digest = None
     if idempotency_key is not None:
-        if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
-            raise _invalid(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
         key_digest = _digest(idempotency_key)
         canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         try:

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from service.body import JSONRoute
 from service.deps import ApiKey, State
-from service.errors import ApiError
+from service.errors import ApiError, error_responses
 from service.schemas import ClassifyRequest, ClassifyResponse, ClassifyResult
+from service.texts import check_texts
 
-router = APIRouter(tags=["classify"], dependencies=[ApiKey])
+router = APIRouter(tags=["classify"], dependencies=[ApiKey], route_class=JSONRoute)
 
 
 @router.post(
     "/classify",
     response_model=ClassifyResponse,
     summary="Classify texts",
-    responses={
-        413: {"description": "too many texts"},
-        422: {"description": "empty or too long texts"},
-        503: {"description": "classifier loading or disabled"},
-    },
+    responses=error_responses(
+        401,
+        413,
+        415,
+        422,
+        503,
+        s413="too many texts (MAX_CLASSIFY_TEXTS) or too large a body (MAX_BODY_BYTES)",
+        s422="empty, too long or control-character texts",
+        s503="classifier loading or switched off",
+    ),
 )
 async def classify(body: ClassifyRequest, state: State) -> ClassifyResponse:
     settings, models = state.settings, state.models
@@ -31,15 +38,7 @@ async def classify(body: ClassifyRequest, state: State) -> ClassifyResponse:
             "(MAX_CLASSIFY_TEXTS): split it",
             {"limit": settings.max_classify_texts, "received": len(body.texts)},
         )
-    empty = [i for i, t in enumerate(body.texts) if not t.strip()]
-    long = [i for i, t in enumerate(body.texts) if len(t) > settings.max_text_chars]
-    if empty or long:
-        parts = []
-        if empty:
-            parts.append(f"texts {empty[:10]} are empty")
-        if long:
-            parts.append(f"texts {long[:10]} are over {settings.max_text_chars} characters (MAX_TEXT_CHARS)")
-        raise ApiError(422, "invalid_request", "; ".join(parts), {"empty": empty, "too_long": long})
+    check_texts(body.texts, "texts", settings.max_text_chars, "texts")
     if models.purpose is None:
         raise ApiError(
             503, "unavailable", "classification is switched off on this server (CLASSIFY_ENABLED=false)"

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 
 from service import __version__
+from service.body import JSONRoute
 from service.deps import ApiKey, State
-from service.errors import ApiError
+from service.errors import ApiError, error_responses
 from service.metrics import CONTENT_TYPE
 from worker.methods import method_descriptions
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=JSONRoute)
 
 
 def _public_name(base_model: str) -> str:
@@ -27,7 +28,11 @@ def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/readyz", summary="Readiness: models loaded and the queue answers (503 until then)")
+@router.get(
+    "/readyz",
+    summary="Readiness: models loaded and the queue answers (503 until then)",
+    responses=error_responses(503, s503="not ready: details.models and details.queue say what is missing"),
+)
 async def readyz(state: State) -> dict[str, Any]:
     models = state.models
     queue_ok = await run_in_threadpool(state.backend.ping)
@@ -53,7 +58,12 @@ async def readyz(state: State) -> dict[str, Any]:
     return {"status": "ready", "checks": checks}
 
 
-@router.get("/info", summary="Model, labels, methods, limits, version", dependencies=[ApiKey])
+@router.get(
+    "/info",
+    summary="Model, labels, methods, limits, version",
+    dependencies=[ApiKey],
+    responses=error_responses(401),
+)
 def info(state: State) -> dict[str, Any]:
     s, i, models = state.settings, state.info, state.models
     return {
@@ -93,7 +103,13 @@ def info(state: State) -> dict[str, Any]:
     }
 
 
-@router.get("/metrics", summary="Prometheus metrics", dependencies=[ApiKey], response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    dependencies=[ApiKey],
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, **error_responses(401)},
+)
 def metrics(state: State) -> Response:
     state.metrics.model_ready.set(1 if state.models.ready else 0)
     return Response(state.metrics.render(), media_type=CONTENT_TYPE)

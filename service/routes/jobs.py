@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 
+from service.body import JSONRoute
 from service.deps import ApiKey, AppState, State
-from service.errors import ApiError
+from service.errors import ApiError, error_responses
 from service.schemas import JobView
 
-router = APIRouter(tags=["jobs"], dependencies=[ApiKey])
+router = APIRouter(tags=["jobs"], dependencies=[ApiKey], route_class=JSONRoute)
 
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
+# Documented, not validated by FastAPI: a malformed id is a job that does not exist (404), like any other.
+JobId = Annotated[
+    str,
+    Path(description="the id POST /augment answered", json_schema_extra={"pattern": "^[0-9a-f]{32}$"}),
+]
 
 
 def _not_found(job_id: str, state: AppState) -> ApiError:
@@ -24,8 +31,13 @@ def _not_found(job_id: str, state: AppState) -> ApiError:
     )
 
 
-@router.get("/jobs/{job_id}", response_model=JobView, summary="Status, progress and result of a job")
-def get_job(job_id: str, state: State) -> JobView:
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobView,
+    summary="Status, progress and result of a job",
+    responses=error_responses(401, 404, 503, s503="Redis down"),
+)
+def get_job(job_id: JobId, state: State) -> JobView:
     view = state.backend.get(job_id) if _JOB_ID.fullmatch(job_id) else None
     if view is None:
         raise _not_found(job_id, state)
@@ -38,11 +50,14 @@ def get_job(job_id: str, state: State) -> JobView:
     summary="Cancel a job",
     responses={
         200: {"description": "canceled (it was queued, or already canceled)"},
-        202: {"description": "cancellation requested; the running job stops within a second"},
-        409: {"description": "the job already finished"},
+        202: {
+            "model": JobView,
+            "description": "cancellation requested; the running job stops within a second",
+        },
+        **error_responses(401, 404, 409, 503, s503="Redis down"),
     },
 )
-def cancel_job(job_id: str, state: State, response: Response) -> JobView:
+def cancel_job(job_id: JobId, state: State, response: Response) -> JobView:
     view = state.backend.cancel(job_id) if _JOB_ID.fullmatch(job_id) else None
     if view is None:
         raise _not_found(job_id, state)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -92,6 +94,47 @@ def wait_status(
             return view
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} never reached the expected state; last: {view}")
+
+
+def assert_error(response, status: int, kind: str, *words: str) -> dict:
+    """The one error shape, with this status and type, and a message holding `words`."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"type", "message", "details"}, body
+    assert body["error"]["type"] == kind, body
+    for word in words:
+        assert word in body["error"]["message"], body["error"]["message"]
+    return body["error"]
+
+
+PICKLE_OPCODES = (b"\x80",)  # PROTO: every pickle of protocol 2 and later starts with it
+
+
+def assert_job_data_is_json(redis_url: str, job_id: str) -> dict[str, Any]:
+    """Read a job's raw records in Redis and check they are JSON, never pickle: the job hash's payload
+    (`data`, zlib-compressed) and `meta`, and the result stream's return value (base64). Returns them."""
+    import base64
+    import json
+    import zlib
+
+    from redis import Redis
+
+    connection = Redis.from_url(redis_url)
+    try:
+        job = connection.hgetall(f"rq:job:{job_id}")
+        assert job, f"no job hash for {job_id}"
+        assert all(not value.startswith(PICKLE_OPCODES) for value in job.values()), job
+        data = zlib.decompress(job[b"data"])
+        assert not data.startswith(PICKLE_OPCODES)
+        decoded = {"data": json.loads(data), "meta": json.loads(job[b"meta"]), "results": []}
+        for _, entry in connection.xrange(f"rq:results:{job_id}"):
+            if entry.get(b"return_value"):
+                raw = base64.b64decode(entry[b"return_value"])
+                assert not raw.startswith(PICKLE_OPCODES)
+                decoded["results"].append(json.loads(raw))
+        return decoded
+    finally:
+        connection.close()
 
 
 def finished(view: dict) -> bool:
@@ -181,3 +224,55 @@ def start_worker(tiny_checkpoint, redis_url, tmp_path) -> Iterator[Callable[[str
 def queue_name() -> str:
     """A queue of its own per test: a worker of another test never takes its jobs."""
     return f"test-{uuid.uuid4().hex[:8]}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ThrowawayRedis:
+    """A redis-server of the test's own on a free port, to stop and start again (never the shared one).
+
+    Append-only like the docker compose deployment, in the test's folder: what was in it survives a
+    restart."""
+
+    def __init__(self, folder: Path):
+        self.port = free_port()
+        self.folder = folder
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> ThrowawayRedis:
+        command = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
+        command += ["--appendonly", "yes", "--dir", str(self.folder)]
+        log = (self.folder / "redis.log").open("a")
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        from redis import Redis
+
+        connection = Redis.from_url(self.url, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                if connection.ping():
+                    connection.close()
+                    return self
+            time.sleep(0.05)
+        raise AssertionError(f"redis-server did not start:\n{(self.folder / 'redis.log').read_text()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # SIGTERM: flushes the append-only file, then exits
+            self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def throwaway_redis(tmp_path) -> Iterator[ThrowawayRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("no redis-server to start a throwaway Redis with")
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = ThrowawayRedis(folder)
+    yield server.start()
+    server.stop()

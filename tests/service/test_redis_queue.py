@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+
 import pytest
 
 from tests.service.conftest import (
     HUGE_JOB,
     SLOW_JOB,
+    WorkerProcess,
+    assert_error,
+    assert_job_data_is_json,
     client_for,
     finished,
     items,
@@ -41,6 +47,18 @@ def test_job_lifecycle_through_a_real_worker(tiny_checkpoint, redis_url, queue_n
         assert all(0.0 <= o["label_prob"] <= 1.0 and "step" in o["provenance"] for o in outputs)
         assert client.get("/readyz").json()["checks"]["workers"] == 1
 
+        # No pickle on the queue: the API enqueues with rq's JSON serializer, and what the worker wrote
+        # (the result, the job's meta) reads back as JSON from the raw records in Redis.
+        from rq.serializers import JSONSerializer
+
+        assert client.app.state.core.backend.queue.serializer is JSONSerializer
+        raw = assert_job_data_is_json(redis_url, job_id)
+        assert raw["data"][0] == "worker.jobs.augment" and raw["data"][2][0]["texts"] == [
+            i["text"] for i in body["items"]
+        ]
+        assert raw["meta"]["attempts"] == 1 and raw["meta"]["progress"] == {"done": 6, "total": 6}
+        assert [o["text"] for o in raw["results"][-1]["outputs"]] == [o["text"] for o in outputs]
+
         # The queue and the embedded mode run the same job function: same request, same outputs.
         with client_for(make_settings(tiny_checkpoint)) as embedded:
             wait_ready(embedded)
@@ -61,25 +79,35 @@ def test_job_lifecycle_through_a_real_worker(tiny_checkpoint, redis_url, queue_n
 
 
 def test_cancel_running_and_queued_jobs(tiny_checkpoint, redis_url, queue_name, start_worker):
+    """A canceled running job stops using the worker: the worker takes the next job within seconds,
+    although the canceled one had most of its work ahead of it."""
     worker = start_worker(queue_name).wait_registered()
+    long_job = {**HUGE_JOB, "decoding": {"rounds": 32}}  # minutes of work on two cores
     with client_for(redis_settings(tiny_checkpoint, redis_url, queue_name)) as client:
-        running = client.post("/augment", json=HUGE_JOB).json()["id"]
+        running = client.post("/augment", json=long_job).json()["id"]
         queued = client.post("/augment", json={"items": items(2), "n": 1}).json()["id"]
         wait_status(client, running, lambda v: v["status"] != "queued")
         response = client.delete(f"/jobs/{queued}")
         assert response.status_code == 200 and response.json()["status"] == "canceled"
+        following = client.post("/augment", json={"items": items(1), "n": 1}).json()["id"]
+        time.sleep(1.0)  # let it get going
+        asked = dt.datetime.now(dt.UTC)
         response = client.delete(f"/jobs/{running}")
         assert response.status_code == 202 and response.json()["status"] == "running"
         assert response.json()["cancel_requested"] is True
+        progress = response.json()["progress"]
+        assert progress["done"] < progress["total"] / 2, progress  # most of the job was still to do
         view = wait_status(client, running, finished)
         assert view["status"] == "canceled" and view["result"] is None
         assert client.get(f"/jobs/{queued}").json()["status"] == "canceled"
-        # The worker lives on and serves the next job.
-        after = wait_status(
-            client, client.post("/augment", json={"items": items(1), "n": 1}).json()["id"], finished
-        )
+        # The same worker lives on and serves the next job at once.
+        after = wait_status(client, following, finished)
         assert after["status"] == "succeeded"
+        stopped_after = (dt.datetime.fromisoformat(view["ended_at"]) - asked).total_seconds()
+        next_after = (dt.datetime.fromisoformat(after["started_at"]) - asked).total_seconds()
+        assert stopped_after < 5 and next_after < 6, (stopped_after, next_after)
         assert worker.process.poll() is None
+        assert_job_data_is_json(redis_url, running)
 
 
 def test_job_timeout_on_the_queue(tiny_checkpoint, redis_url, queue_name, start_worker):
@@ -89,6 +117,7 @@ def test_job_timeout_on_the_queue(tiny_checkpoint, redis_url, queue_name, start_
     assert view["status"] == "failed"
     assert view["error"]["type"] == "timeout"
     assert "0.2 s" in view["error"]["message"]
+    assert assert_job_data_is_json(redis_url, view["id"])["meta"]["error"]["type"] == "timeout"
 
 
 def test_killed_worker_job_is_retried_then_failed(tiny_checkpoint, redis_url, queue_name, start_worker):
@@ -134,19 +163,62 @@ def test_queue_depth_429(tiny_checkpoint, redis_url, queue_name):
         assert client.post("/augment", json=body, headers={"Idempotency-Key": "k2"}).status_code == 202
 
 
-def test_redis_down_is_503(tiny_checkpoint, queue_name):
+def test_redis_outage_is_503_then_recovers(tiny_checkpoint, throwaway_redis, queue_name, tmp_path):
+    """Redis stops: /readyz and /augment answer 503 saying so (quickly, never hanging), health stays
+    up. Redis comes back: the API is ready again without a restart, the job kept from before the outage
+    is still there, and the worker that lived through the outage takes new jobs; also when the outage
+    cut a job short."""
+    worker = WorkerProcess(tiny_checkpoint, throwaway_redis.url, queue_name, tmp_path).wait_registered()
     settings = make_settings(
-        tiny_checkpoint, redis_url="redis://127.0.0.1:1/0", queue_name=queue_name, classify_enabled=False
+        tiny_checkpoint, redis_url=throwaway_redis.url, queue_name=queue_name, classify_enabled=False
     )
-    with client_for(settings) as client:
-        assert client.get("/healthz").status_code == 200
-        ready = client.get("/readyz")
-        assert ready.status_code == 503
-        assert "Redis" in ready.json()["error"]["message"]
-        down = client.post("/augment", json={"items": items(1), "n": 1})
-        assert down.status_code == 503 and down.json()["error"]["type"] == "unavailable"
-        assert client.get("/jobs/0123456789abcdef0123456789abcdef").status_code == 503
-        assert client.post("/classify", json={"texts": ["hi"]}).status_code == 503  # switched off
+    try:
+        with client_for(settings) as client:
+            wait_ready(client)
+            before = wait_status(
+                client, client.post("/augment", json={"items": items(1), "n": 1}).json()["id"], finished
+            )
+            assert before["status"] == "succeeded"
+
+            throwaway_redis.stop()
+            started = time.monotonic()
+            assert client.get("/healthz").status_code == 200
+            error = assert_error(client.get("/readyz"), 503, "not_ready", "Redis does not answer")
+            assert error["details"]["queue"] == "unreachable"
+            down = client.post("/augment", json={"items": items(1), "n": 1})
+            assert_error(down, 503, "unavailable", "Redis", "retry later")
+            assert down.headers["retry-after"]
+            assert_error(client.get(f"/jobs/{before['id']}"), 503, "unavailable")
+            assert_error(client.delete(f"/jobs/{before['id']}"), 503, "unavailable")
+            assert client.get("/metrics").status_code == 200  # without the job counts
+            assert time.monotonic() - started < 30  # each answer within Redis's connect timeout
+
+            throwaway_redis.start()
+            wait_ready(client, timeout_s=30)
+            assert client.get(f"/jobs/{before['id']}").json()["status"] == "succeeded"
+            after = client.post("/augment", json={"items": items(1), "n": 1})
+            assert after.status_code == 202, after.text
+            assert wait_status(client, after.json()["id"], finished, timeout_s=90)["status"] == "succeeded"
+
+            # Redis goes away in the middle of a job: the job cannot report its end, rq's work loop
+            # ends, and the worker waits for Redis with its model loaded instead of exiting. The job
+            # is abandoned, retried (JOB_RETRIES=1) and done: never stuck in "running".
+            job = client.post("/augment", json=SLOW_JOB).json()["id"]
+            wait_status(client, job, lambda v: v["status"] == "running")
+            throwaway_redis.stop()
+            time.sleep(8)
+            throwaway_redis.start()
+            view = wait_status(client, job, finished, timeout_s=120)
+            assert view["status"] == "succeeded", view
+            log = worker.log.read_text()
+            assert worker.process.poll() is None, log
+            if view["attempts"] == 2:  # the job ended during the outage (else it ended after it)
+                assert "lost Redis" in log and "Redis answers again" in log, log
+            last = client.post("/augment", json={"items": items(1), "n": 1}).json()["id"]
+            assert wait_status(client, last, finished, timeout_s=90)["status"] == "succeeded"
+            assert worker.process.poll() is None
+    finally:
+        worker.stop()
 
 
 @pytest.mark.parametrize("classify_enabled", [True, False])

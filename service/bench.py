@@ -1,0 +1,481 @@
+"""Load test of the Redis deployment on loopback: `python -m service.bench load [options]`.
+
+Starts everything itself as subprocesses: a throwaway `redis-server` on a free port (or uses
+`--redis-url` with a queue of its own), the API (`python -m service`) and `--workers` workers
+(`python -m worker`), all on one checkpoint. Then:
+
+1. measures each worker's resident memory once it is ready, and again after `--warmup-jobs` jobs;
+2. submits `--augment-jobs` augment jobs at once (one thread each) while `--classify-calls` calls of
+   /classify run `--classify-concurrency` at a time;
+3. polls every job until it finished, and measures the workers' memory again after the queue drained.
+
+It reports errors (any answer but 202 for a submission, 200 for /classify, any job that did not
+succeed; the target is 0), latency percentiles (submit, submit-to-done, classify), the queue drain
+time, and each worker's RSS before and after; as a table and as JSON (`--out`). Not a test: CI never
+runs it. Needs only the standard library and this project (HTTP through `http.client`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+SAMPLE_TEXTS = [
+    "The concert last night was the best show I have ever seen.",
+    "I can't believe they cancelled my flight again without any notice.",
+    "My grandmother passed away and the house feels empty now.",
+    "Walking home alone in the dark, every sound made me jump.",
+    "We finally got the keys to our first apartment today!",
+    "The customer service agent hung up on me twice.",
+    "I miss the long summer evenings with my old friends.",
+    "The doctor said the results were unclear and I should wait.",
+]
+CLASSIFY_TEXTS = [
+    "What a lovely surprise, thank you so much!",
+    "This is the third time the package arrived broken.",
+    "Nobody came to my birthday party this year.",
+    "I heard footsteps behind me in the empty parking lot.",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of a process, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def percentiles(values: list[float]) -> dict[str, float | int | None]:
+    if not values:
+        return {"count": 0, "p50": None, "p90": None, "p95": None, "p99": None, "max": None, "mean": None}
+    ordered = sorted(values)
+
+    def pick(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 4)
+
+    return {
+        "count": len(values),
+        "p50": pick(0.50),
+        "p90": pick(0.90),
+        "p95": pick(0.95),
+        "p99": pick(0.99),
+        "max": round(ordered[-1], 4),
+        "mean": round(statistics.fmean(values), 4),
+    }
+
+
+class Api:
+    """A tiny thread-safe JSON client: one HTTP connection per thread."""
+
+    def __init__(self, port: int, api_key: str | None):
+        self.port = port
+        self.headers = {"content-type": "application/json"}
+        if api_key:
+            self.headers["x-api-key"] = api_key
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        return conn
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        payload = json.dumps(body).encode() if body is not None else None
+        for attempt in (1, 2):  # a keep-alive connection the server closed: reconnect once
+            conn = self._connection()
+            try:
+                conn.request(method, path, body=payload, headers=self.headers)
+                response = conn.getresponse()
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else None
+            except (http.client.HTTPException, OSError) as err:
+                conn.close()
+                self._local.conn = None
+                stale = isinstance(
+                    err, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError
+                )
+                if attempt == 2 or not stale:
+                    raise
+        raise AssertionError("unreachable")
+
+
+class Stack:
+    """Redis (optional), the API and the workers as subprocesses, stopped in reverse order."""
+
+    def __init__(self, args: argparse.Namespace, folder: Path):
+        self.args = args
+        self.folder = folder
+        self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.redis_url = args.redis_url
+        self.queue = f"load-{uuid.uuid4().hex[:8]}"
+        self.api_port = free_port()
+        self.api_key = uuid.uuid4().hex + uuid.uuid4().hex  # the API runs with a key, like production
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = (self.folder / f"{name}.log").open("w")
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append((name, process))
+        return process
+
+    def start(self) -> None:
+        if self.redis_url is None:
+            if shutil.which("redis-server") is None:
+                raise SystemExit("bench: no redis-server on PATH; pass --redis-url")
+            port = free_port()
+            self._spawn(
+                "redis",
+                [
+                    "redis-server",
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ],
+                dict(os.environ),
+            )
+            self.redis_url = f"redis://127.0.0.1:{port}/0"
+        env = dict(
+            os.environ,
+            REDIS_URL=self.redis_url,
+            QUEUE_NAME=self.queue,
+            CHECKPOINT_DIR=str(self.args.checkpoint),
+            DEVICE="cpu",
+            TORCH_THREADS=str(self.args.torch_threads),
+            HF_HUB_OFFLINE="1",
+            TOKENIZERS_PARALLELISM="false",
+            LOG_LEVEL="WARNING",
+            PYTHONPATH=str(REPO),
+        )
+        self.workers = [
+            self._spawn(f"worker-{i}", [sys.executable, "-m", "worker"], env)
+            for i in range(self.args.workers)
+        ]
+        api_env = dict(
+            env,
+            PORT=str(self.api_port),
+            API_KEY=self.api_key,
+            MAX_QUEUE_DEPTH=str(self.args.augment_jobs + 10),
+            MAX_ITEMS=str(max(256, self.args.items_per_job)),
+        )
+        self._spawn("api", [sys.executable, "-m", "service"], api_env)
+
+    def check_alive(self) -> None:
+        for name, process in self.processes:
+            if process.poll() is not None:
+                log = (self.folder / f"{name}.log").read_text()[-3000:]
+                raise SystemExit(f"bench: {name} exited with {process.returncode}:\n{log}")
+
+    def stop(self) -> None:
+        for _, process in reversed(self.processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for _, process in reversed(self.processes):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_ready(api: Api, stack: Stack, workers: int, timeout_s: float = 600) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        stack.check_alive()
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            status, body = api.call("GET", "/readyz")  # refused until uvicorn listens
+            if status == 200 and body["checks"].get("workers") == workers:
+                return
+        time.sleep(0.5)
+    raise SystemExit(f"bench: not ready after {timeout_s} s")
+
+
+def wait_jobs(api: Api, job_ids: list[str], timeout_s: float) -> dict[str, dict[str, Any]]:
+    views: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout_s
+    pending = list(job_ids)
+    while pending and time.monotonic() < deadline:
+        still = []
+        for job_id in pending:
+            status, view = api.call("GET", f"/jobs/{job_id}")
+            if status == 200 and view["status"] in ("succeeded", "failed", "canceled"):
+                views[job_id] = view
+            else:
+                still.append(job_id)
+        pending = still
+        if pending:
+            time.sleep(0.5)
+    for job_id in pending:
+        views[job_id] = {"status": "timed_out"}
+    return views
+
+
+def augment_body(args: argparse.Namespace, index: int, labels: list[str]) -> dict[str, Any]:
+    items = [
+        {"text": SAMPLE_TEXTS[(index + k) % len(SAMPLE_TEXTS)], "label": labels[(index + k) % len(labels)]}
+        for k in range(args.items_per_job)
+    ]
+    return {"items": items, "n": args.n, "seed": index, "method": args.method}
+
+
+def run_load(args: argparse.Namespace) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix="dcls-load-"))
+    stack = Stack(args, folder)
+    started_at = time.monotonic()
+    stack.start()
+    try:
+        api = Api(stack.api_port, stack.api_key)
+        wait_ready(api, stack, args.workers)
+        startup_s = time.monotonic() - started_at
+        _, info = api.call("GET", "/info")
+        labels = info["model"]["labels"]
+        rss_ready = [rss_mib(p.pid) for p in stack.workers]
+
+        # Warm-up: "before" is taken once the workers' allocators have reached their working size,
+        # so that before -> after shows growth with the number of jobs (a leak), not first-use.
+        warm = [
+            api.call("POST", "/augment", augment_body(args, 10_000 + i, labels))[1]["id"]
+            for i in range(args.warmup_jobs)
+        ]
+        warm_views = wait_jobs(api, warm, args.timeout_s)
+        rss_before = [rss_mib(p.pid) for p in stack.workers]
+
+        errors: Counter[str] = Counter()
+        submit_latency: list[float] = []
+        classify_latency: list[float] = []
+        job_ids: list[str] = []
+        lock = threading.Lock()
+        barrier = threading.Barrier(args.augment_jobs)
+
+        def submit(index: int) -> None:
+            body = augment_body(args, index, labels)
+            barrier.wait()  # all at once
+            t0 = time.perf_counter()
+            try:
+                status, answer = api.call("POST", "/augment", body)
+            except OSError as err:
+                with lock:
+                    errors[f"augment submit: {type(err).__name__}"] += 1
+                return
+            elapsed = time.perf_counter() - t0
+            with lock:
+                submit_latency.append(elapsed)
+                if status == 202:
+                    job_ids.append(answer["id"])
+                else:
+                    errors[f"augment submit: HTTP {status}"] += 1
+
+        def classify(index: int) -> None:
+            texts = [CLASSIFY_TEXTS[(index + k) % len(CLASSIFY_TEXTS)] for k in range(args.classify_texts)]
+            t0 = time.perf_counter()
+            try:
+                status, answer = api.call("POST", "/classify", {"texts": texts})
+            except OSError as err:
+                with lock:
+                    errors[f"classify: {type(err).__name__}"] += 1
+                return
+            elapsed = time.perf_counter() - t0
+            with lock:
+                classify_latency.append(elapsed)
+                if status != 200 or len(answer["results"]) != len(texts):
+                    errors[f"classify: HTTP {status}"] += 1
+
+        peak = list(rss_before)
+        sampling = threading.Event()
+
+        def sample_rss() -> None:  # the workers' peak during the load
+            while not sampling.wait(0.5):
+                for i, process in enumerate(stack.workers):
+                    with contextlib.suppress(OSError, RuntimeError):
+                        peak[i] = max(peak[i], rss_mib(process.pid))
+
+        sampler = threading.Thread(target=sample_rss, daemon=True)
+        sampler.start()
+        load_started = time.monotonic()
+        load_started_wall = dt.datetime.now(dt.UTC)
+        with (
+            ThreadPoolExecutor(args.augment_jobs) as submitters,
+            ThreadPoolExecutor(args.classify_concurrency) as classifiers,
+        ):
+            submitted = [submitters.submit(submit, i) for i in range(args.augment_jobs)]
+            classified = [classifiers.submit(classify, i) for i in range(args.classify_calls)]
+            for future in submitted:
+                future.result()
+            submit_done_s = time.monotonic() - load_started
+            for future in classified:
+                future.result()
+            classify_done_s = time.monotonic() - load_started
+        views = wait_jobs(api, job_ids, args.timeout_s)
+        drained_s = time.monotonic() - load_started
+        statuses = Counter(v["status"] for v in views.values())
+        for status, count in statuses.items():
+            if status != "succeeded":
+                errors[f"job {status}"] += count
+        complete_latency, run_time, ends = [], [], []
+        for view in views.values():
+            if view.get("ended_at") and view.get("created_at"):
+                created = dt.datetime.fromisoformat(view["created_at"])
+                ended = dt.datetime.fromisoformat(view["ended_at"])
+                complete_latency.append((ended - created).total_seconds())
+                ends.append(ended)
+                if view.get("started_at"):
+                    run_time.append((ended - dt.datetime.fromisoformat(view["started_at"])).total_seconds())
+        last_end_s = (max(ends) - load_started_wall).total_seconds() if ends else None
+        sampling.set()
+        time.sleep(args.settle_s)  # let allocators return what the last jobs freed
+        rss_after = [rss_mib(p.pid) for p in stack.workers]
+        stack.check_alive()
+        outputs = sum(len(v["result"]["outputs"]) for v in views.values() if v.get("result"))
+        return {
+            "settings": {
+                k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "command"
+            },
+            "checkpoint": info["model"]["checkpoint"],
+            "base_model": info["model"]["base_model"],
+            "startup_s": round(startup_s, 1),
+            "warm_up_jobs": dict(Counter(v["status"] for v in warm_views.values())),
+            "errors": dict(errors),
+            "error_count": sum(errors.values()),
+            "augment": {
+                "submitted": args.augment_jobs,
+                "accepted": len(job_ids),
+                "statuses": dict(statuses),
+                "outputs": outputs,
+                "submit_latency_s": percentiles(submit_latency),
+                "complete_latency_s": percentiles(complete_latency),
+                "run_time_s": percentiles(run_time),
+                "all_submitted_after_s": round(submit_done_s, 2),
+                "queue_drain_s": round(last_end_s, 2) if last_end_s is not None else None,
+                "observed_drained_after_s": round(drained_s, 2),
+            },
+            "classify": {
+                "calls": args.classify_calls,
+                "texts_per_call": args.classify_texts,
+                "latency_s": percentiles(classify_latency),
+                "all_done_after_s": round(classify_done_s, 2),
+                "throughput_calls_per_s": round(args.classify_calls / classify_done_s, 1),
+            },
+            "worker_rss_mib": [
+                {
+                    "worker": i,
+                    "ready": round(rss_ready[i], 1),
+                    "before": round(rss_before[i], 1),
+                    "peak": round(peak[i], 1),
+                    "after": round(rss_after[i], 1),
+                    "growth": round(rss_after[i] - rss_before[i], 1),
+                    "growth_pct": round(100 * (rss_after[i] - rss_before[i]) / rss_before[i], 2),
+                }
+                for i in range(len(stack.workers))
+            ],
+            "logs": str(folder),
+        }
+    finally:
+        stack.stop()
+
+
+def format_report(report: dict[str, Any]) -> str:
+    def row(name: str, p: dict[str, Any]) -> str:
+        cells = [p[k] for k in ("count", "p50", "p90", "p95", "p99", "max", "mean")]
+        return f"{name:<28}" + "".join(f"{'-' if c is None else c:>10}" for c in cells)
+
+    a, c = report["augment"], report["classify"]
+    lines = [
+        f"checkpoint {report['checkpoint']} (base {report['base_model']}), "
+        f"{report['settings']['workers']} workers, startup {report['startup_s']} s",
+        f"errors: {report['error_count']} {report['errors'] or ''}".rstrip(),
+        f"augment: {a['submitted']} submitted at once, {a['accepted']} accepted, statuses {a['statuses']}, "
+        f"{a['outputs']} outputs",
+        f"queue drain: last job done {a['queue_drain_s']} s after the burst "
+        f"(all submitted after {a['all_submitted_after_s']} s)",
+        f"classify: {c['calls']} calls x {c['texts_per_call']} text(s), {c['throughput_calls_per_s']} calls/s, "
+        f"all done after {c['all_done_after_s']} s",
+        "",
+        f"{'latency (s)':<28}"
+        + "".join(f"{k:>10}" for k in ("count", "p50", "p90", "p95", "p99", "max", "mean")),
+        row("augment submit (202)", a["submit_latency_s"]),
+        row("augment submit -> done", a["complete_latency_s"]),
+        row("augment job run time", a["run_time_s"]),
+        row("classify", c["latency_s"]),
+        "",
+        f"worker RSS (MiB): ready = loaded; before = after {report['settings']['warmup_jobs']} warm-up jobs; "
+        "peak during the load; after = drained + settle",
+        f"{'':<28}{'ready':>10}{'before':>10}{'peak':>10}{'after':>10}{'growth':>10}{'%':>10}",
+    ]
+    for w in report["worker_rss_mib"]:
+        lines.append(
+            f"{'worker ' + str(w['worker']):<28}{w['ready']:>10}{w['before']:>10}{w['peak']:>10}{w['after']:>10}"
+            f"{w['growth']:>10}{w['growth_pct']:>10}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m service.bench", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    load = sub.add_parser("load", help="API + workers on loopback under concurrent augment and classify load")
+    load.add_argument("--checkpoint", type=Path, default=REPO / "checkpoints" / "sample")
+    load.add_argument("--workers", type=int, default=2)
+    load.add_argument("--augment-jobs", type=int, default=200)
+    load.add_argument("--items-per-job", type=int, default=2)
+    load.add_argument("--n", type=int, default=2, help="new texts per item")
+    load.add_argument("--method", default="diffusioncls")
+    load.add_argument(
+        "--warmup-jobs", type=int, default=20, help="jobs run before the 'before' memory reading"
+    )
+    load.add_argument("--classify-calls", type=int, default=1000)
+    load.add_argument("--classify-texts", type=int, default=1, help="texts per /classify call")
+    load.add_argument("--classify-concurrency", type=int, default=32)
+    load.add_argument("--torch-threads", type=int, default=1, help="TORCH_THREADS of each process")
+    load.add_argument(
+        "--redis-url", default=None, help="use this Redis (a queue of its own) instead of a throwaway one"
+    )
+    load.add_argument("--timeout-s", type=float, default=3600, help="give up on jobs not done by then")
+    load.add_argument("--settle-s", type=float, default=5.0)
+    load.add_argument("--out", type=Path, default=REPO / "runs" / "load.json")
+    args = parser.parse_args(argv)
+    if not (args.checkpoint / "diffusioncls.json").is_file():
+        print(
+            f"bench: no checkpoint at {args.checkpoint} (bash scripts/run.sh fits checkpoints/sample)",
+            file=sys.stderr,
+        )
+        return 2
+    report = run_load(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(format_report(report))
+    print(f"\nJSON: {args.out}; logs: {report['logs']}")
+    return 0 if report["error_count"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""What the API accepts as a text (the items and labels of /augment, the texts of /classify).
+
+Any Unicode text is accepted as it is, in any script (Chinese, Arabic and Hebrew, emoji), with
+zero-width and other format characters (category Cf) left in place: ZWJ joins emoji sequences, ZWNJ
+and the direction marks carry meaning in Persian, Indic and right-to-left text, and the tokenizer drops
+those it does not know. Refused, with the indices of the texts concerned:
+
+- a text with nothing visible: empty once whitespace, control and format characters are left out
+  (`"   "`, `"\\u200b"`), since there is nothing to rewrite or classify;
+- a text with control characters (Unicode category Cc: U+0000-U+001F and U+007F-U+009F) other than
+  tab, newline and carriage return: no natural text has them, and they would come back in the outputs
+  (NUL bytes, terminal escape sequences). The client is told to remove them rather than having them
+  stripped silently, so an output always derives from exactly the text that was sent;
+- a text over MAX_TEXT_CHARS characters (code points).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from service.errors import ApiError
+
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def _visible(ch: str) -> bool:
+    return not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf")
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text)
+
+
+def check_texts(texts: list[str], what: str, max_chars: int | None, field: str) -> None:
+    """Raise a 422 ApiError naming the first kind of problem and every text that has it.
+
+    `what` names the texts in the message ("items", "labels of items", "texts"); `field` is the
+    request field, for the details."""
+    empty = [i for i, t in enumerate(texts) if not any(_visible(ch) for ch in t)]
+    if empty:
+        _refuse(
+            f"{what} {_show(empty)} have no visible characters (only whitespace, control or zero-width "
+            "characters); give each one some text",
+            field,
+            "empty",
+            empty,
+        )
+    control = [i for i, t in enumerate(texts) if _has_control(t)]
+    if control:
+        _refuse(
+            f"{what} {_show(control)} contain control characters (U+0000-U+001F, U+007F-U+009F; tab and "
+            "newline are fine); remove them",
+            field,
+            "control_characters",
+            control,
+        )
+    if max_chars is not None:
+        long = [i for i, t in enumerate(texts) if len(t) > max_chars]
+        if long:
+            _refuse(
+                f"{what} {_show(long)} are over {max_chars} characters (MAX_TEXT_CHARS); shorten or split them",
+                field,
+                "too_long",
+                long,
+                limit=max_chars,
+            )
+
+
+def _show(indices: list[int]) -> str:
+    shown = ", ".join(str(i) for i in indices[:10])
+    return f"[{shown}{', ...' if len(indices) > 10 else ''}]"
+
+
+def _refuse(message: str, field: str, reason: str, indices: list[int], **extra: Any) -> None:
+    raise ApiError(
+        422, "invalid_request", message, {"field": field, "reason": reason, "indices": indices, **extra}
+    )
