@@ -100,3 +100,18 @@ def test_diffusioncls_parameters_become_options(tiny_augmenter):
         build_augmenter("diffusioncls", {"steps": "40-50"}, Resources(diffusion=tiny_augmenter))
     result = method.augment(["The movie was great today!"], ["joy"], [2], 0)
     assert len(result.augmentations) == 2
+
+
+def test_effort_parameters_are_bounded():
+    import pytest
+
+    from training.augmenters.registry import parse_params
+
+    for method, key in (
+        ("eda", "tries_per_output"),
+        ("aeda", "tries_per_output"),
+        ("mlm_substitution", "max_attempts"),
+    ):
+        with pytest.raises(ValueError, match="out of range"):
+            parse_params(method, {key: 10_000})
+    assert parse_params("eda", {"tries_per_output": 100}) == {"tries_per_output": 100}

@@ -85,11 +85,12 @@ def _real(
     return parse
 
 
-def _integer(low: int) -> Callable[[Any], int]:
+def _integer(low: int, high: int | None = None) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         x = int(_number(value, int))
-        if x < low:
-            raise ValueError(f"out of range (>= {low} required)")
+        if x < low or (high is not None and x > high):
+            bound = f">= {low}" if high is None else f"{low}..{high}"
+            raise ValueError(f"out of range ({bound} required)")
         return x
 
     return parse
@@ -138,19 +139,21 @@ def _steps(value: Any) -> str | tuple[int, int]:
     raise ValueError("must be like 13-16, 14, group:4 or [low, high]")
 
 
-_TRIES = Param(_integer(1), "int >= 1: tries per requested output before a shortfall is reported", 10)
+_TRIES = Param(
+    _integer(1, 100), "int in 1..100: tries per requested output before a shortfall is reported", 10
+)
 _RATE = "float in [0, 1]: share of the words changed by this operation (default: alpha)"
 
 PARAMS: dict[str, dict[str, Param]] = {
     "diffusioncls": {
         "steps": Param(_steps, "corruption steps: 13-16, 14, group:4 or [low, high] (default 13-16 of T=32)"),
-        "rounds": Param(_integer(1), "int >= 1: decoding rounds K", 4),
+        "rounds": Param(_integer(1, 64), "int in 1..64: decoding rounds K", 4),
         "temperature": Param(_real(0.0), "float >= 0: sampling temperature (0 = greedy)", 1.0),
         "top_k": Param(_integer(0), "int >= 0: top-k cut (0 = none)", 0),
         "top_p": Param(_real(0.0, 1.0, open_low=True), "float in (0, 1]: nucleus cut", 1.0),
         "guidance": Param(_real(), "float: classifier-free guidance scale (1 = off)", 1.0),
-        "max_attempts": Param(_integer(1), "int >= 1: decoding passes before a shortfall", 4),
-        "batch_size": Param(_integer(1), "int >= 1: chains per forward pass", 64),
+        "max_attempts": Param(_integer(1, 16), "int in 1..16: decoding passes before a shortfall", 4),
+        "batch_size": Param(_integer(1, 1024), "int in 1..1024: chains per forward pass", 64),
         "score": Param(_boolean, "bool: add the classifier's probability of the intended label", True),
     },
     "eda": {
@@ -172,10 +175,10 @@ PARAMS: dict[str, dict[str, Param]] = {
     "resample": {},
     "mlm_substitution": {
         "p": Param(_real(0.0, 1.0, open_low=True), "float in (0, 1]: share of the words masked (>= 1)", 0.15),
-        "top_k": Param(_integer(1), "int >= 1: sample each replacement among the k best", 10),
+        "top_k": Param(_integer(1, 1000), "int in 1..1000: sample each replacement among the k best", 10),
         "temperature": Param(_real(0.0, open_low=True), "float > 0: sampling temperature", 1.0),
-        "max_attempts": Param(_integer(1), "int >= 1: forward passes before a shortfall", 4),
-        "batch_size": Param(_integer(1), "int >= 1: texts per forward pass", 64),
+        "max_attempts": Param(_integer(1, 16), "int in 1..16: forward passes before a shortfall", 4),
+        "batch_size": Param(_integer(1, 1024), "int in 1..1024: texts per forward pass", 64),
         "max_length": Param(_integer(3), "int >= 3: tokens per input, specials included (default: model's)"),
     },
 }
