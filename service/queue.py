@@ -281,7 +281,8 @@ class RedisBackend:
                     return None
                 stored = self.connection.get(key)
                 if stored is not None:
-                    stored_body, stored_job = stored.decode().split(":", 1)
+                    text = stored.decode() if isinstance(stored, bytes) else stored
+                    stored_body, stored_job = text.split(":", 1)
                     if stored_body != body_digest:
                         raise IdempotencyConflict()
                     return stored_job
@@ -334,8 +335,8 @@ class _LocalContext:
     def __init__(self, job: _LocalJob, timeout_s: float):
         self.job = job
         self.job_id = job.id
-        self.timeout_s = timeout_s  # no rq here: the job's guard enforces the deadline
-        self.limit_s = timeout_s
+        self.timeout_s: float | None = timeout_s  # no rq here: the job's guard enforces the deadline
+        self.limit_s: float | None = timeout_s
 
     def report_progress(self, done: int, total: int) -> None:
         self.job.progress = Progress(done=done, total=total)

@@ -50,9 +50,9 @@ class JobContext(Protocol):
 class NullContext:
     """A job called directly (a test, a script): no progress sink, never canceled."""
 
-    job_id = "direct"
-    timeout_s = None
-    limit_s = None
+    job_id: str = "direct"
+    timeout_s: float | None = None
+    limit_s: float | None = None
 
     def report_progress(self, done: int, total: int) -> None:
         pass
@@ -81,8 +81,8 @@ class RqJobContext:
         self.job = job
         self.job_id = job.id
         timeout = job.meta.get("timeout_s")
-        self.timeout_s = float(timeout) if timeout else None
-        self.limit_s = self.timeout_s or job.timeout
+        self.timeout_s: float | None = float(timeout) if timeout else None
+        self.limit_s: float | None = self.timeout_s or job.timeout
         self._last_progress = 0.0
 
     def report_progress(self, done: int, total: int) -> None:
