@@ -1,8 +1,10 @@
 """Micro-batching: concurrent /classify requests share one forward pass.
 
-Requests wait at most CLASSIFY_BATCH_WAIT_MS for company (or until CLASSIFY_MAX_BATCH texts are
-collected), then one call of the model function runs in a single worker thread and each request gets
-its own slice of the results. One model call at a time: the event loop never blocks on torch.
+A batch starts with the oldest waiting request and takes every request already queued behind it (up
+to CLASSIFY_MAX_BATCH texts), so a lone request runs at once, and under load the requests that arrive
+while the model is busy form the next batch by themselves. CLASSIFY_BATCH_WAIT_MS (default 0) can add
+a wait for company on top. One model call at a time runs in a single worker thread and each request
+gets its own slice of the results: the event loop never blocks on torch.
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ class MicroBatcher:
         while True:
             batch = [await self._queue.get()]
             count = len(batch[0][0])
+            while count < self.max_batch and not self._queue.empty():  # those already waiting
+                item = self._queue.get_nowait()
+                batch.append(item)
+                count += len(item[0])
             deadline = loop.time() + self.wait_s
             while count < self.max_batch:
                 remaining = deadline - loop.time()

@@ -439,6 +439,131 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def classify_texts(count: int) -> list[str]:
+    """Distinct realistic texts (no cache can answer a repeat): the sample sentences, numbered."""
+    pool = SAMPLE_TEXTS + CLASSIFY_TEXTS
+    return [f"{pool[i % len(pool)]} ({i})" for i in range(count)]
+
+
+def offline_throughput(checkpoint: Path, texts: list[str], batch: int, min_s: float) -> dict[str, float]:
+    """Texts/s of the batched classifier forward in this process (no HTTP), and one-text latency."""
+    from worker.runtime import ModelRuntime  # torch: only this command needs it
+
+    runtime = ModelRuntime.load(checkpoint, device="cpu", purpose="classify")
+    runtime.classify(texts[:batch])  # warm-up
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < min_s:
+        for start in range(0, len(texts), batch):
+            runtime.classify(texts[start : start + batch])
+            done += len(texts[start : start + batch])
+    batched = done / (time.perf_counter() - started)
+    singles = []
+    for text in texts[:200]:
+        t0 = time.perf_counter()
+        runtime.classify([text])
+        singles.append(time.perf_counter() - t0)
+    return {"texts_per_s": round(batched, 1), "one_text_p50_ms": round(1000 * statistics.median(singles), 2)}
+
+
+def http_classify(api: Api, texts: list[str], concurrency: int) -> dict[str, Any]:
+    """One text per call, `concurrency` callers at a time; latency percentiles in ms and calls/s."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+
+    def call(text: str) -> None:
+        nonlocal errors
+        t0 = time.perf_counter()
+        status, _ = api.call("POST", "/classify", {"texts": [text]})
+        elapsed = time.perf_counter() - t0
+        with lock:
+            latencies.append(elapsed)
+            errors += status != 200
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(call, texts))
+    seconds = time.perf_counter() - started
+    ms = {k: (v * 1000 if isinstance(v, float) else v) for k, v in percentiles(latencies).items()}
+    return {
+        "concurrency": concurrency,
+        "calls": len(texts),
+        "errors": errors,
+        "calls_per_s": round(len(texts) / seconds, 1),
+        "latency_ms": ms,
+    }
+
+
+def run_classify(args: argparse.Namespace) -> dict[str, Any]:
+    texts = classify_texts(args.calls)
+    offline = offline_throughput(args.checkpoint, texts, args.batch, args.min_seconds)
+    folder = Path(tempfile.mkdtemp(prefix="classify-bench-"))
+    port = free_port()
+    env = dict(
+        os.environ,
+        CHECKPOINT_DIR=str(args.checkpoint),
+        PORT=str(port),
+        DEVICE="cpu",
+        HF_HUB_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(REPO),
+        CLASSIFY_MAX_BATCH=str(args.batch),
+    )
+    env.pop("REDIS_URL", None)  # embedded mode: one process, the same /classify path as with Redis
+    if args.torch_threads:
+        env["TORCH_THREADS"] = str(args.torch_threads)
+    log = (folder / "api.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        api = Api(port, None)
+        deadline = time.monotonic() + 600
+        while True:
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                if api.call("GET", "/readyz")[0] == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(
+                    f"bench: the API did not become ready:\n{(folder / 'api.log').read_text()[-3000:]}"
+                )
+            time.sleep(0.5)
+        http_classify(api, texts[:50], 1)  # warm-up
+        runs = [http_classify(api, texts[: args.calls // 4], 1), http_classify(api, texts, 16)]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=30)
+    return {
+        "checkpoint": str(args.checkpoint),
+        "offline": offline,
+        "http": runs,
+        "ratio_at_16": round(runs[1]["calls_per_s"] / offline["texts_per_s"], 3),
+        "logs": str(folder),
+    }
+
+
+def format_classify(report: dict[str, Any]) -> str:
+    off = report["offline"]
+    lines = [
+        f"offline batched classifier forward: {off['texts_per_s']} texts/s; one text alone: p50 {off['one_text_p50_ms']} ms",
+        "",
+        "| concurrency | calls | errors | calls/s | p50 ms | p95 ms | p99 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in report["http"]:
+        ms = run["latency_ms"]
+        lines.append(
+            f"| {run['concurrency']} | {run['calls']} | {run['errors']} | {run['calls_per_s']} | "
+            f"{ms['p50']:.1f} | {ms['p95']:.1f} | {ms['p99']:.1f} |"
+        )
+    lines.append(
+        f"\n/classify at concurrency 16 = {report['ratio_at_16']:.0%} of the offline batched throughput"
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m service.bench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -462,6 +587,15 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--timeout-s", type=float, default=3600, help="give up on jobs not done by then")
     load.add_argument("--settle-s", type=float, default=5.0)
     load.add_argument("--out", type=Path, default=REPO / "runs" / "load.json")
+    cls = sub.add_parser(
+        "classify", help="/classify latency at concurrency 1 and 16 against the offline forward"
+    )
+    cls.add_argument("--checkpoint", type=Path, default=REPO / "checkpoints" / "sample")
+    cls.add_argument("--calls", type=int, default=1600, help="calls at concurrency 16 (a quarter at 1)")
+    cls.add_argument("--batch", type=int, default=64, help="offline batch size and CLASSIFY_MAX_BATCH")
+    cls.add_argument("--min-seconds", type=float, default=5.0, help="least time of the offline measurement")
+    cls.add_argument("--torch-threads", type=int, default=None)
+    cls.add_argument("--out", type=Path, default=REPO / "runs" / "classify.json")
     args = parser.parse_args(argv)
     if not (args.checkpoint / "diffusioncls.json").is_file():
         print(
@@ -469,6 +603,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.command == "classify":
+        result = run_classify(args)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2))
+        print(format_classify(result))
+        return 0
     report = run_load(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

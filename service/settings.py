@@ -32,7 +32,7 @@ class Settings(WorkerSettings):
 
     # /classify micro-batching.
     classify_enabled: bool = Field(True, description="load the classifier for /classify (needs torch)")
-    classify_batch_wait_ms: float = Field(5.0, ge=0, le=1_000)
+    classify_batch_wait_ms: float = Field(0.0, ge=0, le=1_000)
     classify_max_batch: int = Field(64, ge=1, description="texts per batched forward pass")
 
     @field_validator("api_key")
