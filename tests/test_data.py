@@ -138,6 +138,8 @@ def test_apply_setting_parses_the_benchmark_settings():
     assert len(apply_setting(data, "kshot:3", 0)) == 6
     assert len(apply_setting(data, "fraction:0.25", 0)) == 20
     assert Counter(apply_setting(data, "imbalance:4", 0).labels)["b"] == 10
-    for bad in ("kshot:x", "fraction:2", "half", "full:1"):
+    chained = apply_setting(_data({"a": 200, "b": 200, "c": 200}), "fraction:0.5+imbalance:10", 0)
+    assert sorted(Counter(chained.labels).values(), reverse=True) == [100, 31, 10]
+    for bad in ("kshot:x", "fraction:2", "half", "full:1", "fraction:0.5+", "full+kshot:2"):
         with pytest.raises(ValueError):
             apply_setting(data, bad, 0)

@@ -41,7 +41,9 @@ class ClassifierConfig:
     batch_size: int = 32
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
-    patience: int = 2  # epochs without a better validation macro-F1 before stopping
+    # epochs without a better validation macro-F1 before stopping; 0 = train every epoch and keep
+    # the last weights (few-shot runs, where a validation split of a handful of texts is noise)
+    patience: int = 2
     max_length: int = 128
     precision: str = "auto"  # fp32, bf16 (mixed precision) or auto (bf16 where the hardware has it)
 
@@ -415,9 +417,12 @@ def train_classifier(
                 f"{desc} epoch {epoch}: "
                 + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch")
             )
-        if val is not None and stale >= config.patience:
+        if val is not None and config.patience > 0 and stale >= config.patience:
             break
-    if best_state is not None:
+    if best_state is not None and config.patience > 0:
         model.load_state_dict(best_state)
     model.eval()
+    if config.patience == 0:
+        best_epoch = len(history)
+        best_score = history[-1].get("val_macro_f1", -1.0)
     return {"history": history, "best_epoch": best_epoch or len(history), "best_val_macro_f1": best_score}

@@ -171,7 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument(
         "--base", required=True, help="base MLM (HF id or folder) for proxy, generator and classifier"
     )
-    q.add_argument("--setting", default="full", help="full, fraction:<share>, kshot:<k>, imbalance:<ratio>")
+    q.add_argument(
+        "--setting",
+        default="full",
+        help="full, fraction:<share>, kshot:<k>, imbalance:<ratio>, or steps joined by +",
+    )
     q.add_argument(
         "--test-split", default="test", help="evaluation file in --data without .csv (default test)"
     )
@@ -183,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--gen-epochs", type=int, default=2)
     q.add_argument("--clf-epochs", type=int, default=4)
     q.add_argument("--clf-batch-size", type=int, default=16)
+    q.add_argument(
+        "--patience",
+        type=int,
+        default=2,
+        help="early stopping of proxy and classifier on validation macro-F1; 0 = train every epoch and keep "
+        "the last weights (k-shot settings, whose validation split is a handful of texts)",
+    )
     q.add_argument("--lr", type=float, default=1e-4, help="learning rate of proxy, generator and classifier")
     q.add_argument("--max-length", type=int, default=96)
     q.add_argument("--max-test", type=int, default=None, help="score on the first N test rows only")
@@ -693,7 +704,11 @@ def _cmd_bench(args) -> int:
         n=args.n,
         regenerate_every=args.regenerate_every,
         proxy=ClassifierConfig(
-            lr=args.lr, epochs=args.proxy_epochs, max_length=args.max_length, precision=args.precision
+            lr=args.lr,
+            epochs=args.proxy_epochs,
+            patience=args.patience,
+            max_length=args.max_length,
+            precision=args.precision,
         ),
         generator=GeneratorConfig(
             lr=args.lr, epochs=args.gen_epochs, max_length=args.max_length, precision=args.precision
@@ -702,6 +717,7 @@ def _cmd_bench(args) -> int:
             lr=args.lr,
             epochs=args.clf_epochs,
             batch_size=args.clf_batch_size,
+            patience=args.patience,
             max_length=args.max_length,
             precision=args.precision,
         ),

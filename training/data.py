@@ -264,7 +264,17 @@ def imbalanced(data: LabelledData, ratio: float, seed: int) -> LabelledData:
 
 
 def apply_setting(data: LabelledData, setting: str, seed: int) -> LabelledData:
-    """Parse a benchmark setting (`full`, `fraction:0.2`, `kshot:5`, `imbalance:10`) and apply it."""
+    """Parse a benchmark setting (`full`, `fraction:0.2`, `kshot:5`, `imbalance:10`) and apply it.
+
+    Steps joined by `+` apply left to right: `fraction:0.1+imbalance:20` first keeps a tenth of
+    the data, then makes that tenth imbalanced (a small imbalanced set from a large dataset).
+    """
+    if "+" in setting:
+        for part in setting.split("+"):
+            if part.strip() in ("", "full"):
+                raise ValueError(f"bad setting {setting!r}: each step after '+' must subsample")
+            data = apply_setting(data, part.strip(), seed)
+        return data
     name, _, arg = setting.partition(":")
     try:
         if name == "full" and not arg:
@@ -278,5 +288,6 @@ def apply_setting(data: LabelledData, setting: str, seed: int) -> LabelledData:
     except ValueError as err:
         raise ValueError(f"bad setting {setting!r}: {err}") from None
     raise ValueError(
-        f"unknown setting {setting!r}; use full, fraction:<share>, kshot:<k> or imbalance:<ratio>"
+        f"unknown setting {setting!r}; use full, fraction:<share>, kshot:<k> or imbalance:<ratio>, "
+        "or steps joined by '+'"
     )
