@@ -140,3 +140,24 @@ def test_importance_weights_cover_content_tokens_only(tiny_checkpoint):
     assert [len(w) for w in weights] == [6, 3]
     assert weights[0].max().item() == pytest.approx(1.0) and (weights[0] >= 0).all()
     assert weights[1][1] == 0  # [UNK] is not rewritable, so it carries no weight
+
+
+def test_patience_zero_trains_every_epoch_and_keeps_the_last_weights(tiny_mlm, english_tokenizer, small_data):
+    model = load_classifier(tiny_mlm, small_data.label_names, CPU)
+    codec = TextCodec(english_tokenizer)
+    # lr 0 keeps validation macro-F1 flat: with patience 1 training would stop after epoch 2
+    config = ClassifierConfig(epochs=4, lr=0.0, batch_size=4, max_length=32, patience=0)
+    report = train_classifier(model, codec, small_data, small_data, config, seed=0, progress=False)
+    assert len(report["history"]) == 4
+    assert report["best_epoch"] == 4
+    assert report["best_val_macro_f1"] == report["history"][-1]["val_macro_f1"]
+    stopping = ClassifierConfig(epochs=4, lr=0.0, batch_size=4, max_length=32, patience=1)
+    model = load_classifier(tiny_mlm, small_data.label_names, CPU)
+    assert (
+        len(
+            train_classifier(model, codec, small_data, small_data, stopping, seed=0, progress=False)[
+                "history"
+            ]
+        )
+        == 2
+    )
