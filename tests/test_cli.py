@@ -32,7 +32,10 @@ def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def read_rows(path: Path) -> list[dict]:
     with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        assert len(header) == len(set(header)), f"repeated columns in {header}"
+        return list(reader)
 
 
 @pytest.fixture(scope="module")
