@@ -12,6 +12,12 @@ from training.bench.quality import format_table
 _GROUP = re.compile(r"^diffusioncls-g(\d)$")
 
 
+def _selection(patience: int) -> str:
+    if patience == 0:
+        return "every epoch trained, the last weights kept"
+    return f"best validation epoch kept, stopping after {patience} without improvement"
+
+
 def load_results(paths: Sequence[str | Path]) -> list[dict]:
     results = []
     for path in paths:
@@ -104,7 +110,8 @@ def render(results: Sequence[dict], out: str | Path, intro: str = "") -> Path:
         lines.append(
             f"Base model `{config['base']}`; seeds {', '.join(map(str, config['seeds']))}; evaluated on "
             f"`{config['test_split']}.csv`{' (first ' + str(config['max_test']) + ' rows)' if config.get('max_test') else ''}; "
-            f"classifier {config['classifier']['epochs']} epochs (best validation epoch kept), "
+            f"classifier {config['classifier']['epochs']} epochs "
+            f"({_selection(config['classifier'].get('patience', 2))}), "
             f"n = {config['n']} pseudo samples per original; total {result['seconds'] / 60:.0f} min on this CPU."
         )
         if result.get("command"):
