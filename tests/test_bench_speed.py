@@ -20,3 +20,14 @@ def test_speed_bench_measures_limit_sampler_and_naive_decoder(tiny_augmenter):
     table = format_speed_table(result)
     assert "| 4 | 2 |" in table and "nlpaug: not measured" in table
     assert tiny_augmenter.max_content != 12  # the bench worked on a copy
+
+
+def test_naive_decoder_handles_words_of_several_pieces(tiny_augmenter):
+    from training.bench.speed import naive_decode
+
+    words = english_corpus(per_label=1)[0][0].rstrip("!.").split()
+    text = " ".join(w + "s" for w in words)  # word + "##s": two pieces, one mask unit
+    encoded = tiny_augmenter.codec.encode([text], tiny_augmenter.max_content)[0]
+    assert encoded.n_units < len(encoded)  # some word is split into pieces: units != tokens
+    passes = naive_decode(tiny_augmenter, text, tiny_augmenter.labels[0], 0, (13, 16))
+    assert 1 <= passes <= len(encoded)

@@ -162,7 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="augment only the first N inputs")
     _add_common(p)
 
-    p = sub.add_parser("bench", help="benchmarks: quality (methods over seeds), speed (sampler vs forward limit), report (docs page)")
+    p = sub.add_parser(
+        "bench",
+        help="benchmarks: quality (methods over seeds), speed (sampler vs forward limit), report (docs page)",
+    )
     bench = p.add_subparsers(dest="bench", required=True)
     q = bench.add_parser(
         "quality", help="train the same classifier per method and seed; score on the test split"

@@ -153,15 +153,7 @@ class DiffusionAugmenter:
         clock = time.perf_counter()
         encoded = self.codec.encode(texts, self.max_content)
         weights = self.importance_source.importance(encoded)
-        # One keep curve per mask unit (word): (T+1, U) from the unit's most important piece.
-        curves = [
-            keep_curve(
-                unit_max(w[None], e.unit_index()[None], e.n_units)[0],
-                self.schedule.total_steps,
-                self.schedule.lam,
-            )
-            for w, e in zip(weights, encoded, strict=True)
-        ]
+        curves = [self.unit_keep_curve(w, e) for w, e in zip(weights, encoded, strict=True)]
         states = []
         for i, e in enumerate(encoded):
             seen = {self.codec.normalise(e.text), self.codec.normalise(self.codec.decode_run(e.ids))}
@@ -221,6 +213,11 @@ class DiffusionAugmenter:
         return AugmentResult(augmentations, sorted(shortfalls, key=lambda s: s.source_index), stats)
 
     # ------------------------------------------------------------------------------------------
+    def unit_keep_curve(self, weights: torch.Tensor, encoded: EncodedText) -> torch.Tensor:
+        """One keep curve per mask unit (word): (T+1, U), from the unit's most important piece."""
+        unit_weights = unit_max(weights[None], encoded.unit_index()[None], encoded.n_units)[0]
+        return keep_curve(unit_weights, self.schedule.total_steps, self.schedule.lam)
+
     @staticmethod
     def _draw_chain(
         seed: int, item: int, chain: int, encoded: EncodedText, curve: torch.Tensor, options: DiffusionOptions

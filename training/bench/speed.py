@@ -147,9 +147,7 @@ def naive_decode(
     """
     e = augmenter.codec.encode([text], augmenter.max_content)[0]
     w = augmenter.importance_source.importance([e])[0]
-    from training.schedule import keep_curve
-
-    curve = keep_curve(w, augmenter.schedule.total_steps, augmenter.schedule.lam)
+    curve = augmenter.unit_keep_curve(w, e)
     chain = augmenter._draw_chain(seed, 0, 0, e, curve, DiffusionOptions(steps=steps))
     ids = torch.tensor([prompt_ids(e.ids, augmenter.label_ids[label], augmenter.codec)])
     masked = torch.zeros_like(ids, dtype=torch.bool)
