@@ -29,9 +29,12 @@ def test_quality_bench_runs_every_method_and_summarises(dataset, tiny_mlm):
         classifier=ClassifierConfig(epochs=2, lr=1e-3, batch_size=8, max_length=48),
         device="cpu",
     )
-    logged = []
-    result = run_quality_bench(config, progress=False, log=logged.append)
+    logged, partials = [], []
+    result = run_quality_bench(config, progress=False, log=logged.append, on_seed=partials.append)
     assert len(result["runs"]) == 10
+    # after seed 0 the result so far is handed out, so an interrupted run keeps it
+    assert [(p["complete"], p["seeds_done"], len(p["runs"])) for p in partials] == [(False, [0], 5)]
+    assert result["complete"] and result["seeds_done"] == [0, 1]
     by_method = {(r["method"], r["seed"]): r for r in result["runs"]}
     train_size = 27  # 30 rows minus a 10% stratified validation split
     assert by_method[("diffusioncls", 0)]["pseudo_samples"] == 2 * train_size

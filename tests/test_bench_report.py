@@ -50,3 +50,14 @@ def test_report_has_tables_commands_and_a_sweep_plot(tmp_path):
     svg = (tmp_path / "docs" / "sweep-sweep.svg").read_text()
     assert "![step-group sweep](sweep-sweep.svg)" in text
     assert svg.startswith("<svg") and svg.count("<circle") == 16 and "13-16" in svg
+
+
+def test_report_marks_a_partial_run_and_how_the_epoch_was_chosen(tmp_path):
+    import json
+
+    partial = {**_result(["none", "diffusioncls"]), "complete": False, "seeds_done": [0, 1]}
+    partial["config"]["classifier"]["patience"] = 0
+    (tmp_path / "partial.json").write_text(json.dumps(partial))
+    text = render(load_results([tmp_path / "partial.json"]), tmp_path / "R.md").read_text()
+    assert "seeds 0, 1 (partial: the run was stopped before the rest of 0, 1, 2)" in text
+    assert "every epoch trained, the last weights kept" in text

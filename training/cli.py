@@ -727,8 +727,14 @@ def _cmd_bench(args) -> int:
         max_test=args.max_test,
         device=args.device,
     )
-    result = run_quality_bench(config, progress=not args.quiet)
-    result["command"] = "python -m training " + shlex.join(args.argv)
+    command = "python -m training " + shlex.join(args.argv)
+
+    def save_partial(partial: dict) -> None:
+        write_result({**partial, "command": command}, args.out)
+        print(f"wrote {args.out} (seeds {partial['seeds_done']} of {list(config.seeds)})")
+
+    result = run_quality_bench(config, progress=not args.quiet, on_seed=save_partial)
+    result["command"] = command
     table = format_table(result["summary"])
     header = (
         f"{Path(args.data).name}, setting {args.setting}, seeds {args.seeds}, base {args.base}, "

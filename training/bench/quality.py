@@ -163,7 +163,12 @@ class SeedRun:
     resources: Resources = field(default_factory=Resources)  # models of the classic augmenters
 
 
-def run_quality_bench(config: BenchConfig, progress: bool = True, log=print) -> dict:
+def run_quality_bench(config: BenchConfig, progress: bool = True, log=print, on_seed=None) -> dict:
+    """Train and score every method for every seed.
+
+    `on_seed(result)` is called after each seed with the result so far (`"complete": False`), so a
+    caller can save it: an interrupted run keeps the seeds it finished.
+    """
     device = resolve_device(config.device)
     data_dir = Path(config.data_dir)
     full = read_labelled(data_dir / "train.csv")
@@ -190,13 +195,20 @@ def run_quality_bench(config: BenchConfig, progress: bool = True, log=print) -> 
                 f"  {method:<22} macro-F1 {record['macro_f1']:.4f}  accuracy {record['accuracy']:.4f}  "
                 f"({record['seconds']:.0f}s, {record.get('pseudo_samples', 0)} pseudo samples)"
             )
-    result = {
+        if on_seed is not None and seed != config.seeds[-1]:
+            on_seed(_result(config, runs, started, complete=False))
+    return _result(config, runs, started, complete=True)
+
+
+def _result(config: BenchConfig, runs: list[dict], started: float, complete: bool) -> dict:
+    return {
         "config": config.to_dict(),
-        "runs": runs,
+        "runs": list(runs),
         "summary": summarise(runs, config.methods),
+        "seeds_done": sorted({r["seed"] for r in runs}),
+        "complete": complete,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    return result
 
 
 def _ensure_proxy(config: BenchConfig, ctx: SeedRun, device, progress: bool) -> ClassifierRunner:
@@ -407,6 +419,9 @@ def format_table(summary: Sequence[dict]) -> str:
 
 
 def write_result(result: dict, out: str | Path) -> None:
+    """Write the result JSON atomically (a partial result is replaced by a later one, never torn)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    tmp.replace(out)

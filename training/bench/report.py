@@ -12,6 +12,14 @@ from training.bench.quality import format_table
 _GROUP = re.compile(r"^diffusioncls-g(\d)$")
 
 
+def _seeds(result: dict) -> str:
+    planned = ", ".join(map(str, result["config"]["seeds"]))
+    if result.get("complete", True):
+        return planned
+    done = ", ".join(map(str, result.get("seeds_done", [])))
+    return f"{done} (partial: the run was stopped before the rest of {planned})"
+
+
 def _selection(patience: int) -> str:
     if patience == 0:
         return "every epoch trained, the last weights kept"
@@ -108,7 +116,7 @@ def render(results: Sequence[dict], out: str | Path, intro: str = "") -> Path:
         lines.append(f"## {Path(config['data_dir']).name}, setting `{config['setting']}`")
         lines.append("")
         lines.append(
-            f"Base model `{config['base']}`; seeds {', '.join(map(str, config['seeds']))}; evaluated on "
+            f"Base model `{config['base']}`; seeds {_seeds(result)}; evaluated on "
             f"`{config['test_split']}.csv`{' (first ' + str(config['max_test']) + ' rows)' if config.get('max_test') else ''}; "
             f"classifier {config['classifier']['epochs']} epochs "
             f"({_selection(config['classifier'].get('patience', 2))}), "
