@@ -1,3 +1,5 @@
+import pytest
+
 from tests.conftest import english_corpus
 from training.bench.speed import SpeedConfig, format_speed_table, run_speed_bench
 
@@ -10,6 +12,13 @@ def test_speed_bench_measures_limit_sampler_and_naive_decoder(tiny_augmenter):
     assert [(r["batch"], r["rounds"]) for r in result["sampler"]] == [(1, 1), (1, 2), (4, 1), (4, 2)]
     for row in result["sampler"]:
         assert row["samples_per_s"] > 0 and row["ratio_to_limit"] > 0
+        assert row["ratio_to_encoder"] == pytest.approx(
+            row["ratio_to_limit"]
+            * (
+                result["limit"][[1, 4].index(row["batch"])]["sequences_per_s"]
+                / result["limit"][[1, 4].index(row["batch"])]["encoder_sequences_per_s"]
+            )
+        )
         assert row["passes_per_sample"] == row["rounds"]  # 12 content tokens, about half masked: >= K
         assert abs(sum(row["share"].values()) - 1) < 0.2
     assert result["naive"]["passes_per_sample"] >= 1
@@ -18,7 +27,7 @@ def test_speed_bench_measures_limit_sampler_and_naive_decoder(tiny_augmenter):
         "reason": "no model folder for nlpaug (give --nlpaug-model)",
     }
     table = format_speed_table(result)
-    assert "| 4 | 2 |" in table and "nlpaug: not measured" in table
+    assert "| 4 | 2 |" in table and "ratio to encoder alone" in table and "nlpaug: not measured" in table
     assert tiny_augmenter.max_content != 12  # the bench worked on a copy
 
 
