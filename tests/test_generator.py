@@ -138,6 +138,22 @@ def test_precision_resolution():
         resolve_precision("fp8", cpu)
 
 
+def test_auto_precision_keeps_float32_for_tiny_inputs():
+    from training.common import AUTO_BF16_MIN_TOKENS, autocast, native_bf16
+
+    cpu = torch.device("cpu")
+    auto_bf16 = native_bf16(cpu)
+
+    def enabled(precision, tokens):
+        with autocast(cpu, precision, tokens=tokens):
+            return torch.is_autocast_enabled("cpu")
+
+    assert enabled("auto", AUTO_BF16_MIN_TOKENS - 1) is False  # the cast costs more than it saves
+    assert enabled("auto", AUTO_BF16_MIN_TOKENS) is auto_bf16
+    assert enabled("auto", None) is auto_bf16
+    assert enabled("bf16", 1) is True and enabled("fp32", 10_000) is False  # explicit choices stand
+
+
 def test_training_masks_cover_whole_words(english_tokenizer):
     codec = TextCodec(english_tokenizer)
     encoded = codec.encode(["the shows was lovely again", "the shows was sad tonight"] * 20, 60)

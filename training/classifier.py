@@ -125,7 +125,7 @@ class ClassifierRunner:
         out = torch.empty((len(sequences), len(self.label_names)))
         for batch in bucketed_batches([len(s) for s in sequences], self.batch_size, rng=None):
             ids, attention = pad_batch([sequences[i] for i in batch], self.codec.pad_id)
-            with autocast(self.device, self.precision):
+            with autocast(self.device, self.precision, tokens=ids.numel()):
                 logits = self.model(
                     input_ids=ids.to(self.device), attention_mask=attention.to(self.device)
                 ).logits
@@ -144,7 +144,7 @@ class ClassifierRunner:
         with _eager_attention(self.model):
             for batch in bucketed_batches([len(s) for s in sequences], self.batch_size, rng=None):
                 ids, attention = pad_batch([sequences[i] for i in batch], self.codec.pad_id)
-                with autocast(self.device, self.precision):
+                with autocast(self.device, self.precision, tokens=ids.numel()):
                     out = self.model(
                         input_ids=ids.to(self.device),
                         attention_mask=attention.to(self.device),
