@@ -408,7 +408,8 @@ def train_classifier(
             record.update({f"val_{k}": v for k, v in evaluate_classifier(runner, val).items()})
             if record["val_macro_f1"] > best_score:
                 best_score, best_epoch, stale = record["val_macro_f1"], epoch, 0
-                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+                if config.patience > 0:  # with patience 0 the last weights are kept: no copy needed
+                    best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
             else:
                 stale += 1
         history.append(record)
@@ -419,7 +420,7 @@ def train_classifier(
             )
         if val is not None and config.patience > 0 and stale >= config.patience:
             break
-    if best_state is not None and config.patience > 0:
+    if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     if config.patience == 0:
