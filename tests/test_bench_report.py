@@ -50,6 +50,7 @@ def test_report_has_tables_commands_and_a_sweep_plot(tmp_path):
     svg = (tmp_path / "docs" / "sweep-sweep.svg").read_text()
     assert "![step-group sweep](sweep-sweep.svg)" in text
     assert svg.startswith("<svg") and svg.count("<circle") == 16 and "13-16" in svg
+    assert svg.count('stroke-dasharray="6 4"') == 2 and "dashed: no augmentation" in svg  # the none baseline
 
 
 def test_report_marks_a_partial_run_and_how_the_epoch_was_chosen(tmp_path):

@@ -53,10 +53,16 @@ def sweep_points(result: dict) -> list[tuple[int, float, float, float, float]]:
     return sorted(points)
 
 
-def sweep_svg(points: Sequence[tuple[int, float, float, float, float]], title: str) -> str:
-    """A line plot of macro-F1 and accuracy (with ±1 std bars) against the step group."""
+def sweep_svg(
+    points: Sequence[tuple[int, float, float, float, float]],
+    title: str,
+    baseline: tuple[float, float] | None = None,
+) -> str:
+    """A line plot of macro-F1 and accuracy (with ±1 std bars) against the step group; `baseline`
+    (macro-F1, accuracy of no augmentation) is drawn as dashed lines."""
     width, height, left, right, top, bottom = 640, 360, 64, 20, 40, 56
     values = [v for p in points for v in (p[1] - p[2], p[1] + p[2], p[3] - p[4], p[3] + p[4])]
+    values += list(baseline or ())
     low, high = min(values), max(values)
     pad = max(0.005, (high - low) * 0.1)
     low, high = low - pad, high + pad
@@ -88,6 +94,12 @@ def sweep_svg(points: Sequence[tuple[int, float, float, float, float]], title: s
         )
     for index, (name, color) in enumerate((("macro-F1", "#1f77b4"), ("accuracy", "#d62728"))):
         column = 1 + 2 * index
+        if baseline is not None:
+            level = y(baseline[index])
+            parts.append(
+                f'<line x1="{left}" y1="{level:.1f}" x2="{width - right}" y2="{level:.1f}" stroke="{color}" '
+                'stroke-dasharray="6 4" stroke-opacity="0.7"/>'
+            )
         line = " ".join(f"{x(p[0]):.1f},{y(p[column]):.1f}" for p in points)
         parts.append(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="2"/>')
         for p in points:
@@ -100,6 +112,8 @@ def sweep_svg(points: Sequence[tuple[int, float, float, float, float]], title: s
             f'<rect x="{width - 130}" y="{top + 16 * index}" width="10" height="10" fill="{color}"/>'
         )
         parts.append(f'<text x="{width - 114}" y="{top + 9 + 16 * index}">{name} (%)</text>')
+    if baseline is not None:
+        parts.append(f'<text x="{width - 130}" y="{top + 41}">dashed: no augmentation</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
@@ -128,8 +142,10 @@ def render(results: Sequence[dict], out: str | Path, intro: str = "") -> Path:
         points = sweep_points(result)
         if len(points) >= 2:
             name = Path(result["path"]).stem + "-sweep.svg"
+            none = next((row for row in result["summary"] if row["method"] == "none"), None)
+            baseline = (none["macro_f1"], none["accuracy"]) if none else None
             (out.parent / name).write_text(
-                sweep_svg(points, f"{Path(config['data_dir']).name}: step-group sweep")
+                sweep_svg(points, f"{Path(config['data_dir']).name}: step-group sweep", baseline)
             )
             lines += [f"![step-group sweep]({name})", ""]
     out.write_text("\n".join(lines))
