@@ -55,7 +55,7 @@ def test_unchanged_ids_give_the_original_text_exactly(en):
 
 def test_splice_keeps_untouched_text_as_written(en):
     assert _replace(en, "The MOVIE was great today!", {3: "awful"}) == "The MOVIE was awful today!"
-    assert _replace(en, "The MOVIE was great today!", {0: "our", 4: "again"}) == "our MOVIE was great again!"
+    assert _replace(en, "The MOVIE was great today!", {0: "our", 4: "again"}) == "Our MOVIE was great again!"
     assert (
         _replace(en, "The MOVIE was great today!", {3: "happy", 4: "again"}) == "The MOVIE was happy again!"
     )
@@ -136,3 +136,26 @@ def test_mask_units_group_word_pieces_and_keep_cjk_characters_apart(en, zh):
     assert en.tokenizer.convert_ids_to_tokens(list(e.ids)) == ["the", "show", "##s", "was", "lovely", "!"]
     assert e.units == (0, 1, 1, 2, 3, 4) and e.n_units == 5
     assert zh.encode(["这部电影很好"], 100)[0].units == (0, 1, 2, 3, 4, 5)
+
+
+def test_restore_case_rules():
+    from training.text import restore_case, sentence_start
+
+    assert restore_case("i think i'm fine, i.e. ok", True) == "I think I'm fine, i.e. ok"
+    assert restore_case('"so good', True) == '"So good'
+    assert restore_case("so good", False) == "so good"
+    assert sentence_start("") and sentence_start("Fine. ") and sentence_start('Wow! "')
+    assert not sentence_start("We went ") and not sentence_start("3.5") and not sentence_start("Fine.")
+
+
+def test_splice_restores_case_only_in_cased_texts(english_tokenizer):
+    from training.text import TextCodec
+
+    codec = TextCodec(english_tokenizer)
+    vocab = english_tokenizer.get_vocab()
+    cased = codec.encode(["The movie was great today!"], 32)[0]
+    new = list(cased.ids)
+    new[0] = vocab["this"]  # "The" -> "this" at the sentence start
+    assert codec.splice(cased, new) == "This movie was great today!"
+    lower = codec.encode(["the movie was great today!"], 32)[0]
+    assert codec.splice(lower, [vocab["this"], *lower.ids[1:]]) == "this movie was great today!"

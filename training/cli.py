@@ -58,12 +58,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("pretrain", help="masked-diffusion training of a base MLM on unlabelled text")
-    p.add_argument("--base", required=True, help="HF model id or folder (an MLM head is created if missing)")
-    p.add_argument("--texts", required=True, nargs="+", help=".txt (one text per line), .csv or .jsonl files")
-    p.add_argument("--text-column", default="text")
+    p = sub.add_parser(
+        "pretrain", help="masked-LM training of a whole base encoder on large unlabelled corpora (resumable)"
+    )
+    p.add_argument("--base", required=True, help="HF model id or folder to start from (an MLM head is created if missing)")
+    p.add_argument(
+        "--texts",
+        required=True,
+        nargs="+",
+        help="corpora: .txt/.txt.gz (one document a line), .csv/.tsv/.jsonl (text column); FILE:W weights a file's share",
+    )
+    p.add_argument("--text-column", default="text", help="text column of CSV/JSONL corpora (default text)")
+    p.add_argument("--heldout", nargs="*", default=[], help="held-out files scored at 15%% masking while training")
     p.add_argument("--out", required=True, help="output model folder (usable as --base of fit)")
-    _generator_args(p, epochs=1, lr=2e-4)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/pretrain-state.pt when present")
+    g = p.add_argument_group("budget and schedule")
+    g.add_argument("--minutes", type=float, default=None, help="wall-clock training budget (default: none)")
+    g.add_argument("--steps", type=int, default=None, help="optimiser steps (default: none; give this or --minutes)")
+    g.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (default 3e-4)")
+    g.add_argument("--head-lr", type=float, default=None, help="learning rate of the MLM head (default: --lr)")
+    g.add_argument("--layer-decay", type=float, default=1.0, help="layer-wise lr decay per layer (default 1 = off)")
+    g.add_argument("--warmup-steps", type=int, default=100, help="linear warm-up steps (default 100)")
+    g.add_argument("--batch-size", type=int, default=64, help="windows per optimiser step (default 64)")
+    g.add_argument("--accumulate", type=int, default=1, help="micro-batches per step (default 1)")
+    g.add_argument("--max-length", type=int, default=64, help="pieces per window, specials included (default 64)")
+    g.add_argument(
+        "--classic-share", type=float, default=0.5, help="share of windows masked at 15%% (default 0.5; the rest U(0.05, 1))"
+    )
+    g.add_argument("--eval-every", type=int, default=200, help="steps between held-out scores (default 200)")
+    g.add_argument("--save-every", type=float, default=300.0, help="seconds between resumable states (default 300)")
     _add_common(p)
 
     p = sub.add_parser(
@@ -235,6 +258,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--out", required=True, help="result JSON (the table is written beside it as .md)")
 
+    m = bench.add_parser("mlm", help="masked-token accuracy and pseudo-perplexity of base models, side by side")
+    m.add_argument("--bases", required=True, nargs="+", help="base MLM folders or HF ids")
+    m.add_argument("--heldout", required=True, nargs="+", help="held-out text files (.txt/.txt.gz/.csv)")
+    m.add_argument("--rates", default="0.15,0.5", help="masking rates (default 0.15,0.5)")
+    m.add_argument("--windows", type=int, default=512, help="held-out windows per file (default 512)")
+    m.add_argument("--pppl-windows", type=int, default=48, help="windows scored for pseudo-perplexity (default 48)")
+    m.add_argument("--max-length", type=int, default=64, help="pieces per window, specials included (default 64)")
+    m.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda[:i]")
+    m.add_argument("--out", required=True, help="result JSON (the table is written beside it as .md)")
+
     r = bench.add_parser("report", help="Markdown page (and step-group plot) from result JSON files")
     r.add_argument("results", nargs="+", help="result JSON files written by bench quality")
     r.add_argument("--out", default="docs/RESULTS.md")
@@ -271,32 +304,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _cmd_pretrain(args) -> int:
-    from training.data import read_texts
-    from training.generator import GeneratorConfig, ScheduleConfig
-    from training.pipeline import pretrain
+def _heldout_name(path: str) -> str:
+    """A held-out file's short name: the folder for a dataset split (india_covid_x/test.csv), else the stem."""
+    from pathlib import Path
 
-    texts = [t for path in args.texts for t in read_texts(path, args.text_column)]
-    config = GeneratorConfig(
-        lr=args.gen_lr,
-        epochs=args.gen_epochs,
-        draws_per_example=args.draws,
-        batch_size=args.gen_batch_size,
-        label_dropout=args.label_dropout,
+    p = Path(path)
+    stem = p.name.split(".")[0]
+    return f"{p.parent.name}/{stem}" if p.suffix in (".csv", ".tsv", ".jsonl") else stem
+
+
+def _cmd_pretrain(args) -> int:
+    from pathlib import Path
+
+    from training.pretrain import PretrainConfig, PretrainRun, heldout_windows, parse_source, run_pretraining
+
+    config = PretrainConfig(
+        lr=args.lr,
+        head_lr=args.head_lr,
+        layer_decay=args.layer_decay,
+        warmup_steps=args.warmup_steps,
+        batch_size=args.batch_size,
+        accumulate=args.accumulate,
         max_length=args.max_length,
+        classic_share=args.classic_share,
+        steps=args.steps,
+        minutes=args.minutes,
+        eval_every=args.eval_every,
+        save_every_s=args.save_every,
         precision=args.precision,
+        seed=args.seed,
     )
-    report = pretrain(
-        args.base,
-        texts,
-        args.out,
-        config,
-        ScheduleConfig(args.total_steps, args.lam),
-        args.seed,
-        args.device,
+    sources = [parse_source(spec, args.text_column) for spec in args.texts]
+    for source in sources:
+        if not source.path.is_file():
+            raise SystemExit(f"error: {source.path} does not exist")
+    from transformers import AutoTokenizer
+
+    from training.common import pretrained_kwargs
+
+    tokenizer = AutoTokenizer.from_pretrained(str(args.base), **pretrained_kwargs(args.base))
+    heldout = {
+        _heldout_name(path): heldout_windows(path, tokenizer, config.max_length, config.eval_windows)
+        for path in args.heldout
+    }
+    run = PretrainRun(
+        base=args.base,
+        sources=sources,
+        out=Path(args.out),
+        config=config,
+        heldout=heldout,
+        device=args.device,
+        resume=args.resume,
         progress=not args.quiet,
     )
-    print(json.dumps({k: report[k] for k in ("base_model", "head_created", "texts", "seconds")}, indent=2))
+    report = run_pretraining(run)
+    print(json.dumps({k: report[k] for k in ("steps", "tokens", "training_minutes", "tokens_per_second")}, indent=2))
+    print(f"held-out top-1 at 15%: {report['history'][-1]['heldout_top1_15']}")
     print(f"wrote {args.out}")
     return 0
 
@@ -685,6 +748,24 @@ def _cmd_bench(args) -> int:
 
     if args.bench == "speed":
         return _bench_speed(args)
+    if args.bench == "mlm":
+        from training.bench.mlm import format_mlm_table, run_mlm_bench
+
+        result = run_mlm_bench(
+            args.bases,
+            args.heldout,
+            rates=[float(r) for r in args.rates.split(",")],
+            windows=args.windows,
+            pppl_windows=args.pppl_windows,
+            max_length=args.max_length,
+            device=args.device,
+        )
+        result["command"] = "python -m training " + shlex.join(args.argv)
+        write_result(result, args.out)
+        table = format_mlm_table(result)
+        Path(args.out).with_suffix(".md").write_text(table + "\n", encoding="utf-8")
+        print(table)
+        return 0
     if args.bench == "report":
         from training.bench.report import load_results, render
 

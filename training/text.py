@@ -213,6 +213,9 @@ class TextCodec:
             else:
                 runs.append([i])
         text, pieces, cursor = encoded.text, [], 0
+        # An uncased tokenizer writes lower case; where the user's text uses capitals, new words
+        # follow its conventions (sentence-initial capitals, "I"). All-lower-case texts stay so.
+        cased = any(c.isupper() for c in text)
         for run in runs:
             first, last = run[0], run[-1]
             start, end = encoded.offsets[first][0], encoded.offsets[last][1]
@@ -238,6 +241,8 @@ class TextCodec:
                 and _needs_space(replacement[-1], text[end : end + 1])
             ):
                 replacement += " "
+            if self.lowercases and cased and replacement:
+                replacement = restore_case(replacement, sentence_start("".join(pieces) + prefix))
             pieces.append(prefix)
             pieces.append(replacement)
             cursor = end
@@ -248,6 +253,33 @@ class TextCodec:
         """The form under which two texts count as the same output."""
         text = " ".join(text.split())
         return text.casefold() if self.lowercases else text
+
+
+_SENTENCE_END_CHARS = ".!?\u2026"
+_OPENING = "\"'([{\u201c\u2018"
+_PRONOUN_I = re.compile(r"\bi(?=$|[\s'\u2019,!?;:]|\.(?!\w))")
+
+
+def sentence_start(before: str) -> bool:
+    """Whether text written right after `before` begins a sentence: nothing but opening quotes or
+    brackets before it, or a sentence end (. ! ? ...) then whitespace."""
+    stripped = before.rstrip(_OPENING + " \t\n\r")
+    if not stripped:
+        return True
+    return stripped[-1] in _SENTENCE_END_CHARS and before != stripped and before[len(stripped)].isspace()
+
+
+def restore_case(replacement: str, at_sentence_start: bool) -> str:
+    """Lower-case words written by an uncased model, in a cased text: capitalise the first letter at
+    a sentence start, the pronoun "i" (and "i'm", "i've", ...) everywhere."""
+    replacement = _PRONOUN_I.sub("I", replacement)
+    if at_sentence_start:
+        for k, char in enumerate(replacement):
+            if char.isalpha():
+                return replacement[:k] + char.upper() + replacement[k + 1 :]
+            if not (char in _OPENING or char.isspace()):
+                break
+    return replacement
 
 
 def _needs_space(before: str, after: str) -> bool:
