@@ -120,3 +120,29 @@ def test_masks_cover_whole_words(tiny_augmenter):
     for a in result.augmentations:
         masked = set(a.provenance["masked_positions"])
         assert (1 in masked) == (2 in masked)  # 'show' + '##s'
+
+
+def test_label_probability_filter_tops_up_and_flags_what_it_could_not_replace(tiny_augmenter):
+    plain = tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], 5)
+    probs = [a.provenance["label_prob"] for a in plain.augmentations]
+    # A threshold between the observed probabilities: some outputs pass, some must be replaced.
+    threshold = sorted(probs)[len(probs) // 2]
+    filtered = tiny_augmenter.augment(
+        TEXTS, LABELS, [3, 3, 3], 5, options=DiffusionOptions(min_label_prob=threshold, max_attempts=3)
+    )
+    assert not filtered.shortfalls  # n outputs still come back
+    assert Counter(a.source_index for a in filtered.augmentations) == {0: 3, 1: 3, 2: 3}
+    for a in filtered.augmentations:
+        below = a.provenance["label_prob"] < threshold
+        assert below == a.provenance.get("below_min_label_prob", False)
+    passing_before = sum(p >= threshold for p in probs)
+    passing_after = sum(a.provenance["label_prob"] >= threshold for a in filtered.augmentations)
+    assert passing_after >= passing_before  # the top-up found at least as many on-label outputs
+    # Impossible threshold: every output is flagged, none is dropped.
+    strict = tiny_augmenter.augment(
+        TEXTS, LABELS, [2, 2, 2], 5, options=DiffusionOptions(min_label_prob=0.999)
+    )
+    assert len(strict.augmentations) == 6
+    assert all(a.provenance["below_min_label_prob"] for a in strict.augmentations)
+    with pytest.raises(ValueError):
+        DiffusionOptions(min_label_prob=1.0)

@@ -96,7 +96,9 @@ def test_parse_source_weight():
 
 
 def _corpus(tmp_path):
-    texts = [f"{t} {u}" for (t, _), (u, _) in zip(english_corpus(40), english_corpus(40, seed=3), strict=True)]
+    texts = [
+        f"{t} {u}" for (t, _), (u, _) in zip(english_corpus(40), english_corpus(40, seed=3), strict=True)
+    ]
     path = tmp_path / "corpus.txt.gz"
     with gzip.open(path, "wt", encoding="utf-8") as fh:
         fh.write("\n".join(texts) + "\n")
@@ -108,20 +110,45 @@ def _corpus(tmp_path):
 def test_tiny_pretraining_learns_stops_and_resumes(tmp_path, tiny_mlm, english_tokenizer):
     corpus, held = _corpus(tmp_path)
     heldout = {"held": heldout_windows(held, english_tokenizer, 32, 64)}
-    config = PretrainConfig(steps=30, lr=3e-3, warmup_steps=3, batch_size=16, accumulate=2, max_length=32,
-                            eval_every=0, save_every_s=0.0, shuffle_buffer=64)
+    config = PretrainConfig(
+        steps=30,
+        lr=3e-3,
+        warmup_steps=3,
+        batch_size=16,
+        accumulate=2,
+        max_length=32,
+        eval_every=0,
+        save_every_s=0.0,
+        shuffle_buffer=64,
+    )
     before = masked_accuracy(
-        __import__("transformers").AutoModelForMaskedLM.from_pretrained(tiny_mlm), english_tokenizer,
-        heldout["held"], 0.15, seed=1,
+        __import__("transformers").AutoModelForMaskedLM.from_pretrained(tiny_mlm),
+        english_tokenizer,
+        heldout["held"],
+        0.15,
+        seed=1,
     )["top1"]
     out = tmp_path / "model"
-    report = run_pretraining(PretrainRun(str(tiny_mlm), [parse_source(str(corpus))], out, config, heldout,
-                                         device="cpu", progress=False))
+    report = run_pretraining(
+        PretrainRun(
+            str(tiny_mlm), [parse_source(str(corpus))], out, config, heldout, device="cpu", progress=False
+        )
+    )
     assert report["steps"] == 30 and (out / "model.safetensors").exists()
     assert json.loads((out / "pretrain.json").read_text())["tokens"] == report["tokens"]
     assert report["history"][-1]["heldout_top1_15"]["held"] > before + 0.1  # it learned the templates
     # A longer budget resumes from the saved state instead of starting over.
     longer = PretrainConfig(**{**config.__dict__, "steps": 35})
-    resumed = run_pretraining(PretrainRun(str(tiny_mlm), [parse_source(str(corpus))], out, longer, heldout,
-                                          device="cpu", resume=True, progress=False))
+    resumed = run_pretraining(
+        PretrainRun(
+            str(tiny_mlm),
+            [parse_source(str(corpus))],
+            out,
+            longer,
+            heldout,
+            device="cpu",
+            resume=True,
+            progress=False,
+        )
+    )
     assert resumed["steps"] == 35 and resumed["tokens"] > report["tokens"]

@@ -61,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "pretrain", help="masked-LM training of a whole base encoder on large unlabelled corpora (resumable)"
     )
-    p.add_argument("--base", required=True, help="HF model id or folder to start from (an MLM head is created if missing)")
+    p.add_argument(
+        "--base",
+        required=True,
+        help="HF model id or folder to start from (an MLM head is created if missing)",
+    )
     p.add_argument(
         "--texts",
         required=True,
@@ -69,24 +73,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="corpora: .txt/.txt.gz (one document a line), .csv/.tsv/.jsonl (text column); FILE:W weights a file's share",
     )
     p.add_argument("--text-column", default="text", help="text column of CSV/JSONL corpora (default text)")
-    p.add_argument("--heldout", nargs="*", default=[], help="held-out files scored at 15%% masking while training")
+    p.add_argument(
+        "--heldout", nargs="*", default=[], help="held-out files scored at 15%% masking while training"
+    )
     p.add_argument("--out", required=True, help="output model folder (usable as --base of fit)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/pretrain-state.pt when present")
     g = p.add_argument_group("budget and schedule")
     g.add_argument("--minutes", type=float, default=None, help="wall-clock training budget (default: none)")
-    g.add_argument("--steps", type=int, default=None, help="optimiser steps (default: none; give this or --minutes)")
+    g.add_argument(
+        "--steps", type=int, default=None, help="optimiser steps (default: none; give this or --minutes)"
+    )
     g.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (default 3e-4)")
-    g.add_argument("--head-lr", type=float, default=None, help="learning rate of the MLM head (default: --lr)")
-    g.add_argument("--layer-decay", type=float, default=1.0, help="layer-wise lr decay per layer (default 1 = off)")
+    g.add_argument(
+        "--head-lr", type=float, default=None, help="learning rate of the MLM head (default: --lr)"
+    )
+    g.add_argument(
+        "--layer-decay", type=float, default=1.0, help="layer-wise lr decay per layer (default 1 = off)"
+    )
     g.add_argument("--warmup-steps", type=int, default=100, help="linear warm-up steps (default 100)")
     g.add_argument("--batch-size", type=int, default=64, help="windows per optimiser step (default 64)")
     g.add_argument("--accumulate", type=int, default=1, help="micro-batches per step (default 1)")
-    g.add_argument("--max-length", type=int, default=64, help="pieces per window, specials included (default 64)")
     g.add_argument(
-        "--classic-share", type=float, default=0.5, help="share of windows masked at 15%% (default 0.5; the rest U(0.05, 1))"
+        "--max-length", type=int, default=64, help="pieces per window, specials included (default 64)"
+    )
+    g.add_argument(
+        "--classic-share",
+        type=float,
+        default=0.5,
+        help="share of windows masked at 15%% (default 0.5; the rest U(0.05, 1))",
     )
     g.add_argument("--eval-every", type=int, default=200, help="steps between held-out scores (default 200)")
-    g.add_argument("--save-every", type=float, default=300.0, help="seconds between resumable states (default 300)")
+    g.add_argument(
+        "--save-every", type=float, default=300.0, help="seconds between resumable states (default 300)"
+    )
     _add_common(p)
 
     p = sub.add_parser(
@@ -258,15 +277,55 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--out", required=True, help="result JSON (the table is written beside it as .md)")
 
-    m = bench.add_parser("mlm", help="masked-token accuracy and pseudo-perplexity of base models, side by side")
+    m = bench.add_parser(
+        "mlm", help="masked-token accuracy and pseudo-perplexity of base models, side by side"
+    )
     m.add_argument("--bases", required=True, nargs="+", help="base MLM folders or HF ids")
     m.add_argument("--heldout", required=True, nargs="+", help="held-out text files (.txt/.txt.gz/.csv)")
     m.add_argument("--rates", default="0.15,0.5", help="masking rates (default 0.15,0.5)")
     m.add_argument("--windows", type=int, default=512, help="held-out windows per file (default 512)")
-    m.add_argument("--pppl-windows", type=int, default=48, help="windows scored for pseudo-perplexity (default 48)")
-    m.add_argument("--max-length", type=int, default=64, help="pieces per window, specials included (default 64)")
+    m.add_argument(
+        "--pppl-windows", type=int, default=48, help="windows scored for pseudo-perplexity (default 48)"
+    )
+    m.add_argument(
+        "--max-length", type=int, default=64, help="pieces per window, specials included (default 64)"
+    )
     m.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda[:i]")
     m.add_argument("--out", required=True, help="result JSON (the table is written beside it as .md)")
+
+    d = bench.add_parser(
+        "decoding", help="fluency / label kept / words changed / speed of decoding settings on one checkpoint"
+    )
+    d.add_argument("--checkpoint", required=True, help="a fitted checkpoint folder")
+    d.add_argument(
+        "--texts", required=True, help="labelled CSV of originals (from the checkpoint's training data)"
+    )
+    d.add_argument(
+        "--limit", type=int, default=200, help="originals used, a stratified-by-order head (default 200)"
+    )
+    d.add_argument("--n", type=int, default=1, help="outputs per original and setting (default 1)")
+    d.add_argument("--lm", required=True, help="n-gram fluency model (.npz from bench fluency-lm)")
+    d.add_argument(
+        "--judge", default=None, help="held-out judge: a classifier folder, or a labelled CSV to fit one on"
+    )
+    d.add_argument(
+        "--judge-out", default=None, help="where a judge fitted from a CSV is saved (reused when present)"
+    )
+    d.add_argument(
+        "--setting",
+        action="append",
+        required=True,
+        help="name:steps=13-16,rounds=4,temperature=1,top_p=1,top_k=0,guidance=1,min_label_prob=0 (repeatable)",
+    )
+    d.add_argument("--seed", type=int, default=0, help="seed of the rewrites (default 0)")
+    d.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda[:i]")
+    d.add_argument("--out", required=True, help="result JSON (the table is written beside it as .md)")
+    f = bench.add_parser("fluency-lm", help="build the word trigram Kneser-Ney fluency model from plain text")
+    f.add_argument(
+        "--texts", required=True, nargs="+", help=".txt/.txt.gz/.csv/.jsonl files (split into sentences)"
+    )
+    f.add_argument("--min-count", type=int, default=2, help="rarer words are <unk> (default 2)")
+    f.add_argument("--out", required=True, help="model file (.npz)")
 
     r = bench.add_parser("report", help="Markdown page (and step-group plot) from result JSON files")
     r.add_argument("results", nargs="+", help="result JSON files written by bench quality")
@@ -358,7 +417,11 @@ def _cmd_pretrain(args) -> int:
         progress=not args.quiet,
     )
     report = run_pretraining(run)
-    print(json.dumps({k: report[k] for k in ("steps", "tokens", "training_minutes", "tokens_per_second")}, indent=2))
+    print(
+        json.dumps(
+            {k: report[k] for k in ("steps", "tokens", "training_minutes", "tokens_per_second")}, indent=2
+        )
+    )
     print(f"held-out top-1 at 15%: {report['history'][-1]['heldout_top1_15']}")
     print(f"wrote {args.out}")
     return 0
@@ -766,6 +829,10 @@ def _cmd_bench(args) -> int:
         Path(args.out).with_suffix(".md").write_text(table + "\n", encoding="utf-8")
         print(table)
         return 0
+    if args.bench == "fluency-lm":
+        return _bench_fluency_lm(args)
+    if args.bench == "decoding":
+        return _bench_decoding(args)
     if args.bench == "report":
         from training.bench.report import load_results, render
 
@@ -826,6 +893,72 @@ def _cmd_bench(args) -> int:
     write_result(result, args.out)
     Path(args.out).with_suffix(".md").write_text(f"{header}\n\n{table}\n")
     print(f"wrote {args.out}")
+    return 0
+
+
+def _bench_fluency_lm(args) -> int:
+    from training.fluency import NgramLM
+    from training.pretrain import Source, iter_documents, parse_source, split_sentences
+
+    started = time.perf_counter()
+    sentences: list[str] = []
+    for spec in args.texts:
+        source: Source = parse_source(spec)
+        for doc in iter_documents(source):
+            sentences.extend(split_sentences(doc))
+    lm = NgramLM.train(sentences, min_count=args.min_count)
+    lm.save(args.out)
+    print(
+        f"{len(sentences):,} sentences, {lm.size:,} words, {len(lm.tri_keys):,} trigrams "
+        f"in {time.perf_counter() - started:.0f}s -> {args.out}"
+    )
+    return 0
+
+
+def _bench_decoding(args) -> int:
+    import shlex
+
+    from training.augmenters.diffusion import DiffusionAugmenter
+    from training.bench.decoding import format_decoding_table, parse_setting, run_decoding_study
+    from training.bench.quality import write_result
+    from training.checkpoint import load_checkpoint
+    from training.classifier import ClassifierRunner
+    from training.data import read_labelled
+    from training.fluency import NgramLM
+    from training.text import TextCodec
+
+    checkpoint = load_checkpoint(args.checkpoint, args.device)
+    augmenter = DiffusionAugmenter.from_checkpoint(checkpoint)
+    data = read_labelled(args.texts)
+    # Round-robin over the labels so a short head still covers every class.
+    by_label: dict[str, list[int]] = {}
+    for i, label in enumerate(data.labels):
+        by_label.setdefault(label, []).append(i)
+    order = [i for group in zip(*by_label.values(), strict=False) for i in group][: args.limit]
+    texts, labels = [data.texts[i] for i in order], [data.labels[i] for i in order]
+    judge = None
+    if args.judge:
+        from training.bench.judge import load_or_fit_judge
+
+        model, codec_tokenizer = load_or_fit_judge(
+            args.judge, checkpoint.settings.base_model, args.judge_out, args.device
+        )
+        judge = ClassifierRunner(model, TextCodec(codec_tokenizer), max_length=checkpoint.settings.max_length)
+    result = run_decoding_study(
+        augmenter,
+        texts,
+        labels,
+        [parse_setting(spec) for spec in args.setting],
+        NgramLM.load(args.lm),
+        judge,
+        n=args.n,
+        seed=args.seed,
+    )
+    result["command"] = "python -m training " + shlex.join(args.argv)
+    write_result(result, args.out)
+    table = format_decoding_table(result)
+    Path(args.out).with_suffix(".md").write_text(table + "\n", encoding="utf-8")
+    print(table)
     return 0
 
 

@@ -78,8 +78,19 @@ class NgramLM:
         ctx2_types = np.bincount(bv, minlength=size).astype(np.int64)
         uni_cont = np.bincount(bw, minlength=size).astype(np.int64)
         return cls(
-            vocab, size, tri_keys, tri_counts.astype(np.int64), ctx3_keys, ctx3_total, ctx3_types,
-            bi_keys, bi_cont.astype(np.int64), ctx2_total, ctx2_types, uni_cont, int(len(bi_keys)),
+            vocab,
+            size,
+            tri_keys,
+            tri_counts.astype(np.int64),
+            ctx3_keys,
+            ctx3_total,
+            ctx3_types,
+            bi_keys,
+            bi_cont.astype(np.int64),
+            ctx2_total,
+            ctx2_types,
+            uni_cont,
+            int(len(bi_keys)),
         )
 
     @staticmethod
@@ -130,8 +141,16 @@ class NgramLM:
 
     # ------------------------------------------------------------------------------------------
     _ARRAYS = (
-        "tri_keys", "tri_counts", "ctx3_keys", "ctx3_total", "ctx3_types", "bi_keys", "bi_cont",
-        "ctx2_total", "ctx2_types", "uni_cont",
+        "tri_keys",
+        "tri_counts",
+        "ctx3_keys",
+        "ctx3_total",
+        "ctx3_types",
+        "bi_keys",
+        "bi_cont",
+        "ctx2_total",
+        "ctx2_types",
+        "uni_cont",
     )
 
     def save(self, path: str | Path) -> None:

@@ -261,7 +261,9 @@ class WindowStream:
 
     def state(self) -> dict:
         return {
-            "sources": [{"path": str(s.path), "position": s.position, "passes": s.passes} for s in self.sources],
+            "sources": [
+                {"path": str(s.path), "position": s.position, "passes": s.passes} for s in self.sources
+            ],
             "rng": self.rng.getstate(),
             "buffer": self.buffer,
             "pending": self.pending,
@@ -333,7 +335,12 @@ def param_groups(model, config: PretrainConfig) -> list[dict]:
 
 @torch.inference_mode()
 def masked_accuracy(
-    model, tokenizer, windows: Sequence[Sequence[int]], rate: float, seed: int, batch_size: int = 64,
+    model,
+    tokenizer,
+    windows: Sequence[Sequence[int]],
+    rate: float,
+    seed: int,
+    batch_size: int = 64,
     precision: str = "auto",
 ) -> dict:
     """Top-1/top-5 accuracy and loss at the masked tokens, under masks drawn from `seed` (so every
@@ -392,7 +399,9 @@ def pseudo_perplexity(model, tokenizer, windows: Sequence[Sequence[int]], precis
     return math.exp(nll / max(1, count))
 
 
-def heldout_windows(path: str | Path, tokenizer, max_length: int, limit: int, text_column: str = "text") -> list[list[int]]:
+def heldout_windows(
+    path: str | Path, tokenizer, max_length: int, limit: int, text_column: str = "text"
+) -> list[list[int]]:
     """The first `limit` windows of a held-out file, packed exactly as training windows are."""
     source = Source(Path(path), text_column=text_column)
     windows: list[list[int]] = []
@@ -462,12 +471,21 @@ def run_pretraining(run: PretrainRun) -> dict:
         optimizer.load_state_dict(state["optimizer"])
         stream.restore(state["stream"])
         generator.set_state(state["generator"])
-        step, seconds, tokens_seen, history = state["step"], state["seconds"], state["tokens"], state["history"]
-        print(f"pretrain: resumed at step {step} ({seconds / 60:.1f} min, {tokens_seen:,} tokens)", flush=True)
+        step, seconds, tokens_seen, history = (
+            state["step"],
+            state["seconds"],
+            state["tokens"],
+            state["history"],
+        )
+        print(
+            f"pretrain: resumed at step {step} ({seconds / 60:.1f} min, {tokens_seen:,} tokens)", flush=True
+        )
     runner = MaskedLMRunner(model, precision)
     micro = config.batch_size // config.accumulate
     if not history:
-        history.append({"step": 0, "tokens": 0, "heldout_top1_15": _evaluate(model, tokenizer, run.heldout, config)})
+        history.append(
+            {"step": 0, "tokens": 0, "heldout_top1_15": _evaluate(model, tokenizer, run.heldout, config)}
+        )
         print(f"pretrain: step 0 held-out top-1 at 15%: {history[-1]['heldout_top1_15']}", flush=True)
     model.train()
     last_save = time.monotonic()
@@ -511,19 +529,38 @@ def run_pretraining(run: PretrainRun) -> dict:
             window_loss, window_tokens, window_seconds = 0.0, 0, 0.0
             last_print = time.monotonic()
         if config.eval_every and step % config.eval_every == 0:
-            history.append({"step": step, "tokens": tokens_seen, "minutes": round(seconds / 60, 2),
-                            "heldout_top1_15": _evaluate(model, tokenizer, run.heldout, config)})
-            print(f"pretrain: step {step} held-out top-1 at 15%: {history[-1]['heldout_top1_15']}", flush=True)
+            history.append(
+                {
+                    "step": step,
+                    "tokens": tokens_seen,
+                    "minutes": round(seconds / 60, 2),
+                    "heldout_top1_15": _evaluate(model, tokenizer, run.heldout, config),
+                }
+            )
+            print(
+                f"pretrain: step {step} held-out top-1 at 15%: {history[-1]['heldout_top1_15']}", flush=True
+            )
         if time.monotonic() - last_save >= config.save_every_s:
-            _save_state(state_path, {
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "stream": stream.state(),
-                "generator": generator.get_state(), "step": step, "seconds": seconds,
-                "tokens": tokens_seen, "history": history, "config": asdict(config),
-            })
+            _save_state(
+                state_path,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "stream": stream.state(),
+                    "generator": generator.get_state(),
+                    "step": step,
+                    "seconds": seconds,
+                    "tokens": tokens_seen,
+                    "history": history,
+                    "config": asdict(config),
+                },
+            )
             last_save = time.monotonic()
     final = _evaluate(model, tokenizer, run.heldout, config)
     if not history or history[-1]["step"] != step:
-        history.append({"step": step, "tokens": tokens_seen, "minutes": round(seconds / 60, 2), "heldout_top1_15": final})
+        history.append(
+            {"step": step, "tokens": tokens_seen, "minutes": round(seconds / 60, 2), "heldout_top1_15": final}
+        )
     model.eval()
     model.half().save_pretrained(run.out, safe_serialization=True)
     model.float()
@@ -531,8 +568,10 @@ def run_pretraining(run: PretrainRun) -> dict:
     report = {
         "base_model": str(run.base),
         "head_created": head_created,
-        "sources": [{"path": str(s.path), "weight": s.weight, "documents_read": s.position, "passes": s.passes}
-                    for s in run.sources],
+        "sources": [
+            {"path": str(s.path), "weight": s.weight, "documents_read": s.position, "passes": s.passes}
+            for s in run.sources
+        ],
         "steps": step,
         "tokens": tokens_seen,
         "training_minutes": round(seconds / 60, 2),

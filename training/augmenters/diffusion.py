@@ -33,6 +33,14 @@ class DiffusionOptions:
     max_attempts: int = 4  # decoding passes over the inputs still short of n before giving up
     batch_size: int = 64  # chains per forward pass
     score: bool = True  # add the classifier's probability of the intended label
+    # Keep outputs the classifier gives the intended label at least this probability; the rest are
+    # replaced by fresh draws (top-up) and, when the attempts run out, by the best of them, flagged
+    # with provenance["below_min_label_prob"], so `n` outputs still come back. 0 = off.
+    min_label_prob: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_label_prob < 1.0:
+            raise ValueError("min_label_prob must be in [0, 1)")
 
 
 @dataclass
@@ -50,6 +58,8 @@ class _ItemState:
     seen: set[str]
     next_chain: int = 0
     accepted: list[Augmentation] = field(default_factory=list)
+    fresh: list[Augmentation] = field(default_factory=list)  # new this attempt, not yet filtered
+    reserve: list[Augmentation] = field(default_factory=list)  # new but below min_label_prob
     chains_tried: int = 0
 
 
@@ -190,11 +200,17 @@ class DiffusionAugmenter:
             for chain, ids in zip(chains, new_ids, strict=True):
                 state = states[chain.item]
                 state.chains_tried += 1
-                if len(state.accepted) < state.needed:
-                    self._consider(chain, ids, encoded[chain.item], labels[chain.item], state, seed, options)
+                self._consider(chain, ids, encoded[chain.item], labels[chain.item], state, seed, options)
+            self._filter(states, options)
             timings["accept"] += time.perf_counter() - clock
             if progress is not None:
                 progress(sum(min(len(s.accepted), s.needed) for s in states), requested)
+        for state in states:
+            # Attempts ran out: the best off-label outputs make up the count, flagged as such.
+            state.reserve.sort(key=lambda a: -a.provenance["label_prob"])
+            for a in state.reserve[: max(0, state.needed - len(state.accepted))]:
+                a.provenance["below_min_label_prob"] = True
+                state.accepted.append(a)
         for i, state in enumerate(states):
             if len(state.accepted) < state.needed:
                 reason = f"only {len(state.accepted)} distinct new texts in {state.chains_tried} tries"
@@ -211,6 +227,23 @@ class DiffusionAugmenter:
             **{f"{name}_seconds": round(value, 4) for name, value in timings.items()},
         }
         return AugmentResult(augmentations, sorted(shortfalls, key=lambda s: s.source_index), stats)
+
+    def _filter(self, states: Sequence[_ItemState], options: DiffusionOptions) -> None:
+        """Move this attempt's new outputs into `accepted` (up to the count), or into the reserve
+        when the classifier gives their intended label less than `min_label_prob`."""
+        fresh = [a for s in states for a in s.fresh]
+        if fresh and options.min_label_prob > 0 and self.scorer is not None:
+            score_augmentations(self.scorer, fresh)
+        for state in states:
+            for a in state.fresh:
+                if len(state.accepted) >= state.needed:
+                    break
+                prob = a.provenance.get("label_prob", 1.0)
+                if options.min_label_prob > 0 and not prob >= options.min_label_prob:
+                    state.reserve.append(a)
+                else:
+                    state.accepted.append(a)
+            state.fresh = []
 
     # ------------------------------------------------------------------------------------------
     def unit_keep_curve(self, weights: torch.Tensor, encoded: EncodedText) -> torch.Tensor:
@@ -291,7 +324,7 @@ class DiffusionAugmenter:
         seed: int,
         options: DiffusionOptions,
     ) -> None:
-        """Accept a decoded chain if it is new for its input, with its provenance."""
+        """Keep a decoded chain (in `state.fresh`) if it is new for its input, with its provenance."""
         if list(encoded.ids) == ids:
             return
         text = self.codec.splice(encoded, ids)
@@ -312,7 +345,7 @@ class DiffusionAugmenter:
             "masked_positions": masked,
             "changed_ratio": round(changed / n, 4),
         }
-        state.accepted.append(Augmentation(chain.item, text, label, provenance))
+        state.fresh.append(Augmentation(chain.item, text, label, provenance))
 
 
 def score_augmentations(scorer: ClassifierRunner, augmentations: list[Augmentation]) -> None:

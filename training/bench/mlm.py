@@ -74,7 +74,9 @@ def _short_name(path: str) -> str:
 def _format_row(row: dict, rates: Sequence[float]) -> str:
     parts = [f"{row['base']} on {row['heldout']}:"]
     for rate in rates:
-        parts.append(f"top-1@{rate:g} {100 * row[f'top1@{rate:g}']:.1f}%, top-5 {100 * row[f'top5@{rate:g}']:.1f}%")
+        parts.append(
+            f"top-1@{rate:g} {100 * row[f'top1@{rate:g}']:.1f}%, top-5 {100 * row[f'top5@{rate:g}']:.1f}%"
+        )
     if "pseudo_perplexity" in row:
         parts.append(f"PPPL {row['pseudo_perplexity']:.1f}")
     return " ".join(parts)

@@ -1,0 +1,180 @@
+"""`python -m training bench decoding`: the fluency / label / change frontier of decoding settings.
+
+One fitted checkpoint rewrites the same originals under each setting of a grid. Every output is
+scored by three measures that the generator does not produce itself:
+
+- fluency: the word trigram Kneser-Ney model of `training.fluency`, as the log perplexity ratio to
+  the output's own original, and the share of outputs within `FLUENT_LOG_RATIO`;
+- label kept: a held-out judge (a classifier fitted on data disjoint from the checkpoint's training
+  data) gives the intended label; its accuracy on the originals is reported as the ceiling;
+- change: the share of the original's words that the output no longer has in place (word-level
+  edit alignment), and distinct-2 over the outputs.
+
+Plus the generation speed of each setting (samples/s on this machine, same run).
+"""
+
+from __future__ import annotations
+
+import difflib
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from training.augmenters.words import metric_tokens
+from training.bench.diversity import distinct_n
+from training.classifier import ClassifierRunner
+from training.fluency import FLUENT_LOG_RATIO, NgramLM
+
+
+@dataclass(frozen=True)
+class DecodingSetting:
+    name: str
+    steps: tuple[int, int] = (13, 16)
+    rounds: int = 4
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    guidance_scale: float = 1.0
+    min_label_prob: float = 0.0  # keep outputs the checkpoint's classifier finds on-label (with top-up)
+
+
+def parse_setting(spec: str) -> DecodingSetting:
+    """`name:key=value,key=value` with keys steps (13-16), rounds, temperature, top_k, top_p, guidance,
+    min_label_prob."""
+    name, _, body = spec.partition(":")
+    fields: dict = {"name": name}
+    for part in filter(None, body.split(",")):
+        key, _, value = part.partition("=")
+        key = {"guidance": "guidance_scale", "temp": "temperature"}.get(key, key)
+        if key == "steps":
+            low, _, high = value.partition("-")
+            fields["steps"] = (int(low), int(high or low))
+        elif key in ("rounds", "top_k"):
+            fields[key] = int(value)
+        elif key in ("temperature", "top_p", "guidance_scale", "min_label_prob"):
+            fields[key] = float(value)
+        else:
+            raise ValueError(f"unknown decoding key {key!r} in {spec!r}")
+    return DecodingSetting(**fields)
+
+
+def word_change_ratio(new: str, original: str) -> float:
+    """Share of the original's words not kept in place by the new text (1 - matched / original words)."""
+    a, b = metric_tokens(original), metric_tokens(new)
+    if not a:
+        return 0.0
+    matched = sum(
+        block.size for block in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_matching_blocks()
+    )
+    return 1.0 - matched / len(a)
+
+
+def judge_accuracy(judge: ClassifierRunner, texts: Sequence[str], labels: Sequence[str]) -> list[bool]:
+    probs = judge.predict_proba(list(texts))
+    return [judge.label_names[int(row.argmax())] == y for row, y in zip(probs, labels, strict=True)]
+
+
+def score_outputs(
+    outputs: Sequence[str],
+    originals: Sequence[str],
+    labels: Sequence[str],
+    lm: NgramLM,
+    judge: ClassifierRunner | None,
+) -> dict:
+    ratios = [lm.log_ppl_ratio(o, src) for o, src in zip(outputs, originals, strict=True)]
+    changes = [word_change_ratio(o, src) for o, src in zip(outputs, originals, strict=True)]
+    row = {
+        "outputs": len(outputs),
+        "fluent_share": statistics.fmean(r <= FLUENT_LOG_RATIO for r in ratios) if ratios else 0.0,
+        "log_ppl_ratio_median": statistics.median(ratios) if ratios else 0.0,
+        "word_change": statistics.fmean(changes) if changes else 0.0,
+        "distinct_2": distinct_n(list(outputs), 2),
+    }
+    if judge is not None and outputs:
+        row["label_kept"] = statistics.fmean(judge_accuracy(judge, outputs, labels))
+    return row
+
+
+def run_decoding_study(
+    augmenter,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    settings: Sequence[DecodingSetting],
+    lm: NgramLM,
+    judge: ClassifierRunner | None,
+    n: int = 1,
+    seed: int = 0,
+    log=print,
+) -> dict:
+    """Rewrite `texts` n times under each setting; score as above. `augmenter` is a DiffusionAugmenter."""
+    from training.augmenters.diffusion import DiffusionOptions
+    from training.sampler import DecodeConfig
+
+    counts = [n] * len(texts)
+    rows, examples = [], {}
+    ceiling = statistics.fmean(judge_accuracy(judge, texts, labels)) if judge is not None else None
+    if ceiling is not None:
+        log(f"judge accuracy on the originals (the ceiling of label kept): {ceiling:.3f}")
+    for setting in settings:
+        decode = DecodeConfig(
+            rounds=setting.rounds,
+            temperature=setting.temperature,
+            top_k=setting.top_k,
+            top_p=setting.top_p,
+            guidance_scale=setting.guidance_scale,
+        )
+        options = DiffusionOptions(
+            steps=setting.steps,
+            decode=decode,
+            min_label_prob=setting.min_label_prob,
+        )
+        started = time.perf_counter()
+        result = augmenter.augment(texts, labels, counts, seed, options=options)
+        seconds = time.perf_counter() - started
+        outs = [a.text for a in result.augmentations]
+        srcs = [texts[a.source_index] for a in result.augmentations]
+        labs = [a.label for a in result.augmentations]
+        row = {"setting": setting.name, **setting.__dict__, "seconds": round(seconds, 2)}
+        row["samples_per_s"] = len(outs) / max(seconds, 1e-9)
+        row["shortfall"] = sum(s.requested - s.produced for s in result.shortfalls)
+        row.update(score_outputs(outs, srcs, labs, lm, judge))
+        rows.append(row)
+        examples[setting.name] = [
+            {"original": s, "output": o, "label": y}
+            for s, o, y in list(zip(srcs, outs, labs, strict=True))[:40]
+        ]
+        log(
+            f"{setting.name:<16} fluent {row['fluent_share']:.3f}  label kept {row.get('label_kept', float('nan')):.3f}"
+            f"  words changed {row['word_change']:.3f}  median log-ppl ratio {row['log_ppl_ratio_median']:+.2f}"
+            f"  {row['samples_per_s']:.1f} samples/s"
+        )
+    return {
+        "judge_ceiling": ceiling,
+        "texts": len(texts),
+        "n": n,
+        "seed": seed,
+        "rows": rows,
+        "examples": examples,
+    }
+
+
+def format_decoding_table(result: dict) -> str:
+    head = "| setting | steps | K | T | top-p | guidance | filter | fluent | label kept | words changed | distinct-2 | samples/s |"
+    lines = [head, "|" + "---|" * 12]
+    for r in result["rows"]:
+        filters = []
+        if r["min_label_prob"]:
+            filters.append(f"p(y)≥{r['min_label_prob']:g}")
+        kept = f"{100 * r['label_kept']:.1f}%" if "label_kept" in r else "–"
+        lines.append(
+            f"| {r['setting']} | {r['steps'][0]}-{r['steps'][1]} | {r['rounds']} | {r['temperature']:g} | {r['top_p']:g} "
+            f"| {r['guidance_scale']:g} | {', '.join(filters) or '–'} | {100 * r['fluent_share']:.1f}% | {kept} "
+            f"| {100 * r['word_change']:.1f}% | {100 * r['distinct_2']:.1f} | {r['samples_per_s']:.1f} |"
+        )
+    if result.get("judge_ceiling") is not None:
+        lines.append("")
+        lines.append(
+            f"Judge accuracy on the originals (ceiling of 'label kept'): {100 * result['judge_ceiling']:.1f}%."
+        )
+    return "\n".join(lines)
