@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from training.common import autocast, pretrained_kwargs, resolve_device, resolve_precision
+from training.common import pretrained_kwargs, resolve_device, resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -237,9 +237,9 @@ class WindowStream:
         flat = [s for doc in sentences_per_doc for s in doc]
         encoded = self.tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
         cursor = 0
-        for doc in sentences_per_doc:
-            ids = encoded[cursor : cursor + len(doc)]
-            cursor += len(doc)
+        for sentences in sentences_per_doc:
+            ids = encoded[cursor : cursor + len(sentences)]
+            cursor += len(sentences)
             self.pending[k].extend(w for w in pack_windows(ids, self.max_content) if w)
 
     def _draw_window(self) -> list[int]:

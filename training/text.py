@@ -212,7 +212,8 @@ class TextCodec:
                 runs[-1].append(i)
             else:
                 runs.append([i])
-        text, pieces, cursor = encoded.text, [], 0
+        text, cursor = encoded.text, 0
+        pieces: list[str] = []
         # An uncased tokenizer writes lower case; where the user's text uses capitals, new words
         # follow its conventions (sentence-initial capitals, "I"). All-lower-case texts stay so.
         cased = any(c.isupper() for c in text)
