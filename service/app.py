@@ -24,6 +24,7 @@ from service.errors import error_response, install_error_handlers
 from service.metrics import Metrics
 from service.middleware import BodySizeLimit, RequestMetrics
 from service.models import ModelHolder
+from service.redact import install_access_log_redaction
 from service.queue import BackendUnavailable, EmbeddedBackend, JobBackend, JobSettings, RedisBackend
 from service.routes import augment, classify, health, jobs
 from service.settings import Settings
@@ -49,6 +50,8 @@ def create_app(
     `app.state.core.models.load_now()`; `job_function` replaces `worker.jobs.augment` in embedded mode."""
     settings = settings or Settings()
     info = read_checkpoint_info(settings.checkpoint_dir)  # fail fast on a wrong CHECKPOINT_DIR
+    key = settings.api_key.get_secret_value() if settings.api_key is not None else ""
+    install_access_log_redaction(settings.log_redact_params, [key])
     metrics = Metrics()
 
     @contextlib.asynccontextmanager

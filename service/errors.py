@@ -105,6 +105,24 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+def _leaf_routes(routes: Any) -> Any:
+    for route in routes:
+        if hasattr(route, "path_regex") and getattr(route, "methods", None):
+            yield route
+        elif hasattr(route, "original_router"):  # FastAPI wraps an included router
+            yield from _leaf_routes(route.original_router.routes)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path (Starlette names only the first matching route's)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for route in _leaf_routes(request.app.router.routes):
+        if route.path_regex.fullmatch(path):
+            methods.update(route.methods)
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -136,6 +154,10 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"no route {request.method} {request.url.path}; see /docs for the API"
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}; see /docs for the API"
+            allowed = allowed_methods(request)
+            if allowed:  # Starlette names only the first matching route's methods
+                headers = {**(getattr(exc, "headers", None) or {}), "Allow": ", ".join(allowed)}
+                return error_response(405, "method_not_allowed", message, {"allowed": allowed}, headers)
         elif exc.status_code == 400:  # FastAPI's "There was an error parsing the body"
             message = "the body could not be read; send a JSON object with Content-Type: application/json"
         else:

@@ -64,6 +64,11 @@ class Metrics:
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
             registry=self.registry,
         )
+        self.workers = Gauge(
+            "dcls_workers",
+            "rq workers serving the queue, as of the last /readyz or /metrics",
+            registry=self.registry,
+        )
         self.model_ready = Gauge(
             "dcls_model_ready", "1 when the models this process needs are loaded", registry=self.registry
         )

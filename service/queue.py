@@ -257,15 +257,25 @@ class RedisBackend:
         return int(self._guard(lambda: Worker.count(queue=self.queue)))
 
     def counts(self) -> dict[str, int]:
+        from rq.job import Job
+
         q = self.queue
 
         def read() -> dict[str, int]:
+            # rq files a job stopped while running (canceled through the API) in its failed
+            # registry; the API calls it canceled, and so must the counts.
+            failed_ids = q.failed_job_registry.get_job_ids()
+            pipe = self.connection.pipeline()
+            for job_id in failed_ids:
+                pipe.hget(f"{Job.redis_job_namespace_prefix}{job_id}", "status")
+            statuses = pipe.execute() if failed_ids else []
+            stopped = sum(1 for st in statuses if st in (b"stopped", "stopped"))
             return {
                 "queued": q.count,
                 "running": q.started_job_registry.count,
                 "succeeded": q.finished_job_registry.count,
-                "failed": q.failed_job_registry.count,
-                "canceled": q.canceled_job_registry.count,
+                "failed": len(failed_ids) - stopped,
+                "canceled": q.canceled_job_registry.count + stopped,
             }
 
         return self._guard(read)

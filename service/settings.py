@@ -30,6 +30,12 @@ class Settings(WorkerSettings):
     failure_ttl_s: int = Field(86_400, ge=1, description="how long a failed or canceled job is kept")
     job_retries: int = Field(1, ge=0, le=10, description="re-runs of a job whose worker died mid-job")
 
+    # Logging.
+    log_redact_params: list[str] = Field(
+        default_factory=list,
+        description="query parameters whose values the access log masks, beyond the key/token-like names",
+    )
+
     # /classify micro-batching.
     classify_enabled: bool = Field(True, description="load the classifier for /classify (needs torch)")
     classify_batch_wait_ms: float = Field(0.0, ge=0, le=1_000)

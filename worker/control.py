@@ -94,7 +94,9 @@ class RqJobContext:
         try:
             self.job.save_meta()
         except Exception as err:  # progress is best effort: a Redis hiccup must not fail the job
-            log.warning("progress of job %s not saved: %s", self.job_id, err)
+            log.warning(
+                "progress of job %s not saved: %s: %s", self.job_id, type(err).__name__, err or repr(err)
+            )
 
     def cancel_requested(self) -> bool:
         return bool(self.job.connection.exists(cancel_key(self.job_id)))

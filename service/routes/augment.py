@@ -101,6 +101,9 @@ def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
     )
 
 
+NO_WORKER_WARNING = "no worker is serving the queue; the job waits until one starts"
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -181,4 +184,9 @@ def submit_augment(
         ) from None
     state.metrics.jobs_submitted.labels(payload.method).inc()
     response.headers["Location"] = f"/jobs/{job_id}"
+    if state.backend.mode == "redis" and not state.backend.workers():
+        # Accepted, not refused: workers come and go (a restart, a scale-up), and the job runs as soon
+        # as one serves the queue; a 503 would make every client resubmit in a loop meanwhile.
+        response.headers["Warning"] = f'199 - "{NO_WORKER_WARNING}"'
+
     return JobAccepted(id=job_id, status="queued", location=f"/jobs/{job_id}")

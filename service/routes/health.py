@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -53,9 +54,16 @@ async def readyz(state: State) -> dict[str, Any]:
         raise ApiError(
             503, "not_ready", "not ready: " + " and ".join(waiting), checks, headers={"Retry-After": "5"}
         )
+    status = "ready"
     if queue_ok and state.backend.mode == "redis":
-        checks["workers"] = await run_in_threadpool(state.backend.workers)
-    return {"status": "ready", "checks": checks}
+        workers = await run_in_threadpool(state.backend.workers)
+        checks["workers"] = workers
+        state.metrics.workers.set(workers or 0)
+        if not workers:
+            # Still 200: the API takes jobs (they wait in the queue), but nothing runs them yet.
+            status = "degraded"
+            checks["warning"] = "no worker is serving the queue: augment jobs wait until one starts"
+    return {"status": status, "checks": checks}
 
 
 @router.get(
@@ -112,4 +120,7 @@ def info(state: State) -> dict[str, Any]:
 )
 def metrics(state: State) -> Response:
     state.metrics.model_ready.set(1 if state.models.ready else 0)
+    if state.backend.mode == "redis":
+        with contextlib.suppress(Exception):  # Redis down: the other metrics still answer
+            state.metrics.workers.set(state.backend.workers() or 0)
     return Response(state.metrics.render(), media_type=CONTENT_TYPE)

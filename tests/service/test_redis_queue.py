@@ -108,6 +108,10 @@ def test_cancel_running_and_queued_jobs(tiny_checkpoint, redis_url, queue_name, 
         assert stopped_after < 5 and next_after < 6, (stopped_after, next_after)
         assert worker.process.poll() is None
         assert_job_data_is_json(redis_url, running)
+        # The job gauge follows the API's statuses: both cancellations count as canceled, none as failed.
+        metrics = client.get("/metrics").text
+        assert 'dcls_jobs{status="canceled"} 2.0' in metrics, metrics
+        assert 'dcls_jobs{status="failed"} 0.0' in metrics
 
 
 def test_job_timeout_on_the_queue(tiny_checkpoint, redis_url, queue_name, start_worker):
@@ -235,3 +239,19 @@ def test_api_loads_only_the_classifier(tiny_checkpoint, redis_url, queue_name, c
             )
         else:
             assert models.runtime is None and models.state == "disabled"
+
+
+def test_no_worker_is_reported_not_hidden(tiny_checkpoint, redis_url, queue_name, start_worker):
+    """Redis mode with no worker on the queue: /readyz says degraded, /augment accepts with a warning."""
+    with client_for(redis_settings(tiny_checkpoint, redis_url, queue_name)) as client:
+        wait_ready(client)
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["status"] == "degraded"
+        assert ready.json()["checks"]["workers"] == 0 and "no worker" in ready.json()["checks"]["warning"]
+        accepted = client.post("/augment", json={"items": items(1), "n": 1})
+        assert accepted.status_code == 202 and "no worker is serving the queue" in accepted.headers["warning"]
+        assert "dcls_workers 0.0" in client.get("/metrics").text
+        start_worker(queue_name).wait_registered()
+        assert client.get("/readyz").json()["status"] == "ready"
+        assert "warning" not in client.post("/augment", json={"items": items(1), "n": 1}).headers
+        assert "dcls_workers 1.0" in client.get("/metrics").text

@@ -1,0 +1,57 @@
+"""Faults an outside check found: secrets in the access log, the Allow header, empty warnings."""
+
+from __future__ import annotations
+
+import logging
+
+from service.redact import MASK, RedactingFilter, install_access_log_redaction, redact_url
+from tests.service.conftest import client_for, make_settings
+
+KEY = "k" * 8 + "secret-value-123"
+
+
+def test_redact_url_masks_credential_parameters_and_the_key():
+    assert redact_url("/info?api_key=abc&n=2") == f"/info?api_key={MASK}&n=2"
+    assert redact_url("/x?Access_Token=t1&TOKEN=t2&q=ok") == f"/x?Access_Token={MASK}&TOKEN={MASK}&q=ok"
+    assert redact_url("/x?sig=abc", extra_names=["SIG"]) == f"/x?sig={MASK}"
+    assert redact_url(f"/jobs/{KEY}?a=1", secrets=[KEY]) == f"/jobs/{MASK}?a=1"
+    assert redact_url("/x?flag&n=1") == "/x?flag&n=1"
+    assert redact_url("/healthz") == "/healthz"
+
+
+def test_access_log_records_are_redacted_as_uvicorn_writes_them(tiny_checkpoint, caplog):
+    with client_for(make_settings(tiny_checkpoint, api_key=KEY), load_models=False):
+        logger = logging.getLogger("uvicorn.access")
+        assert any(isinstance(f, RedactingFilter) for f in logger.filters)
+        with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+            # uvicorn's access record: '%s - "%s %s HTTP/%s" %d' with (client, method, path, version, status)
+            logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", f"/info?api_key={KEY}", "1.1", 401)
+        assert KEY not in caplog.text and f"api_key={MASK}" in caplog.text
+    install_access_log_redaction()  # leave a filter without this test's key
+
+
+def test_405_names_every_method_of_the_path(tiny_checkpoint):
+    with client_for(make_settings(tiny_checkpoint), load_models=False) as client:
+        for method in ("PUT", "PATCH", "POST"):
+            response = client.request(method, "/jobs/" + "0" * 32)
+            assert response.status_code == 405
+            assert response.headers["allow"] == "DELETE, GET", response.headers
+            assert response.json()["error"]["details"]["allowed"] == ["DELETE", "GET"]
+        assert client.put("/augment").headers["allow"] == "POST"
+
+
+def test_progress_warning_names_the_error_even_when_its_text_is_empty(caplog):
+    from worker.control import RqJobContext
+
+    class Job:
+        id = "job-1"
+        meta: dict = {}
+        timeout = None
+
+        def save_meta(self):
+            raise TimeoutError()
+
+    context = RqJobContext(Job())
+    with caplog.at_level(logging.WARNING, logger="worker.control"):
+        context.report_progress(1, 2)
+    assert "progress of job job-1 not saved: TimeoutError" in caplog.text
