@@ -24,8 +24,8 @@ from service.errors import error_response, install_error_handlers
 from service.metrics import Metrics
 from service.middleware import BodySizeLimit, RequestMetrics
 from service.models import ModelHolder
-from service.redact import install_access_log_redaction
 from service.queue import BackendUnavailable, EmbeddedBackend, JobBackend, JobSettings, RedisBackend
+from service.redact import install_access_log_redaction
 from service.routes import augment, classify, health, jobs
 from service.settings import Settings
 from worker.checkpoint_info import read_checkpoint_info
