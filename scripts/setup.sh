@@ -11,6 +11,16 @@ fi
 . "$VENV/bin/activate"
 if ! python -c "import torch" >/dev/null 2>&1; then
     python -m pip install --quiet --upgrade pip
-    python -m pip install --quiet torch==2.13.0
+    echo "== installing torch 2.13.0 (about 200 MB for the CPU build; a few minutes on a slow line)"
+    if command -v nvidia-smi >/dev/null 2>&1; then
+        python -m pip install --quiet torch==2.13.0  # the CUDA build from the configured index
+    else
+        # No NVIDIA GPU: PyTorch's own CPU wheel index, else the configured index (which serves the CPU
+        # build on machines set up that way; plain PyPI would pull several GB of CUDA packages).
+        python -m pip install --quiet --timeout 15 --retries 1 torch==2.13.0 \
+            --index-url "${TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}" 2>/dev/null \
+            || python -m pip install --quiet torch==2.13.0
+    fi
 fi
-python -m pip install --quiet -e ".[dev,base-model]"
+echo "== installing the project and its dependencies"
+python -m pip install --quiet -e ".[dev]"

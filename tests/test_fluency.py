@@ -50,3 +50,13 @@ def test_scrambled_text_is_less_fluent_and_report(tmp_path):
     report = fluency_report(lm, ["the dog sat .", "sat . the the"], ["the cat sat .", "the cat sat ."])
     assert report["fluent_share"] == 0.5
     assert EOS == 2
+
+
+def test_agreement_statistics_by_hand():
+    from training.bench.rating import auc, cohen_kappa
+
+    # 4 items: both say yes on 2, disagree on 1, both no on 1 -> p_o = 3/4;
+    # p(a yes) = 3/4, p(b yes) = 2/4 -> p_e = 3/8 + 1/8 = 1/2 -> kappa = (3/4 - 1/2) / (1/2) = 1/2
+    assert cohen_kappa([True, True, True, False], [True, True, False, False]) == pytest.approx(0.5)
+    assert auc([3.0, 2.0, 1.0], [True, False, False]) == 1.0
+    assert auc([1.0, 1.0], [True, False]) == 0.5

@@ -1,0 +1,199 @@
+"""The Python API: augment and classify with a fitted checkpoint in three lines.
+
+    from training import Augmenter, Classifier
+    aug = Augmenter.from_pretrained("checkpoints/sample")
+    result = aug.augment(["We spent the afternoon at the beach."], ["joy"], n=4)
+    for out in result.outputs:
+        print(out.label, out.label_prob, out.text)
+    Classifier.from_pretrained("checkpoints/sample").predict(["What a lovely day"])
+
+Everything returned is a plain frozen dataclass. Outputs carry the intended label, the classifier's
+probability of it (`label_prob`), its predicted label, and the provenance of the rewrite.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from training.augmenters.base import AugmentResult
+
+
+@dataclass(frozen=True)
+class AugmentedText:
+    text: str
+    label: str
+    source_index: int  # index of the original in the input lists
+    label_prob: float | None  # the classifier's probability of `label` for `text`
+    predicted_label: str | None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    source_index: int
+    requested: int
+    produced: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class AugmentOutput:
+    outputs: list[AugmentedText]
+    shortfalls: list[Shortfall]
+    stats: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    probabilities: dict[str, float]
+
+
+class Classifier:
+    """The checkpoint's task classifier (or its proxy when it has none)."""
+
+    def __init__(self, runner):
+        self.runner = runner
+
+    @classmethod
+    def from_pretrained(cls, checkpoint: str | Path, device: str = "auto") -> Classifier:
+        from training.checkpoint import load_checkpoint
+        from training.classifier import ClassifierRunner
+        from training.common import quiet_transformers, resolve_device
+        from training.text import TextCodec
+
+        quiet_transformers()
+        loaded = load_checkpoint(checkpoint, resolve_device(device), components=("classifier", "proxy"))
+        model = loaded.classifier if loaded.classifier is not None else loaded.proxy
+        if model is None:
+            raise ValueError(f"{checkpoint} has neither a classifier nor a proxy")
+        return cls(
+            ClassifierRunner(model, TextCodec(loaded.tokenizer), max_length=loaded.settings.max_length)
+        )
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.runner.label_names)
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        probs = self.runner.predict_proba(list(texts))
+        names = self.runner.label_names
+        return [
+            Prediction(
+                names[int(row.argmax())], {n: round(float(p), 6) for n, p in zip(names, row, strict=True)}
+            )
+            for row in probs
+        ]
+
+
+class Augmenter:
+    """DiffusionCLS rewrites (and the classic methods) with a fitted checkpoint's models."""
+
+    def __init__(self, checkpoint, diffusion, classifier: Classifier | None):
+        self.checkpoint = checkpoint
+        self.diffusion = diffusion
+        self.classifier = classifier
+
+    @classmethod
+    def from_pretrained(cls, checkpoint: str | Path, device: str = "auto") -> Augmenter:
+        from training.augmenters.diffusion import DiffusionAugmenter
+        from training.checkpoint import load_checkpoint
+        from training.common import quiet_transformers, resolve_device
+
+        quiet_transformers()
+        loaded = load_checkpoint(checkpoint, resolve_device(device))
+        diffusion = DiffusionAugmenter.from_checkpoint(loaded)
+        return cls(loaded, diffusion, Classifier(diffusion.scorer) if diffusion.scorer is not None else None)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.diffusion.labels
+
+    def augment(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        n: int = 4,
+        *,
+        method: str = "diffusioncls",
+        seed: int = 0,
+        steps: tuple[int, int] | None = None,
+        rounds: int | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        guidance_scale: float | None = None,
+        min_label_prob: float | None = None,
+        params: dict[str, Any] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> AugmentOutput:
+        """`n` new texts per (text, label); decoding settings left out take the checkpoint's defaults.
+
+        `method` is any of `training.augmenters.registry.METHODS` (`params` are a classic method's options).
+        """
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        counts = [n] * len(texts)
+        if method == "diffusioncls":
+            options = self._options(steps, rounds, temperature, top_k, top_p, guidance_scale, min_label_prob)
+            result = self.diffusion.augment(
+                list(texts), list(labels), counts, seed, progress, options=options
+            )
+        else:
+            result = self._classic(method, params or {}).augment(
+                list(texts), list(labels), counts, seed, progress
+            )
+            if self.diffusion.scorer is not None and result.augmentations:
+                from training.augmenters.diffusion import score_augmentations
+
+                score_augmentations(self.diffusion.scorer, result.augmentations)
+        return _typed(result)
+
+    def _options(self, steps, rounds, temperature, top_k, top_p, guidance_scale, min_label_prob):
+        from training.augmenters.diffusion import DiffusionOptions
+        from training.sampler import DecodeConfig
+
+        d = self.checkpoint.settings.sampler
+        decode = DecodeConfig(
+            rounds=d.rounds if rounds is None else rounds,
+            temperature=d.temperature if temperature is None else temperature,
+            top_k=d.top_k if top_k is None else top_k,
+            top_p=d.top_p if top_p is None else top_p,
+            guidance_scale=d.guidance_scale if guidance_scale is None else guidance_scale,
+        )
+        options = DiffusionOptions(steps=tuple(steps or d.steps), decode=decode)
+        default_filter = getattr(d, "min_label_prob", 0.0)
+        return replace(options, min_label_prob=default_filter if min_label_prob is None else min_label_prob)
+
+    def _classic(self, method: str, params: dict[str, Any]):
+        from training.augmenters.registry import Resources, build_augmenter
+
+        resources = Resources(
+            device=str(self.diffusion.device),
+            mlm_model=self.checkpoint.generator,
+            mlm_codec=self.diffusion.codec,
+        )
+        return build_augmenter(method, params, resources)
+
+
+def _typed(result: AugmentResult) -> AugmentOutput:
+    outputs = []
+    for a in result.augmentations:
+        provenance = dict(a.provenance)
+        prob = provenance.pop("label_prob", None)
+        outputs.append(
+            AugmentedText(
+                a.text,
+                a.label,
+                a.source_index,
+                None if prob is None or (isinstance(prob, float) and math.isnan(prob)) else float(prob),
+                provenance.pop("predicted_label", None),
+                provenance,
+            )
+        )
+    shortfalls = [Shortfall(s.source_index, s.requested, s.produced, s.reason) for s in result.shortfalls]
+    return AugmentOutput(outputs, shortfalls, dict(result.stats))
