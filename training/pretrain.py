@@ -469,6 +469,10 @@ def run_pretraining(run: PretrainRun) -> dict:
         state = torch.load(state_path, map_location=dev, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        # The saved groups carry the old run's peak rates; this run's config decides them (a resumed
+        # run may lower the rate, say). Groups come out of `param_groups` in the same order.
+        for group, fresh in zip(optimizer.param_groups, groups, strict=True):
+            group["base_lr"] = fresh["base_lr"]
         stream.restore(state["stream"])
         generator.set_state(state["generator"])
         step, seconds, tokens_seen, history = (

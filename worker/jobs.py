@@ -60,7 +60,11 @@ def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> 
 
         score_augmentations(runtime.classifier, result.augmentations)  # diffusioncls scores its own
     outputs = []
+    too_long: dict[int, int] = {}
     for a in result.augmentations:
+        if request.max_output_chars is not None and len(a.text) > request.max_output_chars:
+            too_long[a.source_index] = too_long.get(a.source_index, 0) + 1
+            continue
         provenance = dict(a.provenance)
         label_prob = provenance.pop("label_prob", None)
         if isinstance(label_prob, float) and math.isnan(label_prob):
@@ -79,12 +83,26 @@ def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> 
         ShortfallOut(
             source_index=s.source_index,
             requested=s.requested,
-            produced=s.produced,
+            produced=s.produced - too_long.pop(s.source_index, 0),
             reason=s.reason,
-            label=s.label,
+            # A per-input shortfall names its input's label too (a whole-class one already has it).
+            label=s.label if s.label is not None or s.source_index < 0 else request.labels[s.source_index],
         )
         for s in result.shortfalls
     ]
+    counts = each_counts(len(request.texts), request.n) if request.policy == "ge" else None
+    for index, dropped in sorted(too_long.items()):
+        requested = counts[index] if counts is not None else dropped
+        shortfalls.append(
+            ShortfallOut(
+                source_index=index,
+                requested=requested,
+                produced=requested - dropped,
+                reason=f"{dropped} output(s) over the {request.max_output_chars}-character limit were dropped",
+                label=request.labels[index],
+            )
+        )
+    shortfalls.sort(key=lambda s: s.source_index)
     stats = {k: v for k, v in result.stats.items() if isinstance(v, int | float | str)}
     stats["produced"] = len(outputs)
     return AugmentJobResult(method=request.method, outputs=outputs, shortfalls=shortfalls, stats=stats)

@@ -98,6 +98,7 @@ def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
         decoding=decoding,
         params=body.params,
         seed=body.seed,
+        max_output_chars=settings.max_text_chars,
     )
 
 

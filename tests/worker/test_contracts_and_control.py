@@ -127,3 +127,29 @@ def test_job_function_runs_without_a_queue(tiny_checkpoint):
         with pytest.raises(jobs.ModelMismatch):
             jobs.augment({**payload, "checkpoint_id": "0" * 16})
         assert context.errors[-1].type == "model_mismatch"
+
+
+def test_outputs_over_the_text_limit_are_dropped_and_shortfalls_name_the_label(tiny_checkpoint):
+    """Every output can be sent back as input (MAX_TEXT_CHARS), and a per-input shortfall says its label."""
+    from worker import jobs, runtime
+    from worker.runtime import ModelRuntime
+
+    runtime.install(ModelRuntime.load(tiny_checkpoint, "cpu"))
+    texts = ["The movie was great today!", "The movie was great today and it was lovely again!"]
+    base = AugmentPayload(method="diffusioncls", texts=texts, labels=["joy", "sad"], n=2, seed=1)
+    unlimited = jobs.augment(base.model_dump(mode="json"))
+    lengths = sorted(len(o["text"]) for o in unlimited["outputs"])
+    limit = lengths[1]  # some outputs fit, the longer ones do not
+    limited = jobs.augment(base.model_copy(update={"max_output_chars": limit}).model_dump(mode="json"))
+    assert limited["outputs"] and all(len(o["text"]) <= limit for o in limited["outputs"])
+    dropped = len(unlimited["outputs"]) - len(limited["outputs"])
+    assert dropped > 0
+    assert sum(s["requested"] - s["produced"] for s in limited["shortfalls"]) == dropped
+    for s in limited["shortfalls"]:
+        assert s["label"] == ["joy", "sad"][s["source_index"]] and "character limit" in s["reason"]
+    # A text with nothing to rewrite is a shortfall that still names its label.
+    nothing = AugmentPayload(
+        method="diffusioncls", texts=["\u2603 \u2603"], labels=["anger"], n=1
+    ).model_dump(mode="json")
+    shortfall = jobs.augment(nothing)["shortfalls"][0]
+    assert shortfall["source_index"] == 0 and shortfall["label"] == "anger"
