@@ -90,9 +90,9 @@ def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> 
         )
         for s in result.shortfalls
     ]
-    counts = each_counts(len(request.texts), request.n) if request.policy == "ge" else None
+    per_input = each_counts(len(request.texts), request.n) if request.policy == "ge" else None
     for index, dropped in sorted(too_long.items()):
-        requested = counts[index] if counts is not None else dropped
+        requested = per_input[index] if per_input is not None else dropped
         shortfalls.append(
             ShortfallOut(
                 source_index=index,
