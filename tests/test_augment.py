@@ -34,7 +34,7 @@ def test_provenance_describes_each_output(tiny_augmenter):
     for a in result.augmentations:
         p = a.provenance
         n = len(tiny_augmenter.codec.encode([TEXTS[a.source_index]], 100)[0])
-        assert p["seed"] == 2 and 10 <= p["step"] <= 12 and p["rounds"] == 4
+        assert p["seed"] == 2 and 10 <= p["step"] <= 12 and p["rounds"] == DecodeConfig().rounds
         assert p["masked_positions"] and all(0 <= i < n for i in p["masked_positions"])
         assert p["mask_ratio"] == pytest.approx(len(p["masked_positions"]) / n, abs=1e-4)
         assert 0 < p["changed_ratio"] <= p["mask_ratio"]

@@ -12,6 +12,7 @@ from training.bench.decoding import (
     word_change_ratio,
 )
 from training.fluency import NgramLM
+from training.sampler import DecodeConfig
 
 
 def test_word_change_ratio_by_hand():
@@ -34,7 +35,10 @@ def test_parse_setting():
         2.0,
         0.5,
     )
-    assert parse_setting("default").rounds == 4 and parse_setting("one:steps=14").steps == (14, 14)
+    assert parse_setting("default").rounds == DecodeConfig.rounds and parse_setting("one:steps=14").steps == (
+        14,
+        14,
+    )
     with pytest.raises(ValueError):
         parse_setting("x:colour=red")
 

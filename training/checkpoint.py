@@ -26,6 +26,7 @@ import torch
 
 from training.common import library_versions
 from training.generator import LABEL_POSITION, NULL_LABEL_TOKEN, PREFIX_LENGTH, ScheduleConfig, label_token
+from training.sampler import DecodeConfig
 
 SETTINGS_FILE = "diffusioncls.json"
 FORMAT = "diffusioncls-checkpoint"
@@ -40,11 +41,11 @@ class CheckpointError(ValueError):
 @dataclass(frozen=True)
 class SamplerDefaults:
     steps: tuple[int, int] = (13, 16)  # the paper's best step group (4th of 8) for T = 32
-    rounds: int = 4
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    guidance_scale: float = 1.0
+    rounds: int = DecodeConfig.rounds
+    temperature: float = DecodeConfig.temperature
+    top_k: int = DecodeConfig.top_k
+    top_p: float = DecodeConfig.top_p
+    guidance_scale: float = DecodeConfig.guidance_scale
 
 
 @dataclass

@@ -44,12 +44,25 @@ def _decoding_args(p: argparse.ArgumentParser, title: str) -> None:
     g.add_argument(
         "--steps", default=None, help="corruption steps: 13-16, 14 or group:4 (default 13-16 of T=32)"
     )
-    g.add_argument("--rounds", type=int, default=None, help="decoding rounds K (default 4; 1 = one-shot)")
     g.add_argument(
-        "--temperature", type=float, default=None, help="sampling temperature (default 1; 0 = greedy)"
+        "--rounds",
+        type=int,
+        default=None,
+        help="decoding rounds K (default: the checkpoint's, 8 for new fits; 1 = one-shot)",
+    )
+    g.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="sampling temperature (default: the checkpoint's, 0.7 for new fits; 0 = greedy)",
     )
     g.add_argument("--top-k", type=int, default=None, help="keep the k best tokens (default 0 = off)")
-    g.add_argument("--top-p", type=float, default=None, help="nucleus sampling mass (default 1 = off)")
+    g.add_argument(
+        "--top-p",
+        type=float,
+        default=None,
+        help="nucleus sampling mass (default: the checkpoint's, 0.9 for new fits; 1 = off)",
+    )
     g.add_argument(
         "--guidance", type=float, default=None, help="classifier-free guidance scale (default 1 = off)"
     )

@@ -1,12 +1,10 @@
-"""End-to-end training: `pretrain` (unlabelled text -> base generator) and `fit` (labelled data ->
-proxy -> generator -> checkpoint)."""
+"""End-to-end training: `fit` (labelled data -> proxy -> generator -> pseudo samples -> classifier ->
+checkpoint). Base models are made by `training.pretrain`."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,11 +30,9 @@ from training.generator import (
     GeneratorConfig,
     ScheduleConfig,
     add_label_tokens,
-    head_prefix,
     label_token,
     load_base_mlm,
     train_generator,
-    unigram_log_prior,
 )
 from training.policies import POLICIES, augment_balanced, each_counts
 from training.text import TextCodec, ensure_special_tokens
@@ -50,79 +46,6 @@ def load_tokenizer(name_or_path: str | Path):
     tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), **pretrained_kwargs(name_or_path))
     ensure_special_tokens(tokenizer)
     return tokenizer
-
-
-def pretrain(
-    base: str | Path,
-    texts: Sequence[str],
-    out: str | Path,
-    config: GeneratorConfig = GeneratorConfig(epochs=1, lr=2e-4),
-    schedule: ScheduleConfig = ScheduleConfig(),
-    seed: int = 0,
-    device: str = "auto",
-    progress: bool = True,
-    val_fraction: float = 0.02,
-) -> dict:
-    """Masked-diffusion training on unlabelled text with the null label; writes an HF model folder.
-
-    Creates and ties an MLM head when the base has none (its output bias starts at the log unigram
-    prior of `texts`). The folder can be given to `fit` as the base model.
-    """
-    started = time.perf_counter()
-    dev = resolve_device(device)
-    tokenizer = load_tokenizer(base)
-    codec = TextCodec(load_tokenizer(base))
-    model, head_created = load_base_mlm(base, dev, seed)
-    if head_created:
-        log.warning(
-            "%s has no MLM head: created one tied to the embeddings; it is trained from scratch here", base
-        )
-        head = getattr(model, head_prefix(model) or "", None)
-        bias = getattr(getattr(head, "predictions", None), "bias", None)
-        if bias is not None:
-            with torch.no_grad():
-                bias.copy_(unigram_log_prior(codec, texts, bias.shape[0]).to(bias.device))
-    ids = add_label_tokens(model, tokenizer, [])
-    null_id = ids[NULL_LABEL_TOKEN]
-    encoded = [e for e in codec.encode(texts, config.max_content) if any(e.maskable)]
-    n_val = int(len(encoded) * val_fraction) if len(encoded) >= 50 else 0
-    gen = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(encoded), generator=gen).tolist()
-    val_set = [encoded[i] for i in order[:n_val]]
-    train_set = [encoded[i] for i in order[n_val:]]
-
-    def examples(items):
-        return [DiffusionExample(e, null_id, torch.zeros(len(e))) for e in items]
-
-    report = train_generator(
-        model,
-        codec,
-        examples(train_set),
-        null_id,
-        schedule,
-        config,
-        seed,
-        head_is_new=head_created,
-        desc="pretrain",
-        progress=progress,
-        validation=examples(val_set),
-    )
-    out = Path(out)
-    model.save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
-    report.update(
-        {
-            "base_model": str(base),
-            "head_created": head_created,
-            "texts": len(train_set),
-            "validation_texts": len(val_set),
-            "config": config.to_dict(),
-            "schedule": asdict(schedule),
-            "seconds": round(time.perf_counter() - started, 1),
-        }
-    )
-    (out / "pretrain.json").write_text(json.dumps(report, indent=2) + "\n")
-    return report
 
 
 @dataclass(frozen=True)

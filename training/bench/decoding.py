@@ -25,17 +25,18 @@ from training.augmenters.words import metric_tokens
 from training.bench.diversity import distinct_n
 from training.classifier import ClassifierRunner
 from training.fluency import FLUENT_LOG_RATIO, NgramLM
+from training.sampler import DecodeConfig
 
 
 @dataclass(frozen=True)
 class DecodingSetting:
     name: str
     steps: tuple[int, int] = (13, 16)
-    rounds: int = 4
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    guidance_scale: float = 1.0
+    rounds: int = DecodeConfig.rounds
+    temperature: float = DecodeConfig.temperature
+    top_k: int = DecodeConfig.top_k
+    top_p: float = DecodeConfig.top_p
+    guidance_scale: float = DecodeConfig.guidance_scale
     min_label_prob: float = 0.0  # keep outputs the checkpoint's classifier finds on-label (with top-up)
 
 
@@ -109,7 +110,6 @@ def run_decoding_study(
 ) -> dict:
     """Rewrite `texts` n times under each setting; score as above. `augmenter` is a DiffusionAugmenter."""
     from training.augmenters.diffusion import DiffusionOptions
-    from training.sampler import DecodeConfig
 
     counts = [n] * len(texts)
     rows, examples = [], {}
