@@ -196,3 +196,43 @@ def test_classify_writes_labels_with_probabilities(cli_checkpoint, tmp_path):
         assert set(probs) == {"anger", "joy", "sad"}
         assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
         assert row["label"] == max(probs, key=probs.get)
+
+
+def test_augment_min_label_prob_flags_what_it_could_not_replace(cli_checkpoint, english_csv, tmp_path):
+    out = tmp_path / "filtered.csv"
+    run_cli(
+        "augment",
+        "--checkpoint",
+        cli_checkpoint,
+        "--input",
+        english_csv,
+        "--out",
+        out,
+        "--n",
+        "1",
+        "--limit",
+        "6",
+        "--min-label-prob",
+        "0.9",
+        "--max-attempts",
+        "2",
+        "--quiet",
+    )
+    rows = read_rows(out)
+    assert len(rows) == 6  # n outputs still come back
+    for row in rows:
+        flagged = json.loads(row["details"] or "{}").get("below_min_label_prob", False)
+        assert float(row["label_prob"]) >= 0.9 or flagged
+    bad = run_cli(
+        "augment",
+        "--checkpoint",
+        cli_checkpoint,
+        "--input",
+        english_csv,
+        "--out",
+        out,
+        "--min-label-prob",
+        "1.5",
+        check=False,
+    )
+    assert bad.returncode == 2 and "min_label_prob" in bad.stderr

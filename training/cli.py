@@ -224,13 +224,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="diffusioncls corruption steps: 13-16, 14 or group:4 (default: checkpoint's)",
     )
-    g.add_argument("--rounds", type=int, default=None, help="decoding rounds K (default: checkpoint's, 4)")
+    g.add_argument(
+        "--rounds", type=int, default=None, help="decoding rounds K (default: checkpoint's; 8 for new fits)"
+    )
     g.add_argument("--temperature", type=float, default=None)
     g.add_argument("--top-k", type=int, default=None)
     g.add_argument("--top-p", type=float, default=None)
     g.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (1 = off)")
     g.add_argument("--batch-size", type=int, default=None, help="texts per forward pass (default 64)")
     g.add_argument("--max-attempts", type=int, default=None, help="passes before a shortfall (default 4)")
+    g.add_argument(
+        "--min-label-prob",
+        type=float,
+        default=None,
+        help="diffusioncls: keep outputs the classifier gives their label at least this probability, topping up "
+        "with fresh rewrites; the best of the rest, flagged, fill what is still missing (default 0 = off)",
+    )
     p.add_argument("--no-score", action="store_true", help="skip the classifier's probability of each label")
     p.add_argument("--limit", type=int, default=None, help="augment only the first N inputs")
     _add_common(p)
@@ -631,6 +640,7 @@ _SHORTCUTS = {
     "guidance": "guidance",
     "batch_size": "batch_size",
     "max_attempts": "max_attempts",
+    "min_label_prob": "min_label_prob",
 }
 
 

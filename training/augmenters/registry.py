@@ -147,11 +147,25 @@ _RATE = "float in [0, 1]: share of the words changed by this operation (default:
 PARAMS: dict[str, dict[str, Param]] = {
     "diffusioncls": {
         "steps": Param(_steps, "corruption steps: 13-16, 14, group:4 or [low, high] (default 13-16 of T=32)"),
-        "rounds": Param(_integer(1, 64), "int in 1..64: decoding rounds K", 4),
-        "temperature": Param(_real(0.0), "float >= 0: sampling temperature (0 = greedy)", 1.0),
-        "top_k": Param(_integer(0), "int >= 0: top-k cut (0 = none)", 0),
-        "top_p": Param(_real(0.0, 1.0, open_low=True), "float in (0, 1]: nucleus cut", 1.0),
-        "guidance": Param(_real(), "float: classifier-free guidance scale (1 = off)", 1.0),
+        # Decoding settings default to the checkpoint's (`fit` stores training.sampler.DecodeConfig's);
+        # no number here, so this list stays torch-free and cannot drift from them.
+        "rounds": Param(_integer(1, 64), "int in 1..64: decoding rounds K (default: the checkpoint's)"),
+        "temperature": Param(
+            _real(0.0), "float >= 0: sampling temperature, 0 = greedy (default: the checkpoint's)"
+        ),
+        "top_k": Param(_integer(0), "int >= 0: top-k cut, 0 = none (default: the checkpoint's)"),
+        "top_p": Param(
+            _real(0.0, 1.0, open_low=True), "float in (0, 1]: nucleus cut (default: the checkpoint's)"
+        ),
+        "guidance": Param(
+            _real(), "float: classifier-free guidance scale, 1 = off (default: the checkpoint's)"
+        ),
+        "min_label_prob": Param(
+            _real(0.0, 1.0),
+            "float in [0, 1): keep outputs the classifier gives their label at least this probability, "
+            "topping up with fresh rewrites (0 = off)",
+            0.0,
+        ),
         "max_attempts": Param(_integer(1, 16), "int in 1..16: decoding passes before a shortfall", 4),
         "batch_size": Param(_integer(1, 1024), "int in 1..1024: chains per forward pass", 64),
         "score": Param(_boolean, "bool: add the classifier's probability of the intended label", True),
@@ -268,6 +282,7 @@ def _build_diffusion(p: dict[str, Any], res: Resources) -> Augmenter:
         max_attempts=p.get("max_attempts", base.max_attempts),
         batch_size=p.get("batch_size", base.batch_size),
         score=p.get("score", base.score),
+        min_label_prob=p.get("min_label_prob", base.min_label_prob),
     )
     return res.diffusion.configured(options)
 
