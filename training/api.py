@@ -155,19 +155,19 @@ class Augmenter:
 
     def _options(self, steps, rounds, temperature, top_k, top_p, guidance_scale, min_label_prob):
         from training.augmenters.diffusion import DiffusionOptions
-        from training.sampler import DecodeConfig
 
-        d = self.checkpoint.settings.sampler
-        decode = DecodeConfig(
-            rounds=d.rounds if rounds is None else rounds,
-            temperature=d.temperature if temperature is None else temperature,
-            top_k=d.top_k if top_k is None else top_k,
-            top_p=d.top_p if top_p is None else top_p,
-            guidance_scale=d.guidance_scale if guidance_scale is None else guidance_scale,
+        given = {
+            "steps": steps,
+            "rounds": rounds,
+            "temperature": temperature,
+            "top_k": top_k,
+            "top_p": top_p,
+            "guidance_scale": guidance_scale,
+        }
+        settings = replace(
+            self.checkpoint.settings.sampler, **{k: v for k, v in given.items() if v is not None}
         )
-        options = DiffusionOptions(steps=tuple(steps or d.steps), decode=decode)
-        default_filter = getattr(d, "min_label_prob", 0.0)
-        return replace(options, min_label_prob=default_filter if min_label_prob is None else min_label_prob)
+        return DiffusionOptions.from_settings(settings, min_label_prob=min_label_prob or 0.0)
 
     def _classic(self, method: str, params: dict[str, Any]):
         from training.augmenters.registry import Resources, build_augmenter

@@ -403,19 +403,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _heldout_name(path: str) -> str:
-    """A held-out file's short name: the folder for a dataset split (india_covid_x/test.csv), else the stem."""
-    from pathlib import Path
-
-    p = Path(path)
-    stem = p.name.split(".")[0]
-    return f"{p.parent.name}/{stem}" if p.suffix in (".csv", ".tsv", ".jsonl") else stem
-
-
 def _cmd_pretrain(args) -> int:
     from pathlib import Path
 
-    from training.pretrain import PretrainConfig, PretrainRun, heldout_windows, parse_source, run_pretraining
+    from training.pretrain import (
+        PretrainConfig,
+        PretrainRun,
+        heldout_name,
+        heldout_windows,
+        parse_source,
+        run_pretraining,
+    )
 
     config = PretrainConfig(
         lr=args.lr,
@@ -443,7 +441,7 @@ def _cmd_pretrain(args) -> int:
 
     tokenizer = AutoTokenizer.from_pretrained(str(args.base), **pretrained_kwargs(args.base))
     heldout = {
-        _heldout_name(path): heldout_windows(path, tokenizer, config.max_length, config.eval_windows)
+        heldout_name(path): heldout_windows(path, tokenizer, config.max_length, config.eval_windows)
         for path in args.heldout
     }
     run = PretrainRun(
@@ -485,12 +483,8 @@ def _sampler_defaults(args, total_steps: int, defaults=None):
 
 def _diffusion_options(sampler, **kwargs):
     from training.augmenters.diffusion import DiffusionOptions
-    from training.sampler import DecodeConfig
 
-    decode = DecodeConfig(
-        sampler.rounds, sampler.temperature, sampler.top_k, sampler.top_p, sampler.guidance_scale
-    )
-    return DiffusionOptions(steps=sampler.steps, decode=decode, **kwargs)
+    return DiffusionOptions.from_settings(sampler, **kwargs)
 
 
 QUICK_BELOW = 1_000  # texts: below this, `--budget auto` is quick

@@ -399,6 +399,14 @@ def pseudo_perplexity(model, tokenizer, windows: Sequence[Sequence[int]], precis
     return math.exp(nll / max(1, count))
 
 
+def heldout_name(path: str | Path) -> str:
+    """A held-out file's short name: dataset folder and split for a table (india_covid_x/test.csv ->
+    india_covid_x/test), else the file's stem."""
+    p = Path(path)
+    stem = p.name.split(".")[0]
+    return f"{p.parent.name}/{stem}" if p.suffix in (".csv", ".tsv", ".jsonl") else stem
+
+
 def heldout_windows(
     path: str | Path, tokenizer, max_length: int, limit: int, text_column: str = "text"
 ) -> list[list[int]]:

@@ -42,6 +42,19 @@ class DiffusionOptions:
         if not 0.0 <= self.min_label_prob < 1.0:
             raise ValueError("min_label_prob must be in [0, 1)")
 
+    @classmethod
+    def from_settings(cls, settings, **kwargs) -> DiffusionOptions:
+        """Options from any object with steps, rounds, temperature, top_k, top_p and guidance_scale
+        (a checkpoint's SamplerDefaults, a decoding-study setting); `kwargs` set the other fields."""
+        decode = DecodeConfig(
+            rounds=settings.rounds,
+            temperature=settings.temperature,
+            top_k=settings.top_k,
+            top_p=settings.top_p,
+            guidance_scale=settings.guidance_scale,
+        )
+        return cls(steps=tuple(settings.steps), decode=decode, **kwargs)
+
 
 @dataclass
 class _Chain:

@@ -117,18 +117,7 @@ def run_decoding_study(
     if ceiling is not None:
         log(f"judge accuracy on the originals (the ceiling of label kept): {ceiling:.3f}")
     for setting in settings:
-        decode = DecodeConfig(
-            rounds=setting.rounds,
-            temperature=setting.temperature,
-            top_k=setting.top_k,
-            top_p=setting.top_p,
-            guidance_scale=setting.guidance_scale,
-        )
-        options = DiffusionOptions(
-            steps=setting.steps,
-            decode=decode,
-            min_label_prob=setting.min_label_prob,
-        )
+        options = DiffusionOptions.from_settings(setting, min_label_prob=setting.min_label_prob)
         started = time.perf_counter()
         result = augmenter.augment(texts, labels, counts, seed, options=options)
         seconds = time.perf_counter() - started

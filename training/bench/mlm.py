@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from training.common import pretrained_kwargs, resolve_device
-from training.pretrain import heldout_windows, masked_accuracy, pseudo_perplexity
+from training.pretrain import heldout_name, heldout_windows, masked_accuracy, pseudo_perplexity
 
 
 def run_mlm_bench(
@@ -42,7 +42,7 @@ def run_mlm_bench(
         ).to(dev)
         for path in heldout:
             texts = heldout_windows(path, tokenizer, max_length, windows)
-            row: dict = {"base": str(base), "heldout": _short_name(path), "windows": len(texts)}
+            row: dict = {"base": str(base), "heldout": heldout_name(path), "windows": len(texts)}
             for rate in rates:
                 scores = masked_accuracy(model, tokenizer, texts, rate, seed=seed + int(rate * 1000))
                 row[f"top1@{rate:g}"] = scores["top1"]
@@ -63,12 +63,6 @@ def run_mlm_bench(
         "seed": seed,
         "rows": rows,
     }
-
-
-def _short_name(path: str) -> str:
-    p = Path(path)
-    stem = p.name.split(".")[0]
-    return f"{p.parent.name}/{stem}" if p.suffix in (".csv", ".tsv", ".jsonl") else stem
 
 
 def _format_row(row: dict, rates: Sequence[float]) -> str:
