@@ -901,12 +901,7 @@ def _cmd_bench(args) -> int:
             max_length=args.max_length,
             device=args.device,
         )
-        result["command"] = "python -m training " + shlex.join(args.argv)
-        write_result(result, args.out)
-        table = format_mlm_table(result)
-        Path(args.out).with_suffix(".md").write_text(table + "\n", encoding="utf-8")
-        print(table)
-        return 0
+        return _save_bench(args, result, format_mlm_table)
     if args.bench == "fluency-lm":
         return _bench_fluency_lm(args)
     if args.bench == "decoding":
@@ -994,11 +989,9 @@ def _bench_fluency_lm(args) -> int:
 
 
 def _bench_decoding(args) -> int:
-    import shlex
 
     from training.augmenters.diffusion import DiffusionAugmenter
     from training.bench.decoding import format_decoding_table, parse_setting, run_decoding_study
-    from training.bench.quality import write_result
     from training.checkpoint import load_checkpoint
     from training.classifier import ClassifierRunner
     from training.common import resolve_device
@@ -1033,9 +1026,18 @@ def _bench_decoding(args) -> int:
         n=args.n,
         seed=args.seed,
     )
+    return _save_bench(args, result, format_decoding_table)
+
+
+def _save_bench(args, result: dict, format_table) -> int:
+    """Record the exact command, write the result JSON (atomically) and its table beside it as .md."""
+    import shlex
+
+    from training.bench.quality import write_result
+
     result["command"] = "python -m training " + shlex.join(args.argv)
     write_result(result, args.out)
-    table = format_decoding_table(result)
+    table = format_table(result)
     Path(args.out).with_suffix(".md").write_text(table + "\n", encoding="utf-8")
     print(table)
     return 0

@@ -114,21 +114,18 @@ def build_method(runtime: Any, request: AugmentPayload) -> Any:
 
     if request.method != DIFFUSION:
         return build_classic(request.method, request.params, runtime.checkpoint, runtime.device)
+    from dataclasses import replace
+
     from training.augmenters.diffusion import DiffusionOptions
-    from training.sampler import DecodeConfig
 
     if runtime.augmenter is None:
         raise RuntimeError("this process loaded the checkpoint for classification only")
-    defaults = runtime.checkpoint.settings.sampler
-    d = request.decoding
-    decode = DecodeConfig(
-        rounds=d.rounds if d.rounds is not None else defaults.rounds,
-        temperature=d.temperature if d.temperature is not None else defaults.temperature,
-        top_k=d.top_k if d.top_k is not None else defaults.top_k,
-        top_p=d.top_p if d.top_p is not None else defaults.top_p,
-        guidance_scale=d.guidance_scale if d.guidance_scale is not None else defaults.guidance_scale,
+    # The request's decoding settings over the checkpoint's defaults (None = the default).
+    given = {**request.decoding.model_dump(exclude_none=True), "steps": request.steps}
+    defaults = replace(
+        runtime.checkpoint.settings.sampler, **{k: v for k, v in given.items() if v is not None}
     )
-    options = DiffusionOptions(steps=tuple(request.steps or defaults.steps), decode=decode)
+    options = DiffusionOptions.from_settings(defaults)
     return runtime.augmenter.configured(options)
 
 
