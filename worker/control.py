@@ -67,6 +67,17 @@ class NullContext:
         pass
 
 
+# HSET the meta field only if the job's record exists (its payload field: rq's heartbeat may leave a
+# stub hash of a deleted job), atomically (no window between check and write).
+_SET_META_IF_PRESENT = """
+if redis.call('HEXISTS', KEYS[1], 'data') == 1 then
+    redis.call('HSET', KEYS[1], 'meta', ARGV[1])
+    return 1
+end
+return 0
+"""
+
+
 class RqJobContext:
     """Context of a job run by an rq worker: state lives in the job's meta and in Redis keys.
 
@@ -84,6 +95,16 @@ class RqJobContext:
         self.timeout_s: float | None = float(timeout) if timeout else None
         self.limit_s: float | None = self.timeout_s or job.timeout
         self._last_progress = 0.0
+        self.record_gone = False  # set when a write finds the job's record deleted: the job stops
+
+    def _save_meta(self) -> None:
+        """Write the job's meta only while its record exists: a plain HSET would recreate a deleted
+        job as a hash holding nothing but meta."""
+        written = self.job.connection.eval(
+            _SET_META_IF_PRESENT, 1, self.job.key, self.job.serializer.dumps(self.job.meta)
+        )
+        if not written:
+            self.record_gone = True
 
     def report_progress(self, done: int, total: int) -> None:
         now = time.monotonic()
@@ -92,25 +113,26 @@ class RqJobContext:
         self._last_progress = now
         self.job.meta["progress"] = {"done": done, "total": total}
         try:
-            self.job.save_meta()
+            self._save_meta()
         except Exception as err:  # progress is best effort: a Redis hiccup must not fail the job
             log.warning(
                 "progress of job %s not saved: %s: %s", self.job_id, type(err).__name__, err or repr(err)
             )
 
     def cancel_requested(self) -> bool:
-        return bool(self.job.connection.exists(cancel_key(self.job_id)))
+        # A job deleted from under the worker is as good as canceled: nobody can read its result.
+        return self.record_gone or bool(self.job.connection.exists(cancel_key(self.job_id)))
 
     def record_error(self, error: JobError) -> None:
         self.job.meta["error"] = error.model_dump()
-        self.job.save_meta()
+        self._save_meta()
 
     def start_attempt(self) -> None:
         # meta survives a retry, so this counts executions, including those of killed workers
         self.job.meta["attempts"] = int(self.job.meta.get("attempts", 0)) + 1
         self.job.meta.pop("error", None)
         self.job.meta["progress"] = {"done": 0, "total": 0}
-        self.job.save_meta()
+        self._save_meta()
 
 
 _context: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar("job_context", default=None)

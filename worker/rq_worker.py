@@ -11,6 +11,9 @@ loaded and a GPU context is never forked). On top of it:
 - Retries are kept for abandoned jobs (a killed or crashed worker). An exception raised by the job
   itself fails it at once: bad input or a timeout would only happen again.
 - A job that raised `JobCanceled` ends as rq's "stopped" (shown as canceled), never retried.
+- A job whose record vanished while it ran (deleted, expired, or lost when Redis restarted without
+  persistence) stays gone: its outcome is dropped instead of written back, which would recreate the
+  record and make a job the API had answered 404 for reappear as succeeded.
 - rq ends its work loop on any error it did not expect, and Redis going away in the middle of a job is
   one (the job's result cannot be written). `serve` then waits for Redis and starts a fresh rq worker in
   the same process, on the model it already holds, instead of exiting (a restart reloads the model:
@@ -76,6 +79,41 @@ class ModelWorker(SimpleWorker):
                 self.maintain_heartbeats(job, execution)
             except Exception as err:  # a missed beat is survivable; three in a row mark the job abandoned
                 self.log.warning("heartbeat of job %s failed: %s", job.id, err)
+
+    def handle_job_success(self, job: Any, queue: Any, started_job_registry: Any, execution: Any) -> None:
+        if self._record_gone(job, execution):
+            return
+        super().handle_job_success(job, queue, started_job_registry, execution)
+
+    def handle_job_failure(
+        self,
+        job: Any,
+        queue: Any,
+        started_job_registry: Any = None,
+        exc_string: str = "",
+        execution: Any = None,
+    ) -> None:
+        if self._record_gone(job, execution):
+            return
+        super().handle_job_failure(job, queue, started_job_registry, exc_string, execution)
+
+    def _record_gone(self, job: Any, execution: Any) -> bool:
+        """True (and only the worker's own bookkeeping cleaned) when the job's record is gone.
+
+        rq's end-of-execution heartbeat has run by now, and an HSET of `last_heartbeat` recreates a
+        deleted record as a stub: so look for the job's payload field, not for the key."""
+        if self.connection.hexists(job.key, "data"):
+            return False
+        log.warning(
+            "job %s: its record is gone from Redis (deleted, expired or lost in a restart); "
+            "its outcome is dropped, not written back",
+            job.id,
+        )
+        with self.connection.pipeline() as pipeline:
+            pipeline.delete(job.key)  # the heartbeat's stub, if any
+            self.cleanup_execution(job, pipeline=pipeline, execution=execution)
+            pipeline.execute()
+        return True
 
     def handle_exception(self, job: Any, *exc_info: Any) -> None:
         exc_type = exc_info[0]

@@ -151,6 +151,28 @@ def test_killed_worker_job_is_retried_then_failed(tiny_checkpoint, redis_url, qu
     assert "JOB_RETRIES" in view["error"]["message"]
 
 
+def test_a_job_lost_from_redis_does_not_come_back(tiny_checkpoint, redis_url, queue_name, start_worker):
+    """The job's record vanishes mid-run (as after a Redis restart without persistence): the worker
+    stops it at its next progress write and writes nothing back, so the API keeps answering 404."""
+    from redis import Redis
+
+    worker = start_worker(queue_name).wait_registered()
+    long_job = {**HUGE_JOB, "decoding": {"rounds": 32}}  # minutes of work on two cores
+    with client_for(redis_settings(tiny_checkpoint, redis_url, queue_name)) as client:
+        lost = client.post("/augment", json=long_job).json()["id"]
+        wait_status(client, lost, lambda v: v["status"] == "running")
+        redis = Redis.from_url(redis_url)
+        assert redis.delete(f"rq:job:{lost}") == 1
+        following = client.post("/augment", json={"items": items(1), "n": 1}).json()["id"]
+        after = wait_status(client, following, finished, timeout_s=60)  # the worker moved on
+        assert after["status"] == "succeeded"
+        time.sleep(1.0)
+        assert not redis.exists(f"rq:job:{lost}"), redis.hgetall(f"rq:job:{lost}")
+        assert client.get(f"/jobs/{lost}").status_code == 404
+        assert worker.process.poll() is None
+    assert "its outcome is dropped" in worker.log.read_text()
+
+
 def test_queue_depth_429(tiny_checkpoint, redis_url, queue_name):
     # No worker serves this queue: jobs stay queued.
     with client_for(redis_settings(tiny_checkpoint, redis_url, queue_name, max_queue_depth=2)) as client:
