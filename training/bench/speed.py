@@ -44,14 +44,22 @@ class SpeedConfig:
     steps: tuple[int, int] = (13, 16)
 
 
+def _finish_gpu_work() -> None:
+    """CUDA calls return before the GPU is done: wait for it, or a timing measures only the launch."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def timed(fn: Callable[[], object], min_seconds: float, min_runs: int = 2) -> tuple[float, object]:
     """Median seconds per call after one warm-up call, over at least `min_runs` calls and `min_seconds`."""
     out = fn()
+    _finish_gpu_work()
     times: list[float] = []
     started = time.perf_counter()
     while len(times) < min_runs or time.perf_counter() - started < min_seconds:
         t0 = time.perf_counter()
         out = fn()
+        _finish_gpu_work()
         times.append(time.perf_counter() - t0)
     return statistics.median(times), out
 
@@ -162,9 +170,10 @@ def naive_decode(
         while bool(masked.any()):
             logits = augmenter.model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0]  # (L, V)
             positions = masked[0].nonzero().flatten()
-            banned = augmenter.banned.nonzero().flatten()
+            banned = augmenter.banned.nonzero().flatten().to(logits.device)
             cand, probs = candidate_distribution(logits[positions], banned, 1.0, 0, 1.0)
-            tokens, conf = sample_candidates(cand, probs, torch.rand(len(positions), generator=gen))
+            uniform = torch.rand(len(positions), generator=gen).to(logits.device)
+            tokens, conf = sample_candidates(cand, probs, uniform)
             best = int(conf.argmax())
             ids[0, positions[best]] = tokens[best]
             masked[0, positions[best]] = False
@@ -235,7 +244,9 @@ def run_speed_bench(
     naive_passes, naive_times = [], []
     for i in range(config.naive_samples):
         t0 = time.perf_counter()
-        naive_passes.append(naive_decode(augmenter, pool[i], augmenter.labels[0], i, config.steps))
+        naive_passes.append(
+            naive_decode(augmenter, pool[i % len(pool)], augmenter.labels[0], i, config.steps)
+        )
         naive_times.append(time.perf_counter() - t0)
     naive = {
         "samples_per_s": len(naive_times) / sum(naive_times),
