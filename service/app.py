@@ -94,7 +94,13 @@ def create_app(
             backend.close()
 
     app = FastAPI(
-        title="DiffusionCLS augmentation", version=__version__, description=DESCRIPTION, lifespan=lifespan
+        title="DiffusionCLS augmentation",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # Operation ids are the routes' names (augment, get_job, ...), not FastAPI's
+        # `submit_augment_augment_post`: they become the method names of generated clients.
+        generate_unique_id_function=lambda route: route.name,
     )
     install_error_handlers(app)
 

@@ -111,6 +111,7 @@ def _digest(text: str) -> str:
 
 @router.post(
     "/augment",
+    name="augment",
     status_code=202,
     response_model=JobAccepted,
     summary="Start an augmentation job",

@@ -23,10 +23,12 @@ JobId = Annotated[
 
 
 def _not_found(job_id: str, state: AppState) -> ApiError:
+    # An id is 32 characters: anything longer is cut, so a 10,000-character path is not echoed back.
+    shown = job_id if len(job_id) <= 40 else job_id[:40] + "..."
     return ApiError(
         404,
         "not_found",
-        f"no job {job_id!r}: the id is unknown or the job expired (results are kept "
+        f"no job {shown!r}: the id is unknown or the job expired (results are kept "
         f"{state.settings.result_ttl_s} s, RESULT_TTL_S)",
     )
 

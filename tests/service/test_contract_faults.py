@@ -43,15 +43,39 @@ def test_405_names_every_method_of_the_path(tiny_checkpoint):
 def test_progress_warning_names_the_error_even_when_its_text_is_empty(caplog):
     from worker.control import RqJobContext
 
+    class Connection:
+        def eval(self, *args):
+            raise TimeoutError()
+
     class Job:
         id = "job-1"
+        key = "rq:job:job-1"
         meta: dict = {}
         timeout = None
+        connection = Connection()
 
-        def save_meta(self):
-            raise TimeoutError()
+        class serializer:  # noqa: N801 (rq's attribute name)
+            dumps = staticmethod(repr)
 
     context = RqJobContext(Job())
     with caplog.at_level(logging.WARNING, logger="worker.control"):
         context.report_progress(1, 2)
     assert "progress of job job-1 not saved: TimeoutError" in caplog.text
+
+
+def test_operation_ids_are_the_names_a_generated_client_should_have(tiny_checkpoint):
+    with client_for(make_settings(tiny_checkpoint), load_models=False) as client:
+        schema = client.get("/openapi.json").json()
+    ids = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
+    assert ids == {"augment", "get_job", "cancel_job", "classify", "healthz", "readyz", "info", "metrics"}
+
+
+def test_a_404_does_not_echo_a_huge_id_back(tiny_checkpoint):
+    with client_for(make_settings(tiny_checkpoint), load_models=False) as client:
+        response = client.get("/jobs/" + "a" * 10_000)
+        assert response.status_code == 404
+        message = response.json()["error"]["message"]
+        assert len(message) < 300 and "a" * 40 + "..." in message, message
+        assert (
+            "0" * 32 in client.get("/jobs/" + "0" * 32).json()["error"]["message"]
+        )  # a real id is shown whole
