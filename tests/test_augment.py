@@ -59,6 +59,48 @@ def test_outputs_do_not_depend_on_batching_or_on_other_inputs(tiny_augmenter):
     assert together == one_by_one
 
 
+def test_token_limited_batches_by_hand():
+    from training.common import token_limited_batches
+
+    # lengths by index: 0:10, 1:30, 2:20, 3:40, 4:10 -> length order 0, 4, 2, 1, 3
+    lengths = [10, 30, 20, 40, 10]
+    # 60 tokens: [0, 4] = 2x10; + 2 would be 3x20 = 60, fits; + 1 would be 4x30 = 120 -> new batch;
+    # [1] then + 3 would be 2x40 = 80 -> new batch
+    assert list(token_limited_batches(lengths, max_items=8, max_tokens=60)) == [[0, 4, 2], [1], [3]]
+    assert list(token_limited_batches(lengths, max_items=2, max_tokens=1000)) == [[0, 4], [2, 1], [3]]
+    # an item longer than the budget still goes, alone
+    assert list(token_limited_batches([100, 5], max_items=8, max_tokens=50)) == [[1], [0]]
+
+
+def test_a_token_budget_bounds_each_forward_pass_without_changing_outputs(tiny_augmenter):
+    widths = []
+    runner = tiny_augmenter.runner
+    original = runner.__call__
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(runner, name)
+
+        def __call__(self, input_ids, *args, **kwargs):
+            widths.append(input_ids.shape[0] * input_ids.shape[1])
+            return original(input_ids, *args, **kwargs)
+
+    free = outputs_by_item(tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], 3))
+    tiny_augmenter.runner = Spy()
+    try:
+        tight = tiny_augmenter.augment(
+            TEXTS, LABELS, [3, 3, 3], 3, options=DiffusionOptions(max_batch_tokens=40)
+        )
+    finally:
+        tiny_augmenter.runner = runner
+    from training.generator import PREFIX_LENGTH
+
+    encoded = tiny_augmenter.codec.encode(TEXTS, tiny_augmenter.max_content)
+    longest = max(len(e) for e in encoded) + PREFIX_LENGTH + 1
+    assert widths and max(widths) <= max(40, longest)
+    assert outputs_by_item(tight) == free
+
+
 def test_a_text_with_nothing_to_rewrite_is_reported_not_padded(tiny_augmenter):
     result = tiny_augmenter.augment(["zyxw qqqq", TEXTS[0]], ["joy", "joy"], [2, 2], 0)
     assert [(s.source_index, s.produced) for s in result.shortfalls] == [(0, 0)]

@@ -43,6 +43,10 @@ def augment(payload: dict[str, Any]) -> dict[str, Any]:
     except Exception as err:
         context.record_error(describe_error(err, context.limit_s))
         raise
+    finally:
+        from worker.runtime import release_memory  # torch-bound: imported where jobs run
+
+        release_memory()
 
 
 def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> AugmentJobResult:

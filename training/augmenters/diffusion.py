@@ -19,7 +19,7 @@ import torch
 
 from training.augmenters.base import Augmentation, AugmentResult, ProgressFn, Shortfall, check_request
 from training.classifier import ClassifierRunner
-from training.common import bucketed_batches, local_generator, pad_batch
+from training.common import local_generator, pad_batch, token_limited_batches
 from training.generator import LABEL_POSITION, PREFIX_LENGTH, MaskedLMRunner, ScheduleConfig, prompt_ids
 from training.sampler import DecodeConfig, iterative_decode
 from training.schedule import ensure_min_masked, keep_curve, unit_max
@@ -31,7 +31,10 @@ class DiffusionOptions:
     steps: tuple[int, int] = (13, 16)  # inclusive range of corruption steps t
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     max_attempts: int = 4  # decoding passes over the inputs still short of n before giving up
-    batch_size: int = 64  # chains per forward pass
+    batch_size: int = 64  # chains per forward pass, at most
+    # Padded prompt tokens per forward pass, at most: bounds a decode's memory (the logits at masked
+    # positions and top-p's sort of them grow with tokens, not with texts). 64 x 64 tokens by default.
+    max_batch_tokens: int = 4096
     score: bool = True  # add the classifier's probability of the intended label
     # Keep outputs the classifier gives the intended label at least this probability; the rest are
     # replaced by fresh draws (top-up) and, when the attempts run out, by the best of them, flagged
@@ -41,6 +44,8 @@ class DiffusionOptions:
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_label_prob < 1.0:
             raise ValueError("min_label_prob must be in [0, 1)")
+        if self.batch_size < 1 or self.max_batch_tokens < 1:
+            raise ValueError("batch_size and max_batch_tokens must be at least 1")
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> DiffusionOptions:
@@ -296,7 +301,8 @@ class DiffusionAugmenter:
         passes = 0
         lengths = [len(encoded[c.item]) for c in chains]
         rounds = options.decode.rounds
-        for batch in bucketed_batches(lengths, options.batch_size, rng=None):
+        prompt_lengths = [n + PREFIX_LENGTH + 1 for n in lengths]
+        for batch in token_limited_batches(prompt_lengths, options.batch_size, options.max_batch_tokens):
             prompts = [
                 prompt_ids(encoded[chains[j].item].ids, self.label_ids[labels[chains[j].item]], self.codec)
                 for j in batch

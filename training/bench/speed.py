@@ -125,7 +125,12 @@ def sampler_speed(
     chosen = list(texts[:inputs])
     labels = [augmenter.labels[i % len(augmenter.labels)] for i in range(inputs)]
     options = DiffusionOptions(
-        steps=config.steps, decode=DecodeConfig(rounds=rounds), max_attempts=1, batch_size=batch, score=False
+        steps=config.steps,
+        decode=DecodeConfig(rounds=rounds),
+        max_attempts=1,
+        batch_size=batch,
+        max_batch_tokens=batch * config.seq_len,  # the batch asked for, whatever its tokens
+        score=False,
     )
     seconds, result = timed(
         lambda: augmenter.augment(chosen, labels, [n] * inputs, seed=0, options=options), config.min_seconds
