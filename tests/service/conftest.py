@@ -276,3 +276,48 @@ def throwaway_redis(tmp_path) -> Iterator[ThrowawayRedis]:
     server = ThrowawayRedis(folder)
     yield server.start()
     server.stop()
+
+
+class ApiProcess:
+    """A real `python -m service` (uvicorn) on a free port, on the tiny checkpoint."""
+
+    def __init__(self, checkpoint: Path, log_path: Path, **env: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        full_env = dict(
+            os.environ,
+            CHECKPOINT_DIR=str(checkpoint),
+            PORT=str(self.port),
+            TORCH_THREADS="1",
+            DEVICE="cpu",
+            HF_HUB_OFFLINE="1",
+            PYTHONPATH=str(REPO),
+        )
+        full_env.pop("REDIS_URL", None)
+        full_env.update(env)
+        with log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "service"],
+                cwd=REPO,
+                env=full_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, timeout_s: float = 90) -> ApiProcess:
+        import httpx
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            assert self.process.poll() is None, self.log_path.read_text()
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return self
+            assert time.monotonic() < deadline, self.log_path.read_text()
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
