@@ -3,6 +3,8 @@
 #
 #   bash scripts/gpu-pretrain.sh DATA_DIR OUT_DIR [TRAIN_MINUTES]
 #
+# BASE (default: the shipped base) is the model to continue from.
+#
 # DATA_DIR holds (made on the CPU machine, small enough to travel with the working tree):
 #   reviews.txt.xz            unlabelled IMDb reviews, one a line (../shared/corpora/en, a prefix)
 #   imdb_reviews_heldout.txt.gz
@@ -20,6 +22,7 @@ WORK=${WORK:-/tmp/gpu-pretrain}
 export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=true
 PY=${PYTHON:-python3}
 DEVICE=${DEVICE:-cuda}
+BASE=${BASE:-base_models/minilm-l6-mlm-en-v3}
 SPEED_BATCHES=${SPEED_BATCHES:-1,32,128,512}
 rm -rf "$WORK" && mkdir -p "$WORK/data" "$OUT"
 nvidia-smi --query-gpu=name --format=csv >/dev/null 2>&1 && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -28,7 +31,7 @@ xz -dc "$DATA/reviews.txt.xz" >"$WORK/data/reviews.txt"
 xz -dc "$DATA/datasets.tar.xz" | tar xf - -C "$WORK/data"
 D=$WORK/data
 set -o pipefail
-"$PY" -m training pretrain --base base_models/minilm-l6-mlm-en-v2 \
+"$PY" -m training pretrain --base "$BASE" \
     --texts "$D/reviews.txt:0.55" "$D/emotion_dair/train.csv:0.1" "$D/india_covid_x/train.csv:0.05" \
             "$D/senwave_en/train.csv:0.05" "$D/ag_news/train.csv:0.08" "$D/sst2/train.csv:0.07" \
             "$D/uci_imdb_sentences/train.csv:0.04" "$D/uci_yelp_sentences/train.csv:0.04" \

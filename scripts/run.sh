@@ -2,7 +2,7 @@
 # The main job: install, fit a checkpoint (once), then serve the API in embedded mode (no Redis).
 #   bash scripts/run.sh [train.csv] [base-model]
 # Defaults: the shipped sample data/sample/train.csv and the shipped English base model
-# base_models/minilm-l6-mlm-en-v2 (any HF id or folder works as the second argument or BASE_MODEL).
+# base_models/minilm-l6-mlm-en-v3 (any HF id or folder works as the second argument or BASE_MODEL).
 # Environment: CHECKPOINT_DIR (where the checkpoint goes), HOST, PORT, API_KEY, and the settings in
 # the README; BASE_MODEL instead of the second argument.
 set -euo pipefail
@@ -21,7 +21,7 @@ bash scripts/setup.sh
 . "${VENV:-.venv}/bin/activate"
 export TOKENIZERS_PARALLELISM=false
 # The shipped English base (base_models/, see its README): a masked LM the generator starts from.
-BASE=${BASE:-base_models/minilm-l6-mlm-en-v2}
+BASE=${BASE:-base_models/minilm-l6-mlm-en-v3}
 if [ ! -f "$CKPT/diffusioncls.json" ]; then
     echo "== fit: $TRAIN on $BASE -> $CKPT (progress below; Ctrl-C is safe, nothing half-written is kept)"
     # A local base loads offline; an HF id (e.g. bert-base-uncased) is downloaded unless HF_HUB_OFFLINE=1.
