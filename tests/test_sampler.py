@@ -5,6 +5,7 @@ import torch
 
 from training.sampler import (
     DecodeConfig,
+    ban_neighbour_repeats,
     candidate_distribution,
     commit_counts,
     iterative_decode,
@@ -132,6 +133,42 @@ def test_decode_commits_most_confident_first_and_fills_everything():
     assert fn.calls == [3, 1]  # round 1 commits ceil(3/2) = 2, round 2 the last one
 
 
+def test_neighbour_repeats_are_banned_only_beside_written_tokens():
+    # ids: [CLS=1, 7, MASK, 8, MASK, SEP=2]: position 2 sits between written 7 and 8, position 4
+    # between written 8 and SEP 2.
+    ids = torch.tensor([[1, 7, 0, 8, 0, 2]])
+    still = torch.tensor([[False, False, True, False, True, False]])
+    positions = still.nonzero()
+    out = ban_neighbour_repeats(torch.zeros(2, 10), ids, still, positions)
+    assert out[0].isinf().nonzero().flatten().tolist() == [7, 8]
+    assert out[1].isinf().nonzero().flatten().tolist() == [2, 8]
+    # neighbours not yet written ban nothing
+    ids = torch.tensor([[1, 0, 0, 2]])
+    still = torch.tensor([[False, True, True, False]])
+    out = ban_neighbour_repeats(torch.zeros(2, 5), ids, still, still.nonzero())
+    assert out[0].isinf().nonzero().flatten().tolist() == [1]
+    assert out[1].isinf().nonzero().flatten().tolist() == [2]
+
+
+def test_decode_never_repeats_the_token_beside_it():
+    table = torch.full((5, 6), -10.0)
+    table[2, 3] = 10.0  # position 2 wants token 3, which is already written at position 1
+    table[2, 5] = 5.0  # its next choice
+    ids = torch.tensor([[1, 3, 2, 4, 0]])
+    masked = torch.tensor([[False, False, True, False, False]])
+    out = iterative_decode(
+        RecordingLogits(table),
+        ids,
+        torch.ones_like(ids),
+        masked,
+        torch.full((1, 1, 5), 0.5),
+        torch.zeros(6, dtype=torch.bool),
+        DecodeConfig(rounds=1, temperature=0.0),
+        mask_id=2,
+    )
+    assert out.tolist() == [[1, 3, 5, 4, 0]]
+
+
 def test_decode_with_one_round_is_one_shot():
     fn = RecordingLogits(torch.randn(6, 9))
     ids = torch.tensor([[1, 2, 2, 2, 2, 0]])
@@ -150,7 +187,9 @@ def test_decode_with_one_round_is_one_shot():
 
 
 def test_classifier_free_guidance_mixes_conditional_and_null_passes():
-    cond, uncond = torch.tensor([0.0, 1.0, 0.9]), torch.tensor([0.0, 0.0, 1.5])
+    # tokens 3-7 exist (7 is the label beside the masked position) but are never likely
+    never = [-1e4] * 5
+    cond, uncond = torch.tensor([0.0, 1.0, 0.9, *never]), torch.tensor([0.0, 0.0, 1.5, *never])
 
     def fn(ids, attention, positions):
         is_null = ids[positions[:, 0], 0] == 99  # label position 0 holds 99 in the null pass
@@ -166,7 +205,7 @@ def test_classifier_free_guidance_mixes_conditional_and_null_passes():
             torch.ones_like(ids),
             masked,
             torch.zeros(1, 1, 2),
-            torch.zeros(3, dtype=torch.bool),
+            torch.zeros(8, dtype=torch.bool),
             DecodeConfig(rounds=1, temperature=0.0, guidance_scale=scale),
             mask_id=0,
             label_position=0,

@@ -141,6 +141,28 @@ def select_most_confident(confidence: torch.Tensor, counts: torch.Tensor) -> tor
     return (ranks < counts.unsqueeze(-1)) & torch.isfinite(confidence)
 
 
+def ban_neighbour_repeats(
+    logits: torch.Tensor, ids: torch.Tensor, still: torch.Tensor, positions: torch.Tensor
+) -> torch.Tensor:
+    """Forbid each masked position the tokens already written beside it; returns `logits`, changed
+    in place.
+
+    logits (P, V) at `positions` (P, 2) of ids (B, L); still (B, L) marks the positions not yet
+    written (their neighbours' tokens are unknown, so nothing is banned for them). Repeating a
+    neighbour is the commonest fault of parallel mask filling ("the the", "lockdown lockdown",
+    "_ _ _"), and a rewrite almost never needs it.
+    """
+    rows, cols = positions[:, 0], positions[:, 1]
+    length = ids.shape[1]
+    for offset in (-1, 1):
+        beside = cols + offset
+        inside = (beside >= 0) & (beside < length)
+        beside = beside.clamp(0, length - 1)
+        known = (inside & ~still[rows, beside]).nonzero().flatten()
+        logits[known, ids[rows[known], beside[known]]] = -math.inf
+    return logits
+
+
 def iterative_decode(
     logits_fn: LogitsFn,
     input_ids: torch.Tensor,
@@ -156,8 +178,9 @@ def iterative_decode(
     """Fill every masked position in `config.rounds` rounds; return the new ids (B, L).
 
     input_ids (B, L) with the original tokens; masked (B, L) bool; uniforms (B, K, L) in [0, 1).
-    Each round predicts all still-masked positions, samples each, and commits the ceil(remaining /
-    rounds_left) most confident; the rest stay masked. Unmasked positions are never written.
+    Each round predicts all still-masked positions, samples each (never the token already written
+    right beside it), and commits the ceil(remaining / rounds_left) most confident; the rest stay
+    masked. Unmasked positions are never written.
     With guidance_scale != 1 the label at `label_position` is swapped for `null_label_id` in a second
     pass and logits = l_uncond + s * (l_cond - l_uncond).
     """
@@ -187,6 +210,7 @@ def iterative_decode(
             logits = uncond + config.guidance_scale * (cond - uncond)
         else:
             logits = logits_fn(ids, attention_mask, positions)  # (P, V)
+        ban_neighbour_repeats(logits, ids, still, positions)
         cand, weights = candidate_distribution(
             logits, banned_ids, config.temperature, config.top_k, config.top_p
         )
