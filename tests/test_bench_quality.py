@@ -51,6 +51,11 @@ def test_quality_bench_runs_every_method_and_summarises(dataset, tiny_mlm):
     assert summary["diffusioncls"]["delta_macro_f1"] == pytest.approx(
         (f1["diffusioncls"][0] - f1["none"][0] + f1["diffusioncls"][1] - f1["none"][1]) / 2
     )
+    diff = summary["diffusioncls"]
+    low, high = diff["delta_macro_f1_ci"]
+    assert low <= diff["delta_macro_f1"] <= high and diff["seeds_won"] in (0, 1, 2)
+    assert diff["significant"] == (low > 0 or high < 0)
+    assert len(by_method[("none", 0)]["predictions"]) == len(by_method[("none", 0)]["gold"])
     table = format_table(result["summary"])
     assert table.count("\n") == 6 and "| diffusioncls-g2 |" in table
     assert any("seed 1:" in line for line in logged)
@@ -88,3 +93,45 @@ def test_training_time_options_run_in_the_bench(dataset, tiny_mlm):
     for method in ("eda", "lcda", "mlm_substitution"):  # classic samples, drawn once, G/E n = 4
         assert by_method[method]["pseudo_samples"] == 4 * 27
         assert 0 <= by_method[method]["samples"]["consistency"] <= 1
+
+
+def test_fair_baselines_run_with_their_budgets(tmp_path, tiny_mlm):
+    # imbalanced: 20 texts of one label, 6 of another
+    rows = english_corpus(per_label=20, seed=5)
+    by_label: dict[str, list] = {}
+    for text, label in rows:
+        by_label.setdefault(label, []).append((text, label))
+    labels = sorted(by_label)[:2]
+    train = by_label[labels[0]][:18] + by_label[labels[1]][:6]
+    write_csv(tmp_path / "train.csv", train)
+    write_csv(tmp_path / "test.csv", by_label[labels[0]][18:] + by_label[labels[1]][6:12])
+    config = BenchConfig(
+        data_dir=str(tmp_path),
+        base=str(tiny_mlm),
+        methods=("none", "none-equal-examples", "class-weighted", "oversample"),
+        seeds=(0,),
+        n=2,
+        proxy=ClassifierConfig(epochs=1, lr=1e-3, max_length=48),
+        generator=GeneratorConfig(epochs=1, lr=1e-3, max_length=48),
+        classifier=ClassifierConfig(epochs=2, lr=1e-3, batch_size=8, max_length=48, patience=0),
+        device="cpu",
+    )
+    result = run_quality_bench(config, progress=False, log=lambda _: None)
+    by_method = {r["method"]: r for r in result["runs"]}
+    assert by_method["none"]["epochs_trained"] == 2
+    assert by_method["none-equal-examples"]["epochs_trained"] == 2 * (1 + 2)
+    assert by_method["class-weighted"]["epochs_trained"] == 2
+    # oversampling tops the smaller class up to the larger one with copies
+    from collections import Counter
+
+    from training.data import read_labelled, train_val_split
+
+    counts = Counter(train_val_split(read_labelled(tmp_path / "train.csv"), 0.1, 0)[0].labels)
+    assert by_method["oversample"]["pseudo_samples"] == max(counts.values()) - min(counts.values()) > 0
+
+
+def test_inverse_frequency_weights_by_hand():
+    from training.classifier import inverse_frequency_weights
+
+    # 6 examples, 3 classes: counts 3, 2, 1 (and class 3 absent) -> 6 / (4 * count)
+    assert inverse_frequency_weights([0, 0, 0, 1, 1, 2], 4) == [0.5, 0.75, 1.5, 0.0]

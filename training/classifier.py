@@ -164,12 +164,19 @@ class ClassifierRunner:
         return weights
 
 
-def evaluate_classifier(runner: ClassifierRunner, data: LabelledData) -> dict[str, float]:
+def predict_labels(runner: ClassifierRunner, data: LabelledData) -> tuple[list[int], list[int]]:
+    """(gold, predicted) label indices of `data`, in the runner's label order."""
     probs = runner.predict_proba(data.texts)
     index = {name: i for i, name in enumerate(runner.label_names)}
-    gold = [index[label] for label in data.labels]
-    predicted = probs.argmax(-1).tolist()
-    return {"accuracy": accuracy(gold, predicted), "macro_f1": macro_f1(gold, predicted, len(index))}
+    return [index[label] for label in data.labels], probs.argmax(-1).tolist()
+
+
+def evaluate_classifier(runner: ClassifierRunner, data: LabelledData) -> dict[str, float]:
+    gold, predicted = predict_labels(runner, data)
+    return {
+        "accuracy": accuracy(gold, predicted),
+        "macro_f1": macro_f1(gold, predicted, len(runner.label_names)),
+    }
 
 
 @dataclass(frozen=True)
@@ -203,17 +210,30 @@ def contrastive_separation_loss(
     return torch.logsumexp(similarity[different], dim=0) / k
 
 
-def classification_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Paper eq. 5: cross-entropy averaged over originals and pseudo samples alike."""
-    return torch.nn.functional.cross_entropy(logits.float(), targets)
+def classification_loss(
+    logits: torch.Tensor, targets: torch.Tensor, class_weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Paper eq. 5: cross-entropy averaged over originals and pseudo samples alike; with
+    `class_weights` (C,), each example weighs its class's weight (a weighted mean)."""
+    return torch.nn.functional.cross_entropy(logits.float(), targets, weight=class_weights)
+
+
+def inverse_frequency_weights(targets: Sequence[int], n_classes: int) -> list[float]:
+    """N / (C * count_c) per class c (0 for a class with no example): the weighted classes then
+    contribute equally, as if the training set were balanced."""
+    counts = [0] * n_classes
+    for t in targets:
+        counts[t] += 1
+    return [len(targets) / (n_classes * c) if c else 0.0 for c in counts]
 
 
 @dataclass(frozen=True)
 class TrainingOptions:
-    """Training-time augmentation from the seeds; both off by default."""
+    """Training-time options: augmentation from the seeds and class weighting; all off by default."""
 
     label_confusion_alpha: float = 0.0  # > 0: label confusion learning (seed 003) with this alpha
     mixup_alpha: float = 0.0  # > 0: mixup of the head's input features, weights ~ Beta(a, a)
+    class_weighted: bool = False  # cross-entropy weighted by inverse class frequency (imbalanced data)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -330,6 +350,12 @@ def train_classifier(
     if options.label_confusion_alpha > 0:
         confusion = LabelConfusion(len(names), model.config.hidden_size, seed).to(device)
     parts_path = options.label_confusion_alpha > 0 or options.mixup_alpha > 0
+    if options.class_weighted and parts_path:
+        raise ValueError("class weighting applies to plain cross-entropy, not to label confusion or mixup")
+    class_weights = None
+    if options.class_weighted:
+        weights = inverse_frequency_weights(targets, len(names))
+        class_weights = torch.tensor(weights, dtype=torch.float32, device=device)
     if parts_path:
         head_parts(model)  # refuse unsupported architectures before training starts
     trainable = torch.nn.ModuleDict({"model": model, **({"confusion": confusion} if confusion else {})})
@@ -385,7 +411,7 @@ def train_classifier(
             elif confusion is not None:
                 ce = label_confusion_loss(logits, gold, confusion(features), options.label_confusion_alpha)
             else:
-                ce = classification_loss(logits, gold)
+                ce = classification_loss(logits, gold, class_weights)
             loss = ce
             if noise.weight > 0:
                 assert last_hidden is not None

@@ -19,17 +19,19 @@ from pathlib import Path
 from training.augmenters.diffusion import DiffusionOptions
 from training.augmenters.registry import Resources, build_augmenter
 from training.bench.diversity import diversity_report
+from training.bench.paired import paired_bootstrap
 from training.classifier import (
     PLAIN,
     ClassifierConfig,
     ClassifierRunner,
     NoiseResistance,
     TrainingOptions,
-    evaluate_classifier,
+    predict_labels,
 )
 from training.common import resolve_device
 from training.data import LabelledData, apply_setting, read_labelled, train_val_split
 from training.generator import GeneratorConfig, ScheduleConfig
+from training.metrics import accuracy, macro_f1
 from training.oversample import OVERSAMPLERS, rebalance_head
 from training.pipeline import (
     GeneratorBundle,
@@ -57,11 +59,28 @@ class MethodSpec:
     min_label_prob: float = 0.0  # drop pseudo samples the judge finds off-label (beyond the paper)
     options: TrainingOptions = TrainingOptions()  # label confusion, mixup
     rebalance: str | None = None  # embedding-space oversampler applied to the head after training
+    # Train for (1 + n) x the epochs: as many examples seen as a method with n pseudo samples per
+    # original (whose batches hold the originals and their pseudo samples, at the same step count)
+    equal_examples: bool = False
 
 
 def _methods() -> dict[str, MethodSpec]:
     methods = {
         "none": MethodSpec("no augmentation: cross-entropy on the originals"),
+        # fair baselines: the same compute as an augmented run, and the standard answers to imbalance
+        "none-equal-examples": MethodSpec(
+            "no augmentation, (1 + n) x the epochs: as many examples seen as n pseudo samples per original",
+            equal_examples=True,
+        ),
+        "class-weighted": MethodSpec(
+            "no augmentation, cross-entropy weighted by inverse class frequency",
+            options=TrainingOptions(class_weighted=True),
+        ),
+        "oversample": MethodSpec(
+            "random oversampling: smaller classes topped up with copies of their own texts (B/D)",
+            "resample",
+            policy="bd",
+        ),
         "diffusioncls": MethodSpec(
             "DiffusionCLS, G/E: n reflective pseudo samples per original, Lc + Le", "diffusion", True
         ),
@@ -294,12 +313,15 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str, device, progress
 
     t0 = time.perf_counter()
     noise = NoiseResistance() if spec.noise_resistant else PLAIN
+    classifier_config = config.classifier
+    if spec.equal_examples:
+        classifier_config = replace(classifier_config, epochs=classifier_config.epochs * (1 + config.n))
     model, report = train_task_classifier(
         config.base,
         ctx.codec,
         ctx.train,
         ctx.val,
-        config.classifier,
+        classifier_config,
         ctx.seed,
         device,
         noise,
@@ -313,12 +335,19 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str, device, progress
             model, ctx.codec, ctx.train, spec.rebalance, ctx.seed, config.classifier.max_length
         )
     runner = ClassifierRunner(model, ctx.codec, config.classifier.max_length)
-    scores = evaluate_classifier(runner, ctx.test)
+    gold, predicted = predict_labels(runner, ctx.test)
+    n_classes = len(runner.label_names)
     record = {
         "method": method,
         "seed": ctx.seed,
-        **scores,
+        "accuracy": accuracy(gold, predicted),
+        "macro_f1": macro_f1(gold, predicted, n_classes),
+        # kept for the paired bootstrap of `summarise` (same test examples for every method of a seed)
+        "n_classes": n_classes,
+        "gold": gold,
+        "predictions": predicted,
         "best_epoch": report["best_epoch"],
+        "epochs_trained": len(report["history"]),  # the row's budget (early stopping may end it sooner)
         "val_macro_f1": report["best_val_macro_f1"],
         "pseudo_samples": sum(r.get("pseudo_samples", 0) for r in report["history"][:1]),
         "seconds": round(time.perf_counter() - t0 + prerequisites, 1),
@@ -389,6 +418,16 @@ def summarise(runs: Sequence[dict], methods: Sequence[str]) -> list[dict]:
             row["delta_accuracy"] = statistics.fmean(
                 r["accuracy"] - baseline[r["seed"]]["accuracy"] for r in paired
             )
+            if all("predictions" in r and "predictions" in baseline[r["seed"]] for r in paired):
+                ci = paired_bootstrap(
+                    [baseline[r["seed"]]["gold"] for r in paired],
+                    [baseline[r["seed"]]["predictions"] for r in paired],
+                    [r["predictions"] for r in paired],
+                    paired[0]["n_classes"],
+                )
+                row["delta_macro_f1_ci"] = [ci["low"], ci["high"]]
+                row["seeds_won"] = ci["seeds_won"]
+                row["significant"] = ci["significant"]
         for key in ("distinct_1", "distinct_2", "self_bleu", "consistency"):
             values = [r["samples"][key] for r in mine if key in r.get("samples", {})]
             if values:
@@ -398,8 +437,22 @@ def summarise(runs: Sequence[dict], methods: Sequence[str]) -> list[dict]:
 
 
 def format_table(summary: Sequence[dict]) -> str:
-    head = "| method | macro-F1 | accuracy | ΔF1 | ΔAcc | time/seed | distinct-2 | self-BLEU | consistency |"
-    lines = [head, "|" + "---|" * 9]
+    """Markdown table; ΔF1 is paired against `none` by seed, with its 95% bootstrap interval over seeds
+    and test examples and the seeds won; a * marks an interval that excludes 0."""
+    head = (
+        "| method | macro-F1 | accuracy | ΔF1 | ΔF1 95% interval | seeds won | ΔAcc | time/seed "
+        "| distinct-2 | self-BLEU | consistency |"
+    )
+    lines = [head, "|" + "---|" * 11]
+
+    def interval(row):
+        if "delta_macro_f1_ci" not in row:
+            return "–"
+        low, high = row["delta_macro_f1_ci"]
+        return f"[{100 * low:+.2f}, {100 * high:+.2f}]" + (" *" if row.get("significant") else "")
+
+    def won(row):
+        return f"{row['seeds_won']} / {row['seeds']}" if "seeds_won" in row else "–"
 
     def pct(row, key):
         return f"{100 * row[key]:.2f} ± {100 * row[key + '_std']:.2f}"
@@ -412,6 +465,7 @@ def format_table(summary: Sequence[dict]) -> str:
     for row in summary:
         lines.append(
             f"| {row['method']} | {pct(row, 'macro_f1')} | {pct(row, 'accuracy')} | {opt(row, 'delta_macro_f1', signed=True)} "
+            f"| {interval(row)} | {won(row)} "
             f"| {opt(row, 'delta_accuracy', signed=True)} | {row['seconds']:.0f}s | {opt(row, 'distinct_2')} "
             f"| {opt(row, 'self_bleu')} | {opt(row, 'consistency')} |"
         )
