@@ -26,7 +26,7 @@ from service.middleware import BodySizeLimit, RequestMetrics
 from service.models import ModelHolder
 from service.queue import BackendUnavailable, EmbeddedBackend, JobBackend, JobSettings, RedisBackend
 from service.redact import install_access_log_redaction
-from service.routes import augment, classify, health, jobs
+from service.routes import augment, classify, health, jobs, playground
 from service.settings import Settings
 from worker.checkpoint_info import read_checkpoint_info
 
@@ -113,7 +113,7 @@ def create_app(
             headers={"Retry-After": "5"},
         )
 
-    for module in (augment, jobs, classify, health):
+    for module in (augment, jobs, classify, health, playground):
         app.include_router(module.router)
     metrics.watch_jobs(lambda: app.state.core.backend.counts())
     # Starlette runs the last added middleware first: metrics see every response, 413s included.
