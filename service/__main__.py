@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from pydantic import ValidationError
@@ -23,9 +22,9 @@ def main() -> int:
     except CheckpointInfoError as err:
         print(f"service: {err}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from worker.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -34,6 +33,9 @@ def main() -> int:
         log_level=settings.log_level.lower(),
         # Behind docker/a proxy the client address comes from X-Forwarded-For only when trusted.
         proxy_headers=False,
+        # JSON logs: uvicorn's own lines (access log included) go through the root handler above;
+        # plain logs keep uvicorn's familiar format.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
     return 0
 

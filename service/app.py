@@ -22,7 +22,7 @@ from service.batching import MicroBatcher
 from service.deps import AppState
 from service.errors import error_response, install_error_handlers
 from service.metrics import Metrics
-from service.middleware import BodySizeLimit, RequestMetrics
+from service.middleware import BodySizeLimit, RequestId, RequestMetrics
 from service.models import ModelHolder
 from service.queue import BackendUnavailable, EmbeddedBackend, JobBackend, JobSettings, RedisBackend
 from service.redact import install_access_log_redaction
@@ -119,6 +119,7 @@ def create_app(
     # Starlette runs the last added middleware first: metrics see every response, 413s included.
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(RequestId)  # outermost: even a 413 or a 500 carries the id
     return app
 
 

@@ -1,15 +1,45 @@
-"""ASGI middleware: the body-size cap (before any parsing) and request metrics."""
+"""ASGI middleware: request ids, the body-size cap (before any parsing) and request metrics."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
+import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_body
 from service.metrics import Metrics
+from worker.logs import log_context
+
+# A client's own request id is kept when it is short and plain; anything else gets a fresh one.
+_CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class RequestId:
+    """Every response carries `X-Request-ID` (the client's, or a new one), and every log record
+    written while the request is handled carries it too; a submitted job keeps it in its meta, so
+    the worker's records of that job carry it as well."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        supplied = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = supplied if _CLIENT_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+
+        async def add_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with log_context(request_id=request_id):
+            await self.app(scope, receive, add_header)
 
 
 async def _send_error(send: Send, status: int, body: dict[str, Any]) -> None:

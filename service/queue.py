@@ -8,6 +8,7 @@ machine needs no Redis; it keeps jobs in memory and runs them one at a time in a
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import importlib
 import math
@@ -28,6 +29,7 @@ from worker.contracts import (
     idempotency_key,
 )
 from worker.control import JobCanceled, use_context
+from worker.logs import request_id_var
 
 RQ_TIMEOUT_GRACE_S = 30
 
@@ -153,7 +155,12 @@ class RedisBackend:
                 retry=Retry(max=self.settings.retries) if self.settings.retries else None,
                 # rq's default description is the call string: every text of the request, kept in Redis.
                 description=f"augment {payload.get('method')} x{len(payload.get('texts', []))}",
-                meta={"method": payload.get("method"), "timeout_s": self.settings.timeout_s},
+                # request_id: the worker's log records of this job name the request that submitted it
+                meta={
+                    "method": payload.get("method"),
+                    "timeout_s": self.settings.timeout_s,
+                    "request_id": request_id_var.get(),
+                },
             )
 
         self._guard(enqueue)
@@ -393,7 +400,8 @@ class EmbeddedBackend:
                 raise QueueFull(depth, self.settings.max_depth)
             job = _LocalJob(job_id, payload)
             self._jobs[job_id] = job
-        self._executor.submit(self._run, job)
+        # The job runs in the submitting request's context: its log records carry the request id.
+        self._executor.submit(contextvars.copy_context().run, self._run, job)
 
     def _run(self, job: _LocalJob) -> None:
         with self._lock:

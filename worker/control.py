@@ -94,6 +94,7 @@ class RqJobContext:
         timeout = job.meta.get("timeout_s")
         self.timeout_s: float | None = float(timeout) if timeout else None
         self.limit_s: float | None = self.timeout_s or job.timeout
+        self.request_id: str | None = job.meta.get("request_id")  # the request that submitted it
         self._last_progress = 0.0
         self.record_gone = False  # set when a write finds the job's record deleted: the job stops
 

@@ -6,11 +6,16 @@ gives it its progress sink, cancellation and deadline either way.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from typing import Any
 
 from worker.contracts import AugmentJobResult, AugmentPayload, JobError, Output, ShortfallOut
 from worker.control import JobCanceled, JobGuard, JobTimedOut, current_context
+from worker.logs import log_context
+
+log = logging.getLogger(__name__)
 
 
 class ModelMismatch(ValueError):
@@ -20,6 +25,13 @@ class ModelMismatch(ValueError):
 def augment(payload: dict[str, Any]) -> dict[str, Any]:
     """Augment labelled texts; returns an `AugmentJobResult` as a JSON-ready dict."""
     context = current_context()
+    with log_context(
+        request_id=getattr(context, "request_id", None), job_id=getattr(context, "job_id", None)
+    ):
+        return _augment(context, payload)
+
+
+def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
     context.start_attempt()
     try:
         request = AugmentPayload.model_validate(payload)
@@ -34,9 +46,23 @@ def augment(payload: dict[str, Any]) -> dict[str, Any]:
             )
         if request.policy == "ge":  # the total is known up front; bd learns it from the class counts
             context.report_progress(0, len(request.texts) * request.n)
+        log.info(
+            "augment: %d texts, method %s, policy %s, n %d",
+            len(request.texts),
+            request.method,
+            request.policy,
+            request.n,
+        )
+        started = time.perf_counter()
         with JobGuard(context.cancel_requested, context.timeout_s):
             result = run_augment(runtime, request, context.report_progress)
         context.report_progress(result.stats.get("produced", 0), result.stats.get("requested", 0))
+        log.info(
+            "augment done: %d outputs, %d shortfalls in %.1f s",
+            len(result.outputs),
+            len(result.shortfalls),
+            time.perf_counter() - started,
+        )
         return result.model_dump(mode="json")
     except JobCanceled:
         raise

@@ -20,9 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as err:
         print(f"worker: bad settings:\n{err}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from worker.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
     if not settings.redis_url:
         print(
             "worker: REDIS_URL is not set; the worker serves a Redis queue (embedded mode needs no worker)",

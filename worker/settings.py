@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,9 @@ class WorkerSettings(BaseSettings):
         description="a running job's heartbeat; it counts as abandoned after 3 missed beats",
     )
     log_level: str = Field("INFO", pattern=r"(?i)^(debug|info|warning|error)$")
+    log_format: Literal["plain", "json"] = Field(
+        "plain", description="plain text lines, or one JSON object per line (with request_id and job_id)"
+    )
 
     @field_validator("device")
     @classmethod
