@@ -14,6 +14,7 @@ from typing import Any
 from worker.contracts import AugmentJobResult, AugmentPayload, JobError, Output, ShortfallOut
 from worker.control import JobCanceled, JobGuard, JobTimedOut, current_context
 from worker.logs import log_context
+from worker.metrics import busy, record_job
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ def augment(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
     context.start_attempt()
+    started = time.perf_counter()
+    status, produced = "failed", 0
+    busy.set(1)
     try:
         request = AugmentPayload.model_validate(payload)
         from worker import runtime as runtime_module
@@ -53,7 +57,6 @@ def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
             request.policy,
             request.n,
         )
-        started = time.perf_counter()
         with JobGuard(context.cancel_requested, context.timeout_s):
             result = run_augment(runtime, request, context.report_progress)
         context.report_progress(result.stats.get("produced", 0), result.stats.get("requested", 0))
@@ -63,8 +66,10 @@ def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
             len(result.shortfalls),
             time.perf_counter() - started,
         )
+        status, produced = "succeeded", len(result.outputs)
         return result.model_dump(mode="json")
     except JobCanceled:
+        status = "canceled"
         raise
     except Exception as err:
         context.record_error(describe_error(err, context.limit_s))
@@ -73,6 +78,8 @@ def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
         from worker.runtime import release_memory  # torch-bound: imported where jobs run
 
         release_memory()
+        busy.set(0)
+        record_job(status, time.perf_counter() - started, produced)
 
 
 def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> AugmentJobResult:

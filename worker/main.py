@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"worker: cannot load the checkpoint: {err}", file=sys.stderr)
         return 2
     runtime.install(loaded)
+    if settings.metrics_port:
+        from worker.metrics import serve_metrics
+
+        serve_metrics(settings.metrics_port)
     queue = Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
 
     def make_worker() -> ModelWorker:

@@ -35,6 +35,9 @@ class WorkerSettings(BaseSettings):
         description="a running job's heartbeat; it counts as abandoned after 3 missed beats",
     )
     log_level: str = Field("INFO", pattern=r"(?i)^(debug|info|warning|error)$")
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="serve this worker's Prometheus metrics on this port (/metrics)"
+    )
     log_format: Literal["plain", "json"] = Field(
         "plain", description="plain text lines, or one JSON object per line (with request_id and job_id)"
     )

@@ -56,7 +56,9 @@ def test_a_queued_job_logs_its_request_and_job_ids(tiny_checkpoint, redis_url, q
     try:
         settings = make_settings(tiny_checkpoint, redis_url=redis_url, queue_name=queue_name)
         with client_for(settings) as client:
-            accepted = client.post("/augment", json={"items": items(2), "n": 1}, headers={"X-Request-ID": "req-42"})
+            accepted = client.post(
+                "/augment", json={"items": items(2), "n": 1}, headers={"X-Request-ID": "req-42"}
+            )
             job_id = accepted.json()["id"]
             assert accepted.headers["x-request-id"] == "req-42"
             assert wait_status(client, job_id, finished, timeout_s=120)["status"] == "succeeded"
@@ -71,3 +73,47 @@ def test_a_queued_job_logs_its_request_and_job_ids(tiny_checkpoint, redis_url, q
     mine = [line for line in lines if line.get("job_id") == job_id]
     assert any(line["message"].startswith("augment done") for line in mine), lines
     assert all(line["request_id"] == "req-42" for line in mine)
+
+
+def test_a_worker_exports_its_own_metrics(tiny_checkpoint, redis_url, queue_name, tmp_path):
+    import httpx
+
+    from tests.service.conftest import free_port
+
+    port = free_port()
+    env = dict(
+        os.environ,
+        REDIS_URL=redis_url,
+        QUEUE_NAME=queue_name,
+        CHECKPOINT_DIR=str(tiny_checkpoint),
+        DEVICE="cpu",
+        TORCH_THREADS="1",
+        HF_HUB_OFFLINE="1",
+        PYTHONPATH=str(REPO),
+        METRICS_PORT=str(port),
+    )
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "worker"], cwd=REPO, env=env, stdout=log, stderr=log)
+    try:
+        settings = make_settings(tiny_checkpoint, redis_url=redis_url, queue_name=queue_name)
+        with client_for(settings) as client:
+            job_id = client.post("/augment", json={"items": items(3), "n": 2}).json()["id"]
+            assert wait_status(client, job_id, finished, timeout_s=120)["status"] == "succeeded"
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert values['dcls_worker_jobs_total{status="succeeded"}'] == 1.0, text
+    assert values["dcls_worker_outputs_total"] == 6.0
+    assert values["dcls_worker_job_seconds_count"] == 1.0 and values["dcls_worker_job_seconds_sum"] > 0
+    assert (
+        values["dcls_worker_rss_bytes"] > 50e6
+        and values["dcls_worker_peak_rss_bytes"] >= values["dcls_worker_rss_bytes"]
+    )
+    assert values["dcls_worker_busy"] == 0.0

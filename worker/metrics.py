@@ -1,0 +1,56 @@
+"""Prometheus metrics of a worker process, served on METRICS_PORT (`/metrics`) when it is set.
+
+What the API's /metrics cannot see: how long this worker's jobs take, how they end, how many texts
+it wrote, and its own memory. The names start with `dcls_worker_`; a scraper tells workers apart by
+its target (one port per process).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+registry = CollectorRegistry()
+jobs = Counter(
+    "dcls_worker_jobs", "augment jobs this worker ran, by how they ended", ["status"], registry=registry
+)
+job_seconds = Histogram(
+    "dcls_worker_job_seconds",
+    "run time of this worker's augment jobs",
+    buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800),
+    registry=registry,
+)
+outputs = Counter("dcls_worker_outputs", "augmented texts this worker wrote", registry=registry)
+rss_bytes = Gauge("dcls_worker_rss_bytes", "this worker's resident memory", registry=registry)
+peak_rss_bytes = Gauge("dcls_worker_peak_rss_bytes", "this worker's peak resident memory", registry=registry)
+busy = Gauge("dcls_worker_busy", "1 while this worker runs a job", registry=registry)
+
+
+def _current_rss() -> int:
+    try:
+        with open("/proc/self/statm") as handle:  # Linux: resident pages are the second field
+            return int(handle.read().split()[1]) * resource.getpagesize()
+    except OSError:
+        return 0
+
+
+def _peak_rss() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB on Linux
+
+
+rss_bytes.set_function(_current_rss)
+peak_rss_bytes.set_function(_peak_rss)
+
+
+def record_job(status: str, seconds: float, produced: int = 0) -> None:
+    jobs.labels(status).inc()
+    job_seconds.observe(seconds)
+    outputs.inc(produced)
+
+
+def serve_metrics(port: int, host: str = "0.0.0.0") -> None:
+    """A background HTTP server for /metrics (prometheus_client's own thread)."""
+    start_http_server(port, addr=host, registry=registry)
