@@ -1,10 +1,11 @@
 """Strict JSON request bodies: every route is an `APIRoute` whose request parses JSON as RFC 8259 says.
 
 Python's `json.loads` (what FastAPI uses) accepts things JSON does not: `NaN`, `Infinity`, numbers that
-overflow to infinity (`1e999`) and unpaired UTF-16 surrogates (`"\\ud800"`, which no response can encode
-as UTF-8 again). Bytes that are not UTF-8 and bodies nested past Python's recursion limit end up as a bare
-"There was an error parsing the body". Here each of these is a 422 in the one error shape, saying what
-to send instead; a body that is not JSON at all (no or another Content-Type) is a 415.
+overflow to infinity (`1e999`), unpaired UTF-16 surrogates (`"\\ud800"`, which no response can encode
+as UTF-8 again) and repeated keys in one object (the last silently wins). Bytes that are not UTF-8 and
+bodies nested past Python's recursion limit end up as a bare "There was an error parsing the body".
+Here each of these is a 422 in the one error shape, saying what to send instead; a body that is not
+JSON at all (no or another Content-Type) is a 415.
 
 The body-size cap (`service.middleware.BodySizeLimit`) runs before any of this reads a byte.
 """
@@ -55,6 +56,19 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys repeat is refused: `json.loads` would keep the last value silently."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _invalid(
+                f"the key {key[:40]!r} appears twice in one object; send each key once",
+                {"key": key[:40]},
+            )
+        seen[key] = value
+    return seen
+
+
 def _has_surrogate(value: Any) -> bool:
     if isinstance(value, str):
         return any("\ud800" <= ch <= "\udfff" for ch in value)
@@ -76,7 +90,9 @@ def parse_json(body: bytes) -> Any:
             {"offset": err.start},
         ) from None
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = json.loads(
+            text, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys
+        )
     except RecursionError:
         raise _invalid("the body is nested too deeply to be read; send a flatter JSON object") from None
     # json.loads turns "\ud83d\ude00" into one emoji but keeps a lone "\ud800" as an unencodable character.

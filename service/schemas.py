@@ -1,6 +1,7 @@
 """Request and response bodies of the HTTP API (the job contracts in `worker.contracts` are separate).
 
-Static checks live here; the limits that come from settings (items, characters, n) and the checks
+Strict types: a number is a JSON number and a string a JSON string ("n": "2", 2.0 or true is refused,
+not coerced). Static checks live here; the limits that come from settings (items, characters, n) and the checks
 against the loaded checkpoint (labels, step range) are made in the routes, with messages naming the
 setting or the accepted values.
 """
@@ -18,7 +19,7 @@ JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
 
 class Item(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     text: str = Field(min_length=1, description="the labelled text to rewrite")
     label: str = Field(min_length=1, description="its label; one of the checkpoint's labels (GET /info)")
@@ -27,7 +28,7 @@ class Item(BaseModel):
 class DecodingRequest(BaseModel):
     """Decoding settings; each one left out takes the checkpoint's default (GET /info)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     rounds: int | None = Field(None, ge=1, le=64, description="decoding rounds K (1 = one-shot)")
     temperature: float | None = Field(None, ge=0, le=100, description="0 = greedy")
@@ -48,6 +49,7 @@ class DecodingRequest(BaseModel):
 class AugmentRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -102,7 +104,7 @@ class JobView(BaseModel):
 
 class ClassifyRequest(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"texts": ["What a lovely day!"]}]}
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"texts": ["What a lovely day!"]}]}
     )
 
     texts: list[str] = Field(min_length=1, description="texts to classify (at most MAX_CLASSIFY_TEXTS)")

@@ -60,6 +60,46 @@ def ten_mb_stream():  # no Content-Length: the cap counts the bytes as they arri
 
 
 BAD = [
+    # -- strict types: no coercion, no repeated keys (each was accepted before)
+    Bad("n as a string", "/augment", 422, "invalid_request", ("n", "integer"), json=augment(n="2")),
+    Bad("n as a float", "/augment", 422, "invalid_request", ("n", "integer"), json=augment(n=2.0)),
+    Bad("n as a boolean", "/augment", 422, "invalid_request", ("n", "integer"), json=augment(n=True)),
+    Bad("seed as a string", "/augment", 422, "invalid_request", ("seed",), json=augment(seed="7")),
+    Bad(
+        "temperature as a string",
+        "/augment",
+        422,
+        "invalid_request",
+        ("temperature",),
+        json=augment(decoding={"temperature": "0.5"}),
+    ),
+    Bad(
+        "label as a number",
+        "/augment",
+        422,
+        "invalid_request",
+        ("label",),
+        json={"items": [{"text": "a", "label": 1}]},
+    ),
+    Bad("text as a number", "/classify", 422, "invalid_request", ("texts",), json={"texts": [12]}),
+    Bad(
+        "a repeated key",
+        "/augment",
+        422,
+        "invalid_request",
+        ("'n'", "twice"),
+        content=b'{"items": [{"text": "a fine day", "label": "joy"}], "n": 1, "n": 3}',
+        headers=JSON,
+    ),
+    Bad(
+        "a repeated key in a classify body",
+        "/classify",
+        422,
+        "invalid_request",
+        ("'texts'", "twice"),
+        content=b'{"texts": ["a"], "texts": ["b"]}',
+        headers=JSON,
+    ),
     # -- the body as a whole
     Bad("empty body", "/augment", 422, "invalid_request", ("no body",), content=b"", headers=JSON),
     Bad("body is an array", "/augment", 422, "invalid_request", ("JSON object",), json=[augment()]),
