@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from service import __version__
 from service.batching import MicroBatcher
+from service.contract import contract_openapi
 from service.deps import AppState
 from service.errors import error_response, install_error_handlers
 from service.metrics import Metrics
@@ -103,6 +104,7 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,
     )
     install_error_handlers(app)
+    app.openapi = contract_openapi(app, settings, info)  # type: ignore[method-assign]
 
     @app.exception_handler(BackendUnavailable)
     async def _queue_down(request: Request, exc: BackendUnavailable) -> JSONResponse:

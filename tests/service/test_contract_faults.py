@@ -79,3 +79,21 @@ def test_a_404_does_not_echo_a_huge_id_back(tiny_checkpoint):
         assert (
             "0" * 32 in client.get("/jobs/" + "0" * 32).json()["error"]["message"]
         )  # a real id is shown whole
+
+
+def test_the_schema_carries_the_checkpoints_labels_the_methods_and_the_limits(tiny_checkpoint):
+    settings = make_settings(tiny_checkpoint, max_items=7, max_text_chars=99, max_n=5, max_classify_texts=3)
+    with client_for(settings, load_models=False) as client:
+        schema = client.get("/openapi.json").json()
+        info = client.get("/info").json()
+    models = schema["components"]["schemas"]
+    assert models["Item"]["properties"]["label"]["enum"] == info["model"]["labels"] == ["anger", "joy", "sad"]
+    assert models["Item"]["properties"]["text"]["maxLength"] == 99
+    augment = models["AugmentRequest"]["properties"]
+    assert (
+        set(augment["method"]["enum"]) == set(info["methods"]) and "diffusioncls" in augment["method"]["enum"]
+    )
+    assert augment["items"]["maxItems"] == 7
+    assert any(b.get("maximum") == 5 for b in augment["n"]["anyOf"])
+    texts = models["ClassifyRequest"]["properties"]["texts"]
+    assert texts["maxItems"] == 3 and texts["items"] == {"type": "string", "minLength": 1, "maxLength": 99}

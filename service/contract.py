@@ -1,0 +1,52 @@
+"""The OpenAPI document as this deployment's exact contract: what is known only at start-up (the
+checkpoint's labels, the methods served, the MAX_* settings) is written into the schemas, so a
+generated client or a fuzzer can build a valid request without patching the document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from service.settings import Settings
+from worker.checkpoint_info import CheckpointInfo
+from worker.methods import method_descriptions
+
+
+def _integer_branch(prop: dict[str, Any]) -> dict[str, Any]:
+    """The integer schema of an optional field (`anyOf: [{integer}, {null}]`), or the field itself."""
+    for branch in prop.get("anyOf", []):
+        if branch.get("type") == "integer":
+            return branch
+    return prop
+
+
+def apply_runtime_contract(
+    schema: dict[str, Any], settings: Settings, info: CheckpointInfo
+) -> dict[str, Any]:
+    models = schema["components"]["schemas"]
+    item = models["Item"]["properties"]
+    item["label"]["enum"] = list(info.labels)
+    item["text"]["maxLength"] = settings.max_text_chars
+    augment = models["AugmentRequest"]["properties"]
+    augment["method"]["enum"] = sorted(method_descriptions())
+    augment["items"]["maxItems"] = settings.max_items
+    _integer_branch(augment["n"])["maximum"] = settings.max_n
+    texts = models["ClassifyRequest"]["properties"]["texts"]
+    texts["maxItems"] = settings.max_classify_texts
+    texts["items"] = {**texts.get("items", {}), "minLength": 1, "maxLength": settings.max_text_chars}
+    return schema
+
+
+def contract_openapi(app: FastAPI, settings: Settings, info: CheckpointInfo) -> Callable[[], dict[str, Any]]:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            app.openapi_schema = apply_runtime_contract(schema, settings, info)
+        return app.openapi_schema
+
+    return openapi
