@@ -3,15 +3,19 @@
 #
 #   bash scripts/gpu-pretrain.sh DATA_DIR OUT_DIR [TRAIN_MINUTES]
 #
-# BASE (default: the shipped base) is the model to continue from.
+# BASE (default: the shipped base) is the model to continue from; LR (3e-4), WARMUP (300 steps) and
+# SEED (0) set the schedule. Base v3 was two runs: stage 1 from v2 with the defaults for 5 minutes,
+# stage 2 from stage 1 with LR=1.5e-4 WARMUP=100 SEED=1 for 3 minutes.
 #
-# DATA_DIR holds (made on the CPU machine, small enough to travel with the working tree):
+# DATA_DIR holds (made on the CPU machine by scripts/gpu-pretrain-data.sh, small enough to travel
+# with the working tree):
 #   reviews.txt.xz            unlabelled IMDb reviews, one a line (../shared/corpora/en, a prefix)
 #   imdb_reviews_heldout.txt.gz
 #   datasets.tar.xz           <dataset>/train.csv of the English datasets, plus the india_covid_x and
 #                             emotion_dair test.csv files, which are only scored, never trained on
-# OUT_DIR gets the model folder (model/), the training log and the speed bench, with the weights cut
-# into pieces under 16 MB so that a lease's file limit lets them come back.
+# OUT_DIR gets the weights cut in three pieces under 16 MB each, so that a lease's file limit lets
+# them come back (model.safetensors.part00-02: `cat` them together), the rest of the model folder
+# (model-rest.tgz), the training log and the speed bench.
 # Rerunnable: everything is rebuilt from DATA_DIR each time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +27,9 @@ export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=true
 PY=${PYTHON:-python3}
 DEVICE=${DEVICE:-cuda}
 BASE=${BASE:-base_models/minilm-l6-mlm-en-v3}
+LR=${LR:-3e-4}
+WARMUP=${WARMUP:-300}
+SEED=${SEED:-0}
 SPEED_BATCHES=${SPEED_BATCHES:-1,32,128,512}
 rm -rf "$WORK" && mkdir -p "$WORK/data" "$OUT"
 nvidia-smi --query-gpu=name --format=csv >/dev/null 2>&1 && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -38,7 +45,7 @@ set -o pipefail
             "$D/uci_amazon_sentences/train.csv:0.04" \
     --heldout "$DATA/imdb_reviews_heldout.txt.gz" "$D/india_covid_x/test.csv" "$D/emotion_dair/test.csv" \
     --out "$WORK/model" --device "$DEVICE" --minutes "$MINUTES" --batch-size 256 --max-length 128 \
-    --lr 3e-4 --warmup-steps 300 --eval-every 400 --save-every 100000 2>&1 | tee "$OUT/pretrain.log"
+    --lr "$LR" --warmup-steps "$WARMUP" --seed "$SEED" --eval-every 400 --save-every 100000 2>&1 | tee "$OUT/pretrain.log"
 rm -f "$WORK/model/pretrain-state.pt"
 split -n 3 -d "$WORK/model/model.safetensors" "$OUT/model.safetensors.part"
 tar czf "$OUT/model-rest.tgz" -C "$WORK/model" --exclude model.safetensors .
