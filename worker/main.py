@@ -6,6 +6,7 @@ SIGTERM/SIGINT finish the current job first (rq's warm shutdown); a second one s
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"worker: cannot load the checkpoint: {err}", file=sys.stderr)
         return 2
     runtime.install(loaded)
+    importlib.import_module("worker.jobs")  # imported now, not by the first job: it starts at once
     if settings.metrics_port:
         from worker.metrics import serve_metrics
 

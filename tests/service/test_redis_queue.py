@@ -130,7 +130,7 @@ def test_killed_worker_job_is_retried_then_failed(tiny_checkpoint, redis_url, qu
     with client_for(redis_settings(tiny_checkpoint, redis_url, queue_name, job_retries=1)) as client:
         job_id = client.post("/augment", json=SLOW_JOB).json()["id"]
         first = start_worker(queue_name)
-        wait_status(client, job_id, lambda v: v["status"] == "running")
+        wait_status(client, job_id, lambda v: v["status"] == "running" and v["attempts"] == 1)
         first.kill()
         view = wait_status(client, job_id, lambda v: v["status"] != "running", timeout_s=60)
         assert view["status"] == "queued" and view["attempts"] == 1
@@ -143,7 +143,7 @@ def test_killed_worker_job_is_retried_then_failed(tiny_checkpoint, redis_url, qu
     with client_for(redis_settings(tiny_checkpoint, redis_url, queue_name, job_retries=0)) as client:
         job_id = client.post("/augment", json=SLOW_JOB).json()["id"]
         worker = start_worker(queue_name)
-        wait_status(client, job_id, lambda v: v["status"] == "running")
+        wait_status(client, job_id, lambda v: v["status"] == "running" and v["attempts"] == 1)
         worker.kill()
         view = wait_status(client, job_id, lambda v: v["status"] != "running", timeout_s=60)
     assert view["status"] == "failed"
