@@ -23,9 +23,24 @@ def _integer_branch(prop: dict[str, Any]) -> dict[str, Any]:
     return prop
 
 
+def drop_framework_validation_errors(schema: dict[str, Any]) -> None:
+    """FastAPI declares a 422 with its own `HTTPValidationError` body on every route with a parameter.
+    The routes that can answer 422 declare it with the project's error body; on the others (the job
+    routes take any id: a malformed one is a 404) it cannot happen, so it goes."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            declared = operation.get("responses", {}).get("422", {})
+            body = declared.get("content", {}).get("application/json", {}).get("schema", {})
+            if body.get("$ref", "").endswith("/HTTPValidationError"):
+                del operation["responses"]["422"]
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema["components"]["schemas"].pop(name, None)
+
+
 def apply_runtime_contract(
     schema: dict[str, Any], settings: Settings, info: CheckpointInfo
 ) -> dict[str, Any]:
+    drop_framework_validation_errors(schema)
     models = schema["components"]["schemas"]
     item = models["Item"]["properties"]
     item["label"]["enum"] = list(info.labels)

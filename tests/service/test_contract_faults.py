@@ -97,3 +97,17 @@ def test_the_schema_carries_the_checkpoints_labels_the_methods_and_the_limits(ti
     assert any(b.get("maximum") == 5 for b in augment["n"]["anyOf"])
     texts = models["ClassifyRequest"]["properties"]["texts"]
     assert texts["maxItems"] == 3 and texts["items"] == {"type": "string", "minLength": 1, "maxLength": 99}
+
+
+def test_no_route_declares_the_frameworks_validation_error_body(tiny_checkpoint):
+    with client_for(make_settings(tiny_checkpoint), load_models=False) as client:
+        schema = client.get("/openapi.json").json()
+    assert (
+        "HTTPValidationError" not in str(schema) and "ValidationError" not in schema["components"]["schemas"]
+    )
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            declared = operation["responses"].get("422")
+            if declared:  # only where the project's error body answers it
+                assert declared["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody"), path
+    assert "422" not in schema["paths"]["/jobs/{job_id}"]["get"]["responses"]
