@@ -118,3 +118,73 @@ class ClassifyResult(BaseModel):
 class ClassifyResponse(BaseModel):
     model: str = Field(description="which component answered: 'classifier' or, without one, the 'proxy'")
     results: list[ClassifyResult]
+
+
+class Liveness(BaseModel):
+    status: Literal["alive"]
+
+
+class ReadinessChecks(BaseModel):
+    models: str = Field(description="pending, loading, ready or failed")
+    queue: Literal["ok", "unreachable"]
+    mode: Literal["embedded", "redis"]
+    models_error: str | None = Field(None, description="why the models failed to load")
+    workers: int | None = Field(None, description="workers serving the queue (Redis mode)")
+    warning: str | None = Field(None, description="why the status is degraded")
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "degraded"] = Field(
+        description="degraded: the API takes jobs but no worker serves the queue yet"
+    )
+    checks: ReadinessChecks
+
+
+class ModelDescription(BaseModel):
+    checkpoint: str
+    checkpoint_id: str
+    base_model: str
+    labels: list[str]
+    components: list[str]
+    classify_with: str | None = Field(description="classifier, or the proxy when there is no classifier")
+    created_at: str | None
+    versions: dict[str, str]
+    state: str = Field(description="pending, loading, ready or failed")
+    device: str | None
+
+
+class DecodingDefaults(BaseModel):
+    rounds: int
+    temperature: float
+    top_k: int
+    top_p: float
+    guidance_scale: float
+
+
+class Defaults(BaseModel):
+    n: int
+    policy: Literal["ge", "bd"]
+    steps: list[int]
+    total_steps: int
+    decoding: DecodingDefaults
+
+
+class Limits(BaseModel):
+    max_items: int
+    max_text_chars: int
+    max_n: int
+    max_body_bytes: int
+    max_queue_depth: int
+    max_classify_texts: int
+    job_timeout_s: float
+    result_ttl_s: int
+
+
+class Info(BaseModel):
+    version: str
+    mode: Literal["embedded", "redis"]
+    model: ModelDescription
+    defaults: Defaults
+    methods: dict[str, str] = Field(description="method name -> what it does")
+    limits: Limits
+    auth: bool = Field(description="whether the API wants a key")

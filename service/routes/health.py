@@ -13,6 +13,7 @@ from service.body import JSONRoute
 from service.deps import ApiKey, State
 from service.errors import ApiError, error_responses
 from service.metrics import CONTENT_TYPE
+from service.schemas import Info, Liveness, Readiness
 from worker.methods import method_descriptions
 
 router = APIRouter(tags=["health"], route_class=JSONRoute)
@@ -24,7 +25,7 @@ def _public_name(base_model: str) -> str:
     return base_model.rstrip("/").rsplit("/", 1)[-1] if looks_local else base_model
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+@router.get("/healthz", summary="Liveness: the process answers", response_model=Liveness)
 def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
@@ -32,6 +33,8 @@ def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Readiness: models loaded and the queue answers (503 until then)",
+    response_model=Readiness,
+    response_model_exclude_none=True,
     responses=error_responses(503, s503="not ready: details.models and details.queue say what is missing"),
 )
 async def readyz(state: State) -> dict[str, Any]:
@@ -69,6 +72,7 @@ async def readyz(state: State) -> dict[str, Any]:
 @router.get(
     "/info",
     summary="Model, labels, methods, limits, version",
+    response_model=Info,
     dependencies=[ApiKey],
     responses=error_responses(401),
 )

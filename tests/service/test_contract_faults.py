@@ -111,3 +111,18 @@ def test_no_route_declares_the_frameworks_validation_error_body(tiny_checkpoint)
             if declared:  # only where the project's error body answers it
                 assert declared["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody"), path
     assert "422" not in schema["paths"]["/jobs/{job_id}"]["get"]["responses"]
+
+
+def test_info_readyz_and_healthz_are_typed_in_the_schema(tiny_checkpoint):
+    with client_for(make_settings(tiny_checkpoint), load_models=False) as client:
+        schema = client.get("/openapi.json").json()
+        info = client.get("/info").json()
+
+    def body(path):
+        return schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+
+    assert body("/info")["$ref"].endswith("/Info")
+    assert body("/readyz")["$ref"].endswith("/Readiness")
+    assert body("/healthz")["$ref"].endswith("/Liveness")
+    fields = schema["components"]["schemas"]["Info"]["properties"]
+    assert set(fields) == set(info)  # the document names every field the route answers with
