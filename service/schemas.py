@@ -79,6 +79,14 @@ class AugmentRequest(BaseModel):
     )
     decoding: DecodingRequest = Field(default_factory=DecodingRequest)
     params: dict[str, Any] = Field(default_factory=dict, description="options of a classic method")
+    min_label_prob: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="diffusioncls: keep outputs the classifier gives their label at least this probability, "
+        "topping up with fresh rewrites; any that never reach it come back flagged "
+        "provenance.below_min_label_prob (0 = off)",
+    )
     seed: int = Field(0, ge=0, le=2**63 - 1, description="the same seed and request give the same outputs")
 
 

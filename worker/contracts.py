@@ -56,6 +56,7 @@ class AugmentPayload(BaseModel):
     decoding: Decoding = Field(default_factory=Decoding)
     params: dict[str, Any] = Field(default_factory=dict)  # method-specific options (classic augmenters)
     seed: int = 0
+    min_label_prob: float = 0.0  # diffusioncls: the label-probability filter with top-up (0 = off)
     # Outputs longer than this are dropped (reported as shortfalls), so every output can be sent back
     # as input; the service sets its MAX_TEXT_CHARS. None: no limit.
     max_output_chars: int | None = None

@@ -162,7 +162,7 @@ def build_method(runtime: Any, request: AugmentPayload) -> Any:
     defaults = replace(
         runtime.checkpoint.settings.sampler, **{k: v for k, v in given.items() if v is not None}
     )
-    options = DiffusionOptions.from_settings(defaults)
+    options = DiffusionOptions.from_settings(defaults, min_label_prob=request.min_label_prob)
     return runtime.augmenter.configured(options)
 
 

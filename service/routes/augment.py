@@ -78,9 +78,10 @@ def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
                 steps = parse_steps(body.steps, info.total_steps)
             except ValueError as err:
                 raise _invalid(str(err), {"field": "steps"}) from None
-    elif body.steps is not None or body.decoding.model_dump(exclude_none=True):
+    elif body.steps is not None or body.decoding.model_dump(exclude_none=True) or body.min_label_prob:
         raise _invalid(
-            f"steps and decoding apply to {DIFFUSION} only; pass {body.method}'s options in params"
+            f"steps, decoding and min_label_prob apply to {DIFFUSION} only; pass {body.method}'s options "
+            "in params"
         )
     else:
         try:
@@ -98,6 +99,7 @@ def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
         decoding=decoding,
         params=body.params,
         seed=body.seed,
+        min_label_prob=body.min_label_prob,
         max_output_chars=settings.max_text_chars,
     )
 

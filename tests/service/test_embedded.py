@@ -217,3 +217,20 @@ def test_classic_method_parameters_are_checked_before_queueing(embedded):
         response.status_code == 422
         and "accepted: ratio, tries_per_output" in response.json()["error"]["message"]
     )
+
+
+def test_the_label_filter_through_the_api(tiny_checkpoint):
+    from tests.service.conftest import client_for, finished, items, make_settings, wait_ready, wait_status
+
+    with client_for(make_settings(tiny_checkpoint)) as client:
+        wait_ready(client)
+        body = {"items": items(3), "n": 2, "seed": 1, "min_label_prob": 0.6}
+        view = wait_status(client, client.post("/augment", json=body).json()["id"], finished)
+        assert view["status"] == "succeeded"
+        outputs = view["result"]["outputs"]
+        assert len(outputs) == 6
+        # each output reaches the bar, or is flagged as the best that did not
+        assert all(o["label_prob"] >= 0.6 or o["provenance"].get("below_min_label_prob") for o in outputs)
+        refused = client.post("/augment", json={"items": items(1), "method": "eda", "min_label_prob": 0.5})
+        assert refused.status_code == 422 and "min_label_prob" in refused.json()["error"]["message"]
+        assert client.post("/augment", json={**body, "min_label_prob": 1.0}).status_code == 422
