@@ -135,3 +135,47 @@ def test_inverse_frequency_weights_by_hand():
 
     # 6 examples, 3 classes: counts 3, 2, 1 (and class 3 absent) -> 6 / (4 * count)
     assert inverse_frequency_weights([0, 0, 0, 1, 1, 2], 4) == [0.5, 0.75, 1.5, 0.0]
+
+
+def test_a_held_out_judge_scores_label_kept_when_the_setting_leaves_rows_unused(tmp_path, tiny_mlm):
+    rows = english_corpus(per_label=16, seed=7)
+    write_csv(tmp_path / "train.csv", rows[:36])
+    write_csv(tmp_path / "test.csv", rows[36:])
+    config = BenchConfig(
+        data_dir=str(tmp_path),
+        base=str(tiny_mlm),
+        setting="kshot:4",
+        methods=("none", "eda"),
+        seeds=(0,),
+        n=2,
+        judge_texts=20,
+        proxy=ClassifierConfig(epochs=1, lr=1e-3, max_length=48),
+        generator=GeneratorConfig(epochs=1, lr=1e-3, max_length=48),
+        classifier=ClassifierConfig(epochs=1, lr=1e-3, batch_size=8, max_length=48),
+        judge=ClassifierConfig(epochs=1, lr=1e-3, max_length=48),
+        device="cpu",
+    )
+    logged: list[str] = []
+    result = run_quality_bench(config, progress=False, log=logged.append)
+    samples = {r["method"]: r for r in result["runs"]}["eda"]["samples"]
+    assert 0 <= samples["judge_label_kept"] <= 1 and 0 <= samples["judge_ceiling"] <= 1
+    assert any("held-out judge:" in line for line in logged)
+    table = format_table(result["summary"])
+    assert "label kept (held-out judge; its ceiling)" in table and "BLEU vs original" in table
+
+
+def test_held_out_rows_never_include_a_used_row():
+    from training.bench.judge import held_out_rows
+    from training.data import LabelledData
+
+    full = LabelledData.from_pairs(
+        [(f"text {i}", "ab"[i % 2]) for i in range(20)] + [("twice", "a"), ("twice", "a")]
+    )
+    used = LabelledData.from_pairs([("text 0", "a"), ("text 1", "b"), ("twice", "a")])
+    rest = held_out_rows(full, used, limit=100, seed=0)
+    assert rest is not None and len(rest) == 22 - 3
+    assert ("text 0", "a") not in set(zip(rest.texts, rest.labels, strict=True))
+    assert rest.texts.count("twice") == 1  # one copy was used, the other is free
+    small = held_out_rows(full, used, limit=6, seed=0)
+    assert small is not None and 4 <= len(small) <= 8 and set(small.labels) == {"a", "b"}
+    assert held_out_rows(used, used, limit=10, seed=0) is None  # nothing left: no judge

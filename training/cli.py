@@ -282,6 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--lr", type=float, default=1e-4, help="learning rate of proxy, generator and classifier")
     q.add_argument("--max-length", type=int, default=96)
     q.add_argument("--max-test", type=int, default=None, help="score on the first N test rows only")
+    q.add_argument(
+        "--judge-texts",
+        type=int,
+        default=1000,
+        help="held-out judge of 'label kept': fitted on at most N train rows the run does not use "
+        "(none under --setting full); 0 = no judge (default 1000)",
+    )
     q.add_argument("--out", required=True, help="result JSON (a Markdown table is written beside it)")
     q.add_argument("--device", default="auto")
     q.add_argument(
@@ -946,6 +953,7 @@ def _cmd_bench(args) -> int:
         ),
         decode=_diffusion_options(sampler, score=False),
         max_test=args.max_test,
+        judge_texts=args.judge_texts,
         device=args.device,
     )
     command = "python -m training " + shlex.join(args.argv)

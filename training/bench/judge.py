@@ -13,6 +13,7 @@ from pathlib import Path
 
 from training.classifier import ClassifierConfig
 from training.common import resolve_device
+from training.data import LabelledData
 
 JUDGE_CONFIG = ClassifierConfig(epochs=8, patience=2, max_length=96)
 
@@ -52,3 +53,29 @@ def load_or_fit_judge(spec: str | Path, base: str, out: str | Path | None, devic
         }
         (folder / "judge.json").write_text(json.dumps(meta, indent=2) + "\n")
     return runner.model.eval(), tokenizer
+
+
+def held_out_rows(full: LabelledData, used: LabelledData, limit: int, seed: int) -> LabelledData | None:
+    """Rows of `full` that are not in `used` (as text-label pairs, counted with repeats), a stratified
+    random sample of at most `limit`; None when fewer than two rows of every used label are left
+    (a `full` setting leaves nothing: then there is no held-out judge)."""
+    import random
+    from collections import Counter
+
+    taken = Counter(zip(used.texts, used.labels, strict=True))
+    rest: dict[str, list[int]] = {}
+    for i, pair in enumerate(zip(full.texts, full.labels, strict=True)):
+        if taken[pair]:
+            taken[pair] -= 1
+        else:
+            rest.setdefault(pair[1], []).append(i)
+    labels = sorted(set(used.labels))
+    if any(len(rest.get(label, [])) < 2 for label in labels):
+        return None
+    rng = random.Random(seed)
+    total = sum(len(rest[label]) for label in labels)
+    chosen: list[int] = []
+    for label in labels:
+        share = max(2, round(limit * len(rest[label]) / total)) if total > limit else len(rest[label])
+        chosen += rng.sample(rest[label], min(share, len(rest[label])))
+    return full.subset(sorted(chosen))

@@ -19,6 +19,7 @@ from pathlib import Path
 from training.augmenters.diffusion import DiffusionOptions
 from training.augmenters.registry import Resources, build_augmenter
 from training.bench.diversity import diversity_report
+from training.bench.judge import held_out_rows
 from training.bench.paired import paired_bootstrap
 from training.classifier import (
     PLAIN,
@@ -152,6 +153,10 @@ class BenchConfig:
     schedule: ScheduleConfig = ScheduleConfig()
     decode: DiffusionOptions = DiffusionOptions(score=False)
     max_test: int | None = None  # cap the test split (first N rows) for quick runs
+    # Held-out judge of "label kept": a classifier fitted on at most this many rows of the train split
+    # that the run does not use (none under the `full` setting); 0 = no judge
+    judge_texts: int = 1000
+    judge: ClassifierConfig = ClassifierConfig(epochs=4, patience=2, max_length=96)
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -179,6 +184,8 @@ class SeedRun:
     generators: dict[bool, GeneratorBundle] = field(default_factory=dict)  # by label_prompt
     generator_seconds: dict[bool, float] = field(default_factory=dict)
     reference: ClassifierRunner | None = None  # the no-augmentation classifier: judge of consistency
+    judge: ClassifierRunner | None = None  # held-out judge (never saw this seed's train or val rows)
+    judge_ceiling: float | None = None  # its accuracy on this seed's untouched originals
     resources: Resources = field(default_factory=Resources)  # models of the classic augmenters
 
 
@@ -207,6 +214,7 @@ def run_quality_bench(config: BenchConfig, progress: bool = True, log=print, on_
         log(
             f"seed {seed}: {len(train)} train / {len(val)} validation / {len(test)} test, counts {train.counts()}"
         )
+        _fit_judge(config, ctx, full, subset, device, progress, log)
         for method in config.methods:
             record = _run_method(config, ctx, method, device, progress)
             runs.append(record)
@@ -217,6 +225,20 @@ def run_quality_bench(config: BenchConfig, progress: bool = True, log=print, on_
         if on_seed is not None and seed != config.seeds[-1]:
             on_seed(_result(config, runs, started, complete=False))
     return _result(config, runs, started, complete=True)
+
+
+def _fit_judge(config: BenchConfig, ctx: SeedRun, full, used, device, progress: bool, log) -> None:
+    """The held-out judge of this seed, from train rows the seed does not use (if there are enough)."""
+    rows = held_out_rows(full, used, config.judge_texts, ctx.seed) if config.judge_texts else None
+    if rows is None:
+        return
+    judge_train, judge_val = train_val_split(rows, 0.1, ctx.seed)
+    ctx.judge, _ = train_proxy(
+        config.base, ctx.codec, judge_train, judge_val, config.judge, ctx.seed, device, progress
+    )
+    gold, predicted = predict_labels(ctx.judge, ctx.train)
+    ctx.judge_ceiling = accuracy(gold, predicted)
+    log(f"  held-out judge: {len(rows)} unused train rows, {ctx.judge_ceiling:.1%} right on the originals")
 
 
 def _result(config: BenchConfig, runs: list[dict], started: float, complete: bool) -> dict:
@@ -380,13 +402,18 @@ def _sample_quality(ctx: SeedRun, samples: list[tuple[int, str]]) -> dict:
     texts = [t for _, t in samples]
     originals = [ctx.train.texts[i] for i, _ in samples]
     quality: dict = {"count": len(samples), **diversity_report(texts, originals)}
-    judge = ctx.reference or ctx.proxy  # list "none" first to judge every method by the same model
-    if judge is not None:
+    intended = [ctx.train.labels[i] for i, _ in samples]
+
+    def kept(judge: ClassifierRunner) -> float:
         predicted = judge.predict_proba(texts).argmax(-1).tolist()
-        intended = [ctx.train.labels[i] for i, _ in samples]
-        quality["consistency"] = sum(
-            judge.label_names[p] == y for p, y in zip(predicted, intended, strict=True)
-        ) / len(texts)
+        return sum(judge.label_names[p] == y for p, y in zip(predicted, intended, strict=True)) / len(texts)
+
+    reference = ctx.reference or ctx.proxy  # list "none" first to judge every method by the same model
+    if reference is not None:
+        quality["consistency"] = kept(reference)  # by a model that trained on these originals
+    if ctx.judge is not None:
+        quality["judge_label_kept"] = kept(ctx.judge)
+        quality["judge_ceiling"] = ctx.judge_ceiling
     return quality
 
 
@@ -428,7 +455,14 @@ def summarise(runs: Sequence[dict], methods: Sequence[str]) -> list[dict]:
                 row["delta_macro_f1_ci"] = [ci["low"], ci["high"]]
                 row["seeds_won"] = ci["seeds_won"]
                 row["significant"] = ci["significant"]
-        for key in ("distinct_1", "distinct_2", "self_bleu", "consistency"):
+        for key in (
+            "distinct_1",
+            "distinct_2",
+            "self_bleu",
+            "consistency",
+            "judge_label_kept",
+            "judge_ceiling",
+        ):
             values = [r["samples"][key] for r in mine if key in r.get("samples", {})]
             if values:
                 row[key] = statistics.fmean(values)
@@ -439,11 +473,18 @@ def summarise(runs: Sequence[dict], methods: Sequence[str]) -> list[dict]:
 def format_table(summary: Sequence[dict]) -> str:
     """Markdown table; ΔF1 is paired against `none` by seed, with its 95% bootstrap interval over seeds
     and test examples and the seeds won; a * marks an interval that excludes 0."""
+    judged = any("judge_label_kept" in row for row in summary)
     head = (
         "| method | macro-F1 | accuracy | ΔF1 | ΔF1 95% interval | seeds won | ΔAcc | time/seed "
-        "| distinct-2 | self-BLEU | consistency |"
+        "| distinct-2 | BLEU vs original | consistency (none's classifier) |"
+        + (" label kept (held-out judge; its ceiling) |" if judged else "")
     )
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * (12 if judged else 11)]
+
+    def judge(row):
+        if "judge_label_kept" not in row:
+            return "–"
+        return f"{100 * row['judge_label_kept']:.1f} ({100 * row['judge_ceiling']:.1f})"
 
     def interval(row):
         if "delta_macro_f1_ci" not in row:
@@ -468,6 +509,7 @@ def format_table(summary: Sequence[dict]) -> str:
             f"| {interval(row)} | {won(row)} "
             f"| {opt(row, 'delta_accuracy', signed=True)} | {row['seconds']:.0f}s | {opt(row, 'distinct_2')} "
             f"| {opt(row, 'self_bleu')} | {opt(row, 'consistency')} |"
+            + (f" {judge(row)} |" if judged else "")
         )
     return "\n".join(lines)
 
