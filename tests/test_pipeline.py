@@ -1,6 +1,7 @@
 """fit end to end on tiny models: proxy -> generator -> pseudo samples -> classifier, and the switches."""
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import torch
@@ -43,6 +44,11 @@ def test_full_fit_writes_every_component_and_trains_on_pseudo_samples(tmp_path, 
     assert history[1]["pseudo_samples"] == 2 * train_size
     assert all(r["train_contrastive"] > 0 for r in history)
     assert set(report["seconds"]) >= {"proxy", "generator", "classifier", "total"}
+    # for people: a model card and the training curves, one polyline per plotted series
+    folder = Path(report["checkpoint"])
+    card = (folder / "README.md").read_text()
+    assert "Labels: " in card and "| classifier | 2 |" in card and "training-curves.svg" in card
+    assert (folder / "training-curves.svg").read_text().count("<polyline") == 6  # 3 components x 2
 
 
 def test_ablation_switches_change_what_is_trained(tmp_path, tiny_mlm, data):
