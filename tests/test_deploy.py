@@ -99,3 +99,17 @@ def test_scripts_exist_and_parse():
         path = REPO / script
         assert path.is_file(), script
         assert subprocess.run(["bash", "-n", str(path)], capture_output=True).returncode == 0, script
+
+
+def test_the_cpu_override_builds_a_slim_worker_with_cpu_torch():
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!reset", lambda loader, node: None)  # compose's tag: drop the base value
+    override = yaml.load((REPO / "docker/compose.cpu.yml").read_text(), Loader=Loader)
+    worker = override["services"]["worker"]
+    assert worker["build"]["args"]["BASE_IMAGE"].startswith("python:")
+    assert worker["build"]["args"]["TORCH_INDEX"] == "https://download.pytorch.org/whl/cpu"
+    assert worker["deploy"] is None and worker["environment"]["DEVICE"] == "cpu"
+    dockerfile = (REPO / "docker/worker.Dockerfile").read_text()
+    assert "ARG TORCH_INDEX" in dockerfile and '--index-url "$TORCH_INDEX" "torch==2.13.0"' in dockerfile
