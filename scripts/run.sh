@@ -37,7 +37,8 @@ KEY_HEADER=""
 [ -n "${API_KEY:-}" ] && KEY_HEADER=" -H 'X-API-Key: \$API_KEY'"
 cat <<EOF
 
-== serving $CKPT at $URL (embedded mode; docs: $URL/docs; Ctrl-C stops)
+== serving $CKPT at $URL (embedded mode; Ctrl-C stops)
+Open $URL/ in a browser for the playground ($URL/#example runs an example), $URL/docs for the API.
 Try, from another terminal, once $URL/readyz answers 200:
   curl -s$KEY_HEADER $URL/info
   curl -s$KEY_HEADER -X POST $URL/augment -H 'Content-Type: application/json' \\
