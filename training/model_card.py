@@ -135,3 +135,41 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
         "in this folder (`diffusioncls.json` holds the full settings and training histories).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def confusion_svg(labels: list[str], matrix: list[list[int]], title: str = "") -> str:
+    """A confusion matrix as a heat map: rows gold, columns predicted, each cell shaded by its share
+    of the row (recall per class on the diagonal) and labelled with its count."""
+    cell, left, top = 56.0, 110.0, 70.0
+    n = len(labels)
+    width, height = left + n * cell + 20, top + n * cell + 30
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        'font-family="sans-serif" font-size="12">',
+        '<rect width="100%" height="100%" fill="#fff"/>',
+        f'<text x="{left:.0f}" y="18" font-weight="bold">{escape(title)}</text>',
+        f'<text x="{left + n * cell / 2:.0f}" y="38" text-anchor="middle" fill="#5b6475">predicted</text>',
+        f'<text x="14" y="{top + n * cell / 2:.0f}" fill="#5b6475">gold</text>',
+    ]
+    for j, name in enumerate(labels):
+        parts.append(
+            f'<text x="{left + j * cell + cell / 2:.0f}" y="{top - 8:.0f}" text-anchor="middle">{escape(name[:9])}</text>'
+        )
+    for i, row in enumerate(matrix):
+        total = sum(row) or 1
+        parts.append(
+            f'<text x="{left - 8:.0f}" y="{top + i * cell + cell / 2 + 4:.0f}" text-anchor="end">{escape(labels[i][:12])}</text>'
+        )
+        for j, count in enumerate(row):
+            share = count / total
+            shade = round(255 - 175 * share)
+            ink = "#fff" if share > 0.6 else "#1d2330"
+            x, y = left + j * cell, top + i * cell
+            parts.append(
+                f'<rect x="{x:.0f}" y="{y:.0f}" width="{cell:.0f}" height="{cell:.0f}" fill="rgb({shade},{shade + 20 if shade < 235 else 255},255)" stroke="#fff"/>'
+            )
+            parts.append(
+                f'<text x="{x + cell / 2:.0f}" y="{y + cell / 2 + 4:.0f}" text-anchor="middle" fill="{ink}">{count}</text>'
+            )
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
