@@ -35,7 +35,7 @@ def augment(payload: dict[str, Any]) -> dict[str, Any]:
 def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
     context.start_attempt()
     started = time.perf_counter()
-    status, produced = "failed", 0
+    status, produced, method, error_type = "failed", 0, str(payload.get("method", "unknown")), None
     busy.set(1)
     try:
         request = AugmentPayload.model_validate(payload)
@@ -72,14 +72,16 @@ def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
         status = "canceled"
         raise
     except Exception as err:
-        context.record_error(describe_error(err, context.limit_s))
+        error = describe_error(err, context.limit_s)
+        error_type = error.type
+        context.record_error(error)
         raise
     finally:
         from worker.runtime import release_memory  # torch-bound: imported where jobs run
 
         release_memory()
         busy.set(0)
-        record_job(status, time.perf_counter() - started, produced)
+        record_job(method, status, time.perf_counter() - started, produced, error_type)
 
 
 def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> AugmentJobResult:

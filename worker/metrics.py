@@ -10,15 +10,33 @@ from __future__ import annotations
 import resource
 import sys
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
 
+disable_created_metrics()  # the *_created series double the output and carry nothing a scraper uses
 registry = CollectorRegistry()
 jobs = Counter(
-    "dcls_worker_jobs", "augment jobs this worker ran, by how they ended", ["status"], registry=registry
+    "dcls_worker_jobs",
+    "augment jobs this worker ran, by method and how they ended",
+    ["method", "status"],
+    registry=registry,
+)
+failures = Counter(
+    "dcls_worker_failures",
+    "failed augment jobs by error type (invalid_request, timeout, model_mismatch, internal)",
+    ["type"],
+    registry=registry,
 )
 job_seconds = Histogram(
     "dcls_worker_job_seconds",
-    "run time of this worker's augment jobs",
+    "run time of this worker's augment jobs, by method and how they ended",
+    ["method", "status"],
     buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800),
     registry=registry,
 )
@@ -45,10 +63,14 @@ rss_bytes.set_function(_current_rss)
 peak_rss_bytes.set_function(_peak_rss)
 
 
-def record_job(status: str, seconds: float, produced: int = 0) -> None:
-    jobs.labels(status).inc()
-    job_seconds.observe(seconds)
+def record_job(
+    method: str, status: str, seconds: float, produced: int = 0, error_type: str | None = None
+) -> None:
+    jobs.labels(method, status).inc()
+    job_seconds.labels(method, status).observe(seconds)
     outputs.inc(produced)
+    if error_type:
+        failures.labels(error_type).inc()
 
 
 def serve_metrics(port: int, host: str = "0.0.0.0") -> None:

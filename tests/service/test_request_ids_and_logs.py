@@ -109,9 +109,11 @@ def test_a_worker_exports_its_own_metrics(tiny_checkpoint, redis_url, queue_name
         for line in text.splitlines()
         if line and not line.startswith("#")
     }
-    assert values['dcls_worker_jobs_total{status="succeeded"}'] == 1.0, text
+    assert values['dcls_worker_jobs_total{method="diffusioncls",status="succeeded"}'] == 1.0, text
+    assert values['dcls_worker_job_seconds_count{method="diffusioncls",status="succeeded"}'] == 1.0
+    assert not any(name.endswith("_created") or "_created{" in name for name in values)
     assert values["dcls_worker_outputs_total"] == 6.0
-    assert values["dcls_worker_job_seconds_count"] == 1.0 and values["dcls_worker_job_seconds_sum"] > 0
+    assert values['dcls_worker_job_seconds_sum{method="diffusioncls",status="succeeded"}'] > 0
     assert (
         values["dcls_worker_rss_bytes"] > 50e6
         and values["dcls_worker_peak_rss_bytes"] >= values["dcls_worker_rss_bytes"]
