@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 
 def confusion_matrix(gold: Sequence[int], predicted: Sequence[int], n_classes: int) -> list[list[int]]:
     """matrix[g][p] = number of items of gold class g predicted as p."""
@@ -34,12 +36,24 @@ def accuracy(gold: Sequence[int], predicted: Sequence[int]) -> float:
     return sum(int(g == p) for g, p in zip(gold, predicted, strict=True)) / len(gold)
 
 
-def macro_f1(gold: Sequence[int], predicted: Sequence[int], n_classes: int) -> float:
-    """Unweighted mean F1 over the classes that occur in gold or predictions."""
-    matrix = confusion_matrix(gold, predicted, n_classes)
-    present = [c for c in range(n_classes) if sum(matrix[c]) or any(matrix[g][c] for g in range(n_classes))]
-    rows = per_class(matrix)
-    return sum(rows[c]["f1"] for c in present) / len(present) if present else 0.0
+def macro_f1(
+    gold: Sequence[int] | np.ndarray, predicted: Sequence[int] | np.ndarray, n_classes: int
+) -> float:
+    """Unweighted mean F1 over the classes that occur in gold or predictions.
+
+    Vectorised: the paired bootstrap of the quality bench calls it thousands of times per run."""
+    gold, predicted = np.asarray(gold, dtype=np.int64), np.asarray(predicted, dtype=np.int64)
+    if gold.shape != predicted.shape:
+        raise ValueError("gold and predicted need the same length")
+    matrix = np.bincount(gold * n_classes + predicted, minlength=n_classes * n_classes).reshape(n_classes, -1)
+    tp = np.diag(matrix).astype(float)
+    support, predicted_count = matrix.sum(1), matrix.sum(0)
+    present = (support + predicted_count) > 0
+    if not present.any():
+        return 0.0
+    # F1 = 2 tp / (support + predicted): the harmonic mean of precision and recall, 0 where both are 0
+    f1 = np.divide(2 * tp, support + predicted_count, out=np.zeros_like(tp), where=present)
+    return float(f1[present].mean())
 
 
 def classification_report(gold: Sequence[int], predicted: Sequence[int], names: Sequence[str]) -> dict:

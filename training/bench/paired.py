@@ -14,19 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-
-def macro_f1(gold: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
-    """Unweighted mean F1 over the classes that occur in gold or predictions (as
-    `training.metrics.macro_f1`, vectorised for the bootstrap)."""
-    matrix = np.bincount(gold * n_classes + predicted, minlength=n_classes * n_classes).reshape(n_classes, -1)
-    tp = np.diag(matrix).astype(float)
-    support, predicted_count = matrix.sum(1), matrix.sum(0)
-    present = (support + predicted_count) > 0
-    if not present.any():
-        return 0.0
-    # F1 = 2 tp / (support + predicted): the harmonic mean of precision and recall, 0 where both are 0
-    f1 = np.divide(2 * tp, support + predicted_count, out=np.zeros_like(tp), where=present)
-    return float(f1[present].mean())
+from training.metrics import macro_f1
 
 
 def paired_bootstrap(
