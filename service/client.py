@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -236,7 +237,7 @@ class BulkJob:
         }
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
-    @property
+    @cached_property  # read per chunk in the loops below: built once (a million rows make 15k chunks)
     def chunks(self) -> list[range]:
         return [
             range(s, min(s + self.chunk_size, len(self.rows)))
