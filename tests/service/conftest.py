@@ -155,7 +155,7 @@ HUGE_JOB = {"items": items(256), "n": 16, "seed": 3}
 class WorkerProcess:
     """A real `python -m worker` process on the tiny checkpoint."""
 
-    def __init__(self, checkpoint: Path, redis_url: str, queue: str, log_dir: Path):
+    def __init__(self, checkpoint: Path, redis_url: str, queue: str, log_dir: Path, **env_overrides: str):
         self.queue = queue
         self.log = log_dir / f"worker-{uuid.uuid4().hex[:8]}.log"
         env = dict(
@@ -168,6 +168,7 @@ class WorkerProcess:
             TORCH_THREADS="1",
             HF_HUB_OFFLINE="1",
             PYTHONPATH=str(REPO),
+            **env_overrides,
         )
         self.process = subprocess.Popen(
             [sys.executable, "-m", "worker"],

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 import time
 
-from tests.service.conftest import REPO, client_for, finished, items, make_settings, wait_status
+from tests.service.conftest import (
+    WorkerProcess,
+    client_for,
+    finished,
+    free_port,
+    items,
+    make_settings,
+    wait_status,
+)
 from worker.logs import ContextFilter, JsonFormatter, log_context
 
 
@@ -39,20 +44,7 @@ def test_json_records_carry_the_ids():
 
 
 def test_a_queued_job_logs_its_request_and_job_ids(tiny_checkpoint, redis_url, queue_name, tmp_path):
-    log_path = tmp_path / "worker.log"
-    env = dict(
-        os.environ,
-        REDIS_URL=redis_url,
-        QUEUE_NAME=queue_name,
-        CHECKPOINT_DIR=str(tiny_checkpoint),
-        DEVICE="cpu",
-        TORCH_THREADS="1",
-        HF_HUB_OFFLINE="1",
-        PYTHONPATH=str(REPO),
-        LOG_FORMAT="json",
-    )
-    with log_path.open("w") as log:
-        worker = subprocess.Popen([sys.executable, "-m", "worker"], cwd=REPO, env=env, stdout=log, stderr=log)
+    worker = WorkerProcess(tiny_checkpoint, redis_url, queue_name, tmp_path, LOG_FORMAT="json")
     try:
         settings = make_settings(tiny_checkpoint, redis_url=redis_url, queue_name=queue_name)
         with client_for(settings) as client:
@@ -63,12 +55,11 @@ def test_a_queued_job_logs_its_request_and_job_ids(tiny_checkpoint, redis_url, q
             assert accepted.headers["x-request-id"] == "req-42"
             assert wait_status(client, job_id, finished, timeout_s=120)["status"] == "succeeded"
         deadline = time.monotonic() + 10
-        while "augment done" not in log_path.read_text() and time.monotonic() < deadline:
+        while "augment done" not in worker.log.read_text() and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+        worker.stop()
+    lines = [json.loads(line) for line in worker.log.read_text().splitlines() if line.startswith("{")]
     assert lines and all({"time", "level", "logger", "message"} <= set(line) for line in lines)
     mine = [line for line in lines if line.get("job_id") == job_id]
     assert any(line["message"].startswith("augment done") for line in mine), lines
@@ -78,23 +69,8 @@ def test_a_queued_job_logs_its_request_and_job_ids(tiny_checkpoint, redis_url, q
 def test_a_worker_exports_its_own_metrics(tiny_checkpoint, redis_url, queue_name, tmp_path):
     import httpx
 
-    from tests.service.conftest import free_port
-
     port = free_port()
-    env = dict(
-        os.environ,
-        REDIS_URL=redis_url,
-        QUEUE_NAME=queue_name,
-        CHECKPOINT_DIR=str(tiny_checkpoint),
-        DEVICE="cpu",
-        TORCH_THREADS="1",
-        HF_HUB_OFFLINE="1",
-        PYTHONPATH=str(REPO),
-        METRICS_PORT=str(port),
-    )
-    log_path = tmp_path / "worker.log"
-    with log_path.open("w") as log:
-        worker = subprocess.Popen([sys.executable, "-m", "worker"], cwd=REPO, env=env, stdout=log, stderr=log)
+    worker = WorkerProcess(tiny_checkpoint, redis_url, queue_name, tmp_path, METRICS_PORT=str(port))
     try:
         settings = make_settings(tiny_checkpoint, redis_url=redis_url, queue_name=queue_name)
         with client_for(settings) as client:
@@ -102,8 +78,7 @@ def test_a_worker_exports_its_own_metrics(tiny_checkpoint, redis_url, queue_name
             assert wait_status(client, job_id, finished, timeout_s=120)["status"] == "succeeded"
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        worker.stop()
     values = {
         line.split(" ")[0]: float(line.split(" ")[1])
         for line in text.splitlines()
