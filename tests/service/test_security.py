@@ -11,16 +11,14 @@ import ast
 import asyncio
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.service.conftest import REPO, assert_error, client_for, free_port, items, make_settings
+from tests.service.conftest import REPO, ApiProcess, assert_error, client_for, items, make_settings
 
 KEY = "s3cret-key-for-the-log-test-0123"
 WRONG = "wrong-key-that-someone-typed-4567"
@@ -33,36 +31,11 @@ WRONG = "wrong-key-that-someone-typed-4567"
 def test_keys_are_never_logged(tiny_checkpoint, tmp_path):
     """A real `python -m service` (uvicorn, its access log, DEBUG level) serves authorised and refused
     requests; neither the key nor a wrong key appears in anything it writes."""
-    port = free_port()
     log_path = tmp_path / "api.log"
-    env = dict(
-        os.environ,
-        API_KEY=KEY,
-        CHECKPOINT_DIR=str(tiny_checkpoint),
-        PORT=str(port),
-        LOG_LEVEL="DEBUG",
-        TORCH_THREADS="1",
-        DEVICE="cpu",
-        HF_HUB_OFFLINE="1",
-        PYTHONPATH=str(REPO),
-    )
-    env.pop("REDIS_URL", None)
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+    api = ApiProcess(tiny_checkpoint, log_path, API_KEY=KEY, LOG_LEVEL="DEBUG")
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.2)
+        api.wait_ready()
+        base = api.url
         good = {"X-API-Key": KEY}
         with httpx.Client(base_url=base, timeout=30) as http:
             assert http.get("/info", headers=good).status_code == 200
@@ -84,8 +57,7 @@ def test_keys_are_never_logged(tiny_checkpoint, tmp_path):
             )
             assert response.status_code == 413
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        api.stop()
     output = log_path.read_text()
     assert '"GET /info HTTP/1.1" 200' in output and '"GET /info HTTP/1.1" 401' in output, output  # access log
     assert "DEBUG" in output, output
