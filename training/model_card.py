@@ -61,11 +61,16 @@ def _panel(name: str, history: list[dict[str, Any]], left: float, width: float, 
     return parts
 
 
-def curves_svg(settings: dict[str, Any]) -> str:
-    """Side-by-side panels for the components with a training history; "" when none has one."""
-    panels = [
+def _histories(settings: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(component, history) of each component that has one, in plotting order."""
+    return [
         (name, settings[name]["history"]) for name in _SERIES if (settings.get(name) or {}).get("history")
     ]
+
+
+def curves_svg(settings: dict[str, Any]) -> str:
+    """Side-by-side panels for the components with a training history; "" when none has one."""
+    panels = _histories(settings)
     if not panels:
         return ""
     width, height, gap = 260.0, 220.0, 24.0
@@ -109,17 +114,13 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
         "| component | epochs | last train loss | last validation score |",
         "|---|---|---|---|",
     ]
-    for name in _SERIES:
-        part = settings.get(name) or {}
-        history = part.get("history") or []
-        if not history:
-            continue
+    for name, history in _histories(settings):
         score_key = "val_loss" if name == "generator" else "val_macro_f1"
         score_name = "loss" if name == "generator" else "macro-F1"
         lines.append(
             f"| {name} | {len(history)} | {_last(history, 'train_loss')} | {score_name} {_last(history, score_key)} |"
         )
-    if curves_svg(settings):
+    if _histories(settings):  # write_checkpoint writes the curves exactly then
         lines += ["", f"![training curves]({CURVES_FILE})"]
     lines += [
         "",
