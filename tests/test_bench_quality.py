@@ -1,9 +1,11 @@
 """The quality benchmark end to end on tiny models: runs, shared stages, summary and table."""
 
+from dataclasses import replace
+
 import pytest
 
 from tests.conftest import english_corpus, write_csv
-from training.bench.quality import BenchConfig, format_table, run_quality_bench
+from training.bench.quality import BenchConfig, format_table, resumable_runs, run_quality_bench
 from training.classifier import ClassifierConfig
 from training.generator import GeneratorConfig
 
@@ -30,10 +32,12 @@ def test_quality_bench_runs_every_method_and_summarises(dataset, tiny_mlm):
         device="cpu",
     )
     logged, partials = [], []
-    result = run_quality_bench(config, progress=False, log=logged.append, on_seed=partials.append)
+    result = run_quality_bench(config, progress=False, log=logged.append, on_record=partials.append)
     assert len(result["runs"]) == 10
-    # after seed 0 the result so far is handed out, so an interrupted run keeps it
-    assert [(p["complete"], p["seeds_done"], len(p["runs"])) for p in partials] == [(False, [0], 5)]
+    # after each run but the last the result so far is handed out, so an interrupted run keeps it
+    assert [len(p["runs"]) for p in partials] == list(range(1, 10))
+    assert not any(p["complete"] for p in partials)
+    assert [p["seeds_done"] for p in partials[3:6]] == [[], [0], [0]]
     assert result["complete"] and result["seeds_done"] == [0, 1]
     by_method = {(r["method"], r["seed"]): r for r in result["runs"]}
     train_size = 27  # 30 rows minus a 10% stratified validation split
@@ -179,3 +183,85 @@ def test_held_out_rows_never_include_a_used_row():
     small = held_out_rows(full, used, limit=6, seed=0)
     assert small is not None and 4 <= len(small) <= 8 and set(small.labels) == {"a", "b"}
     assert held_out_rows(used, used, limit=10, seed=0) is None  # nothing left: no judge
+
+
+def _small_config(dataset, tiny_mlm, **changes):
+    config = BenchConfig(
+        data_dir=str(dataset),
+        base=str(tiny_mlm),
+        methods=("none", "diffusioncls"),
+        seeds=(0,),
+        n=2,
+        proxy=ClassifierConfig(epochs=1, lr=1e-3, max_length=48),
+        generator=GeneratorConfig(epochs=1, lr=1e-3, max_length=48),
+        classifier=ClassifierConfig(epochs=2, lr=1e-3, batch_size=8, max_length=48),
+        device="cpu",
+    )
+    return replace(config, **changes)
+
+
+def test_a_second_run_loads_the_shared_stages_from_the_cache_and_scores_the_same(dataset, tiny_mlm, tmp_path):
+    cache = tmp_path / "cache"
+    config = _small_config(dataset, tiny_mlm)
+    first_log: list[str] = []
+    first = run_quality_bench(config, progress=False, log=first_log.append, cache_dir=cache)
+    assert sorted(entry.name.split("-")[0] for entry in cache.iterdir()) == ["generator", "none", "proxy"]
+    assert first_log[-1].endswith("0 loaded, 3 trained and saved")
+    # an ablation run on the same data, seed and base: nothing of the shared stages is trained again
+    ablation = replace(config, methods=("none", "diffusioncls", "diffusioncls-no-nrt"))
+    second_log: list[str] = []
+    second = run_quality_bench(ablation, progress=False, log=second_log.append, cache_dir=cache)
+    assert second_log[-1].endswith("3 loaded, 0 trained and saved")
+    before = {r["method"]: r for r in first["runs"]}
+    after = {r["method"]: r for r in second["runs"]}
+    for method in ("none", "diffusioncls"):  # loaded weights are the trained weights
+        assert after[method]["predictions"] == before[method]["predictions"]
+    assert after["none"]["seconds"] == before["none"]["seconds"]  # the training cost, as recorded
+    assert after["diffusioncls"]["samples"] == before["diffusioncls"]["samples"]
+    # another seed is another entry
+    run_quality_bench(replace(config, seeds=(1,)), progress=False, log=lambda _: None, cache_dir=cache)
+    assert len(list(cache.iterdir())) == 6
+
+
+def test_cache_keys_follow_every_part_and_an_entry_round_trips(tmp_path):
+    import torch
+
+    from training.bench.cache import ModelCache, entry_key
+
+    parts = {"seed": 0, "proxy": {"epochs": 6}}
+    assert entry_key("proxy", parts) == entry_key("proxy", dict(reversed(parts.items())))
+    assert entry_key("proxy", parts) != entry_key("proxy", {**parts, "seed": 1})
+    assert entry_key("proxy", parts) != entry_key("proxy", {**parts, "proxy": {"epochs": 7}})
+    assert entry_key("proxy", parts) != entry_key("judge", parts)
+    cache = ModelCache(tmp_path)
+    model = torch.nn.Linear(3, 2)
+    assert cache.load("proxy-x", model) is None
+    cache.save("proxy-x", model, {"seconds": 1.5})
+    other = torch.nn.Linear(3, 2)
+    assert cache.load("proxy-x", other) == {"seconds": 1.5}
+    assert torch.equal(other.weight, model.weight) and (cache.hits, cache.misses) == (1, 1)
+    assert [p.name for p in tmp_path.iterdir()] == ["proxy-x"]  # no temporary folder left behind
+
+
+def test_an_interrupted_run_resumes_without_redoing_finished_runs(dataset, tiny_mlm):
+    config = _small_config(dataset, tiny_mlm, methods=("none", "eda"), seeds=(0, 1))
+    partials: list[dict] = []
+    whole = run_quality_bench(config, progress=False, log=lambda _: None, on_record=partials.append)
+    interrupted = partials[0]  # saved after (seed 0, none), then the run was stopped
+    logged: list[str] = []
+    resumed = run_quality_bench(
+        config, progress=False, log=logged.append, done=resumable_runs(interrupted, config)
+    )
+    assert "resuming: 1 of 4 (seed, method) runs already done" in logged
+    assert sum(line.startswith("  none") for line in logged) == 1  # only seed 1's none ran
+    key = lambda r: (r["seed"], r["method"])  # noqa: E731
+    assert sorted(map(key, resumed["runs"])) == sorted(map(key, whole["runs"]))
+    again = {key(r): r for r in resumed["runs"]}
+    for record in whole["runs"]:  # eda of seed 0 is judged by the same (retrained) none classifier
+        assert again[key(record)]["predictions"] == record["predictions"]
+        assert again[key(record)].get("samples") == record.get("samples")
+    assert resumed["complete"] and resumed["seeds_done"] == [0, 1]
+    with pytest.raises(ValueError, match=r"cannot resume.*\['n'\]"):
+        resumable_runs(interrupted, replace(config, n=3))
+    # more methods or seeds than the earlier run is fine: the earlier records are kept
+    assert resumable_runs(interrupted, replace(config, seeds=(0, 1, 2))) == interrupted["runs"]

@@ -150,6 +150,20 @@ def train_proxy(
     return ClassifierRunner(model, codec, max_length=config.max_length), report
 
 
+def untrained_generator(
+    base: str | Path, labels: list[str], device: torch.device, seed: int, label_prompt: bool = True
+) -> GeneratorBundle:
+    """The base MLM with the label tokens added: what `train_diffusion_generator` fine-tunes (and what
+    saved generator weights load into)."""
+    generator, head_created = load_base_mlm(base, device, seed)
+    tokenizer = load_tokenizer(base)
+    token_ids = add_label_tokens(generator, tokenizer, labels)
+    null_id = token_ids[NULL_LABEL_TOKEN]
+    # Without label prompting every example (and later every sample) carries the null label.
+    prompt_ids = {lbl: token_ids[label_token(lbl)] if label_prompt else null_id for lbl in labels}
+    return GeneratorBundle(generator, tokenizer, prompt_ids, null_id, label_prompt, head_created, {})
+
+
 def train_diffusion_generator(
     base: str | Path,
     codec: TextCodec,
@@ -165,41 +179,36 @@ def train_diffusion_generator(
     progress: bool = True,
 ) -> GeneratorBundle:
     """Importance weights from the proxy, label tokens, masked-diffusion fine-tuning of the base MLM."""
-    generator, head_created = load_base_mlm(base, device, seed)
-    if head_created:
+    bundle = untrained_generator(base, labels, device, seed, label_prompt)
+    if bundle.head_created:
         log.warning(
             "%s has no MLM head: one was created and is trained on the labelled texts only; "
             "run `python -m training pretrain` on unlabelled text first for better generations",
             base,
         )
-    tokenizer = load_tokenizer(base)
-    token_ids = add_label_tokens(generator, tokenizer, labels)
-    null_id = token_ids[NULL_LABEL_TOKEN]
-    # Without label prompting every example (and later every sample) carries the null label.
-    prompt_ids = {lbl: token_ids[label_token(lbl)] if label_prompt else null_id for lbl in labels}
 
     def examples(data: LabelledData) -> list[DiffusionExample]:
         encoded = codec.encode(data.texts, config.max_content)
         weights = importance_source.importance(encoded)
         return [
-            DiffusionExample(e, prompt_ids[lbl], w)
+            DiffusionExample(e, bundle.prompt_ids[lbl], w)
             for e, lbl, w in zip(encoded, data.labels, weights, strict=True)
             if any(e.maskable)
         ]
 
-    report = train_generator(
-        generator,
+    bundle.report = train_generator(
+        bundle.model,
         codec,
         examples(train),
-        null_id,
+        bundle.null_id,
         schedule,
         config,
         seed,
-        head_is_new=head_created,
+        head_is_new=bundle.head_created,
         progress=progress,
         validation=examples(val),
     )
-    return GeneratorBundle(generator, tokenizer, prompt_ids, null_id, label_prompt, head_created, report)
+    return bundle
 
 
 def train_task_classifier(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from training.augmenters.diffusion import DiffusionOptions
 from training.augmenters.registry import Resources, build_augmenter
+from training.bench.cache import ModelCache, entry_key, file_fingerprint, folder_fingerprint
 from training.bench.diversity import diversity_report
 from training.bench.judge import held_out_rows
 from training.bench.paired import paired_bootstrap
@@ -27,6 +28,7 @@ from training.classifier import (
     ClassifierRunner,
     NoiseResistance,
     TrainingOptions,
+    load_classifier,
     predict_labels,
 )
 from training.common import resolve_device
@@ -42,6 +44,7 @@ from training.pipeline import (
     train_diffusion_generator,
     train_proxy,
     train_task_classifier,
+    untrained_generator,
 )
 from training.policies import augment_balanced, each_counts
 from training.schedule import step_group
@@ -187,13 +190,25 @@ class SeedRun:
     judge: ClassifierRunner | None = None  # held-out judge (never saw this seed's train or val rows)
     judge_ceiling: float | None = None  # its accuracy on this seed's untouched originals
     resources: Resources = field(default_factory=Resources)  # models of the classic augmenters
+    cache: ModelCache | None = None  # trained stages on disk, shared with other runs
+    cache_parts: dict = field(default_factory=dict)  # what every cache key of this seed holds
 
 
-def run_quality_bench(config: BenchConfig, progress: bool = True, log=print, on_seed=None) -> dict:
+def run_quality_bench(
+    config: BenchConfig,
+    progress: bool = True,
+    log=print,
+    on_record=None,
+    done: Sequence[dict] = (),
+    cache_dir: str | Path | None = None,
+) -> dict:
     """Train and score every method for every seed.
 
-    `on_seed(result)` is called after each seed with the result so far (`"complete": False`), so a
-    caller can save it: an interrupted run keeps the seeds it finished.
+    `on_record(result)` is called after each method with the result so far (`"complete": False`), so a
+    caller can save it. `done` holds records of an interrupted run of the same configuration: their
+    (seed, method) pairs are kept, not run again. With `cache_dir`, the proxy, generators, judge and
+    `none` classifier of each seed are loaded from that folder when an earlier run trained them with
+    the same data, seed, base and configuration, and saved there when not.
     """
     device = resolve_device(config.device)
     data_dir = Path(config.data_dir)
@@ -204,27 +219,66 @@ def run_quality_bench(config: BenchConfig, progress: bool = True, log=print, on_
     unknown = sorted(set(test.labels) - set(full.label_names))
     if unknown:
         raise ValueError(f"the test split has labels {unknown} that the training split lacks")
-    runs: list[dict] = []
+    cache = ModelCache(cache_dir) if cache_dir else None
+    shared_parts = {}
+    if cache is not None:
+        shared_parts = {
+            "train_csv": file_fingerprint(data_dir / "train.csv"),
+            "setting": config.setting,
+            "val_fraction": config.val_fraction,
+            "base": folder_fingerprint(config.base),
+            "device": device.type,
+        }
+    wanted = {(seed, method) for seed in config.seeds for method in config.methods}
+    runs: list[dict] = [r for r in done if (r["seed"], r["method"]) in wanted]
+    finished = {(r["seed"], r["method"]) for r in runs}
+    if runs:
+        log(f"resuming: {len(runs)} of {len(wanted)} (seed, method) runs already done")
     resources = Resources(mlm_base=config.base, device=str(device))  # loaded once, shared by the seeds
     started = time.perf_counter()
     for seed in config.seeds:
+        pending = [m for m in config.methods if (seed, m) not in finished]
+        if not pending:
+            continue
         subset = apply_setting(full, config.setting, seed)
         train, val = train_val_split(subset, config.val_fraction, seed)
         ctx = SeedRun(seed, train, val, test, TextCodec(load_tokenizer(config.base)), resources=resources)
+        ctx.cache, ctx.cache_parts = cache, {**shared_parts, "seed": seed}
         log(
             f"seed {seed}: {len(train)} train / {len(val)} validation / {len(test)} test, counts {train.counts()}"
         )
         _fit_judge(config, ctx, full, subset, device, progress, log)
-        for method in config.methods:
+        if "none" in config.methods and "none" not in pending and any(METHODS[m].pseudo for m in pending):
+            ctx.reference = _none_classifier(config, ctx, device, progress)[0]  # judge of consistency
+        for method in pending:
             record = _run_method(config, ctx, method, device, progress)
             runs.append(record)
             log(
                 f"  {method:<22} macro-F1 {record['macro_f1']:.4f}  accuracy {record['accuracy']:.4f}  "
                 f"({record['seconds']:.0f}s, {record.get('pseudo_samples', 0)} pseudo samples)"
             )
-        if on_seed is not None and seed != config.seeds[-1]:
-            on_seed(_result(config, runs, started, complete=False))
+            if on_record is not None and len(runs) < len(wanted):
+                on_record(_result(config, runs, started, complete=False))
+    if cache is not None:
+        log(f"model cache {cache.root}: {cache.hits} loaded, {cache.misses} trained and saved")
     return _result(config, runs, started, complete=True)
+
+
+def resumable_runs(previous: dict, config: BenchConfig) -> list[dict]:
+    """The records of an earlier result that a run of `config` can keep: refused, with the settings
+    that differ, unless everything but the methods and seeds is the same."""
+
+    def comparable(body: dict) -> dict:  # as JSON has it (tuples are lists), without methods and seeds
+        return {k: v for k, v in json.loads(json.dumps(body)).items() if k not in ("methods", "seeds")}
+
+    before, now = comparable(previous["config"]), comparable(config.to_dict())
+    differing = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+    if differing:
+        raise ValueError(
+            f"cannot resume: the earlier run had other settings for {differing}; "
+            "use another --out or the same settings"
+        )
+    return list(previous["runs"])
 
 
 def _fit_judge(config: BenchConfig, ctx: SeedRun, full, used, device, progress: bool, log) -> None:
@@ -233,20 +287,68 @@ def _fit_judge(config: BenchConfig, ctx: SeedRun, full, used, device, progress: 
     if rows is None:
         return
     judge_train, judge_val = train_val_split(rows, 0.1, ctx.seed)
-    ctx.judge, _ = train_proxy(
-        config.base, ctx.codec, judge_train, judge_val, config.judge, ctx.seed, device, progress
+    parts = {"judge_texts": config.judge_texts, "judge": config.judge.to_dict()}
+    ctx.judge, _, _ = _cached_classifier(
+        ctx,
+        "judge",
+        parts,
+        config,
+        ctx.seed,
+        lambda: train_proxy(
+            config.base, ctx.codec, judge_train, judge_val, config.judge, ctx.seed, device, progress
+        ),
+        config.judge.max_length,
+        device,
     )
     gold, predicted = predict_labels(ctx.judge, ctx.train)
     ctx.judge_ceiling = accuracy(gold, predicted)
     log(f"  held-out judge: {len(rows)} unused train rows, {ctx.judge_ceiling:.1%} right on the originals")
 
 
+def _cached_classifier(
+    ctx: SeedRun, stage: str, parts: dict, config: BenchConfig, init_seed: int, train, max_length, device
+) -> tuple[ClassifierRunner, dict, float]:
+    """(runner, training report, training seconds) of a classifier stage: loaded from the cache when
+    an earlier run trained it, else `train()` (-> (runner, report)) and saved."""
+    key = entry_key(stage, {**ctx.cache_parts, **parts}) if ctx.cache is not None else ""
+    if ctx.cache is not None:
+        model = load_classifier(config.base, ctx.train.label_names, device, init_seed)
+        meta = ctx.cache.load(key, model)
+        if meta is not None:
+            return ClassifierRunner(model.eval(), ctx.codec, max_length), meta["report"], meta["seconds"]
+    t0 = time.perf_counter()
+    runner, report = train()
+    seconds = time.perf_counter() - t0
+    if ctx.cache is not None:
+        ctx.cache.save(key, runner.model, {"report": report, "seconds": seconds})
+    return runner, report, seconds
+
+
+def _none_classifier(config: BenchConfig, ctx: SeedRun, device, progress: bool):
+    """The `none` classifier of this seed (cross-entropy on the originals): (runner, report, seconds)."""
+
+    def train():
+        model, report = train_task_classifier(
+            config.base, ctx.codec, ctx.train, ctx.val, config.classifier, ctx.seed, device, PLAIN,
+            None, 0, progress,
+        )  # fmt: skip
+        return ClassifierRunner(model, ctx.codec, config.classifier.max_length), report
+
+    # the task classifier's head is drawn from seed + 1 (train_task_classifier)
+    parts = {"classifier": config.classifier.to_dict()}
+    return _cached_classifier(
+        ctx, "none", parts, config, ctx.seed + 1, train, config.classifier.max_length, device
+    )
+
+
 def _result(config: BenchConfig, runs: list[dict], started: float, complete: bool) -> dict:
+    done = {(r["seed"], r["method"]) for r in runs}
     return {
         "config": config.to_dict(),
         "runs": list(runs),
         "summary": summarise(runs, config.methods),
-        "seeds_done": sorted({r["seed"] for r in runs}),
+        # seeds with every method run
+        "seeds_done": [s for s in config.seeds if {(s, m) for m in config.methods} <= done],
         "complete": complete,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -254,36 +356,66 @@ def _result(config: BenchConfig, runs: list[dict], started: float, complete: boo
 
 def _ensure_proxy(config: BenchConfig, ctx: SeedRun, device, progress: bool) -> ClassifierRunner:
     if ctx.proxy is None:
-        t0 = time.perf_counter()
-        ctx.proxy, _ = train_proxy(
-            config.base, ctx.codec, ctx.train, ctx.val, config.proxy, ctx.seed, device, progress
+        ctx.proxy, _, ctx.proxy_seconds = _cached_classifier(
+            ctx,
+            "proxy",
+            {"proxy": config.proxy.to_dict()},
+            config,
+            ctx.seed,
+            lambda: train_proxy(
+                config.base, ctx.codec, ctx.train, ctx.val, config.proxy, ctx.seed, device, progress
+            ),
+            config.proxy.max_length,
+            device,
         )
-        ctx.proxy_seconds = time.perf_counter() - t0
     return ctx.proxy
 
 
 def _ensure_generator(
     config: BenchConfig, ctx: SeedRun, label_prompt: bool, device, progress: bool
 ) -> GeneratorBundle:
-    if label_prompt not in ctx.generators:
-        proxy = _ensure_proxy(config, ctx, device, progress)
-        t0 = time.perf_counter()
-        ctx.generators[label_prompt] = train_diffusion_generator(
-            config.base,
-            ctx.codec,
-            ctx.train.label_names,
-            ctx.train,
-            ctx.val,
-            proxy,
-            config.generator,
-            config.schedule,
-            ctx.seed,
-            device,
-            label_prompt,
-            progress,
-        )
-        ctx.generator_seconds[label_prompt] = time.perf_counter() - t0
-    return ctx.generators[label_prompt]
+    if label_prompt in ctx.generators:
+        return ctx.generators[label_prompt]
+    proxy = _ensure_proxy(config, ctx, device, progress)
+    key = ""
+    if ctx.cache is not None:
+        # the proxy's importance weights shape the generator's training: its configuration is part of the key
+        parts = {
+            "proxy": config.proxy.to_dict(),
+            "generator": config.generator.to_dict(),
+            "schedule": asdict(config.schedule),
+            "label_prompt": label_prompt,
+        }
+        key = entry_key("generator", {**ctx.cache_parts, **parts})
+        bundle = untrained_generator(config.base, ctx.train.label_names, device, ctx.seed, label_prompt)
+        meta = ctx.cache.load(key, bundle.model)
+        if meta is not None:
+            bundle.model.eval()
+            bundle.report = meta["report"]
+            ctx.generators[label_prompt] = bundle
+            ctx.generator_seconds[label_prompt] = meta["seconds"]
+            return bundle
+    t0 = time.perf_counter()
+    bundle = train_diffusion_generator(
+        config.base,
+        ctx.codec,
+        ctx.train.label_names,
+        ctx.train,
+        ctx.val,
+        proxy,
+        config.generator,
+        config.schedule,
+        ctx.seed,
+        device,
+        label_prompt,
+        progress,
+    )
+    seconds = time.perf_counter() - t0
+    if ctx.cache is not None:
+        ctx.cache.save(key, bundle.model, {"report": bundle.report, "seconds": seconds})
+    ctx.generators[label_prompt] = bundle
+    ctx.generator_seconds[label_prompt] = seconds
+    return bundle
 
 
 def _run_method(config: BenchConfig, ctx: SeedRun, method: str, device, progress: bool) -> dict:
@@ -334,6 +466,35 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str, device, progress
             return groups
 
     t0 = time.perf_counter()
+    if method == "none":
+        runner, report, trained_seconds = _none_classifier(config, ctx, device, progress)
+        ctx.reference = runner
+    else:
+        runner, report = _train_method_classifier(config, ctx, spec, source, device, progress)
+        trained_seconds = time.perf_counter() - t0
+    gold, predicted = predict_labels(runner, ctx.test)
+    n_classes = len(runner.label_names)
+    record = {
+        "method": method,
+        "seed": ctx.seed,
+        "accuracy": accuracy(gold, predicted),
+        "macro_f1": macro_f1(gold, predicted, n_classes),
+        # kept for the paired bootstrap of `summarise` (same test examples for every method of a seed)
+        "n_classes": n_classes,
+        "gold": gold,
+        "predictions": predicted,
+        "best_epoch": report["best_epoch"],
+        "epochs_trained": len(report["history"]),  # the row's budget (early stopping may end it sooner)
+        "val_macro_f1": report["best_val_macro_f1"],
+        "pseudo_samples": sum(r.get("pseudo_samples", 0) for r in report["history"][:1]),
+        "seconds": round(trained_seconds + prerequisites, 1),
+    }
+    if samples:
+        record["samples"] = _sample_quality(ctx, samples)
+    return record
+
+
+def _train_method_classifier(config: BenchConfig, ctx: SeedRun, spec: MethodSpec, source, device, progress):
     noise = NoiseResistance() if spec.noise_resistant else PLAIN
     classifier_config = config.classifier
     if spec.equal_examples:
@@ -356,29 +517,7 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str, device, progress
         report["rebalance"] = rebalance_head(
             model, ctx.codec, ctx.train, spec.rebalance, ctx.seed, config.classifier.max_length
         )
-    runner = ClassifierRunner(model, ctx.codec, config.classifier.max_length)
-    gold, predicted = predict_labels(runner, ctx.test)
-    n_classes = len(runner.label_names)
-    record = {
-        "method": method,
-        "seed": ctx.seed,
-        "accuracy": accuracy(gold, predicted),
-        "macro_f1": macro_f1(gold, predicted, n_classes),
-        # kept for the paired bootstrap of `summarise` (same test examples for every method of a seed)
-        "n_classes": n_classes,
-        "gold": gold,
-        "predictions": predicted,
-        "best_epoch": report["best_epoch"],
-        "epochs_trained": len(report["history"]),  # the row's budget (early stopping may end it sooner)
-        "val_macro_f1": report["best_val_macro_f1"],
-        "pseudo_samples": sum(r.get("pseudo_samples", 0) for r in report["history"][:1]),
-        "seconds": round(time.perf_counter() - t0 + prerequisites, 1),
-    }
-    if method == "none":
-        ctx.reference = runner
-    if samples:
-        record["samples"] = _sample_quality(ctx, samples)
-    return record
+    return ClassifierRunner(model, ctx.codec, config.classifier.max_length), report
 
 
 def _static_samples(config: BenchConfig, ctx: SeedRun, spec: MethodSpec) -> list[list[str]]:
