@@ -241,3 +241,10 @@ def test_augment_min_label_prob_flags_what_it_could_not_replace(cli_checkpoint, 
         check=False,
     )
     assert bad.returncode == 2 and "min_label_prob" in bad.stderr
+
+
+def test_version_prints_the_package_version():
+    from training import __version__
+
+    proc = run_cli("--version")
+    assert proc.stdout.strip() == f"python -m training {__version__}"

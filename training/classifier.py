@@ -69,15 +69,6 @@ def load_classifier(
     return model.to(device)
 
 
-def load_trained_classifier(folder: str | Path, device: torch.device):
-    from transformers import AutoModelForSequenceClassification
-
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(folder), dtype=torch.float32, local_files_only=True
-    )
-    return model.to(device).eval()
-
-
 @contextlib.contextmanager
 def _eager_attention(model):
     """Attention probabilities are only returned by the eager implementation; switch for the call."""
@@ -231,7 +222,7 @@ def inverse_frequency_weights(targets: Sequence[int], n_classes: int) -> list[fl
 class TrainingOptions:
     """Training-time options: augmentation from the seeds and class weighting; all off by default."""
 
-    label_confusion_alpha: float = 0.0  # > 0: label confusion learning (seed 003) with this alpha
+    label_confusion_alpha: float = 0.0  # > 0: label confusion learning (as in LCDA) with this alpha
     mixup_alpha: float = 0.0  # > 0: mixup of the head's input features, weights ~ Beta(a, a)
     class_weighted: bool = False  # cross-entropy weighted by inverse class frequency (imbalanced data)
 

@@ -69,7 +69,10 @@ def _decoding_args(p: argparse.ArgumentParser, title: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from training import __version__
+
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
@@ -644,18 +647,18 @@ OUTPUT_COLUMNS = [
     "predicted_label",
     "details",
 ]
-# Method settings given as flags: flag attribute -> parameter name in the registry.
-_SHORTCUTS = {
-    "steps": "steps",
-    "rounds": "rounds",
-    "temperature": "temperature",
-    "top_k": "top_k",
-    "top_p": "top_p",
-    "guidance": "guidance",
-    "batch_size": "batch_size",
-    "max_attempts": "max_attempts",
-    "min_label_prob": "min_label_prob",
-}
+# Method settings that have a flag of their own (the flag's name is the registry parameter's).
+_PARAM_FLAGS = (
+    "steps",
+    "rounds",
+    "temperature",
+    "top_k",
+    "top_p",
+    "guidance",
+    "batch_size",
+    "max_attempts",
+    "min_label_prob",
+)
 
 
 def method_params(args) -> dict[str, str | int | float | bool]:
@@ -668,12 +671,12 @@ def method_params(args) -> dict[str, str | int | float | bool]:
         if not sep or not key.strip():
             raise ValueError(f"--param wants KEY=VALUE, got {item!r}")
         params[key.strip()] = value.strip()
-    for attr, key in _SHORTCUTS.items():
-        value = getattr(args, attr)
+    for key in _PARAM_FLAGS:
+        value = getattr(args, key)
         if value is None:
             continue
         if key not in PARAMS[args.method]:
-            flag = "--" + attr.replace("_", "-")
+            flag = "--" + key.replace("_", "-")
             raise ValueError(f"{flag} does not apply to method {args.method!r}")
         if key in params:
             raise ValueError(f"{key} is given twice (--param and a flag)")

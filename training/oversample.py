@@ -1,4 +1,6 @@
-"""Embedding-space oversampling (seed 004): synthetic minority-class features for the classifier head.
+"""Embedding-space oversampling: synthetic minority-class features for the classifier head (as in
+Choudhary, Thiels and Salehinejad, "Synthetic Feature Augmentation Improves Generalization
+Performance of Language Models").
 
 After the classifier is fine-tuned, the features its linear head reads (the pooled [CLS] output) are
 extracted for the training texts, every class is topped up to the size of the largest with synthetic

@@ -57,8 +57,3 @@ class WorkerSettings(BaseSettings):
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return value
-
-    @property
-    def heartbeat_ttl_s(self) -> int:
-        """Seconds without a heartbeat after which a running job is declared abandoned."""
-        return max(3, round(3 * self.heartbeat_s))

@@ -6,7 +6,7 @@ before q distinct words drawn at random, each mark drawn from {. ; ? : ! ,}. Not
 replaced. A "word" is what the paper's `sentence.split(' ')` gives in space-separated scripts (a
 whitespace-separated chunk: 'com/uvb8tlchmh' is one, and no mark goes inside it), and one character
 in CJK text, where the marks are the full-width {。 ； ？ ： ！ ， 、} and go between characters with
-no spaces (seed 003: Chinese AEDA for LCDA); elsewhere a mark stands apart with a space on each side,
+no spaces (Chinese AEDA as in LCDA, Sun et al., J. Computer Applications 2025); elsewhere a mark stands apart with a space on each side,
 as the paper's code writes it. Provenance: per insertion, the mark and the index of the chunk or
 character it was put before.
 """

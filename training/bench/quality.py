@@ -124,14 +124,14 @@ def _methods() -> dict[str, MethodSpec]:
         "label confusion learning (alpha 4) on the originals", options=confusion
     )
     methods["lcda"] = MethodSpec(
-        "LCDA (seed 003): AEDA samples + label confusion learning", "aeda", options=confusion
+        "LCDA (Sun et al. 2025): AEDA samples + label confusion learning", "aeda", options=confusion
     )
     methods["mixup"] = MethodSpec(
         "mixup of pooled features (Beta(0.4, 0.4))", options=TrainingOptions(mixup_alpha=0.4)
     )
     for name in OVERSAMPLERS:
         methods[f"embed_{name}"] = MethodSpec(
-            f"embedding-space {name} (seed 004): head retrained on balanced features", rebalance=name
+            f"embedding-space {name} (Choudhary et al.): head retrained on balanced features", rebalance=name
         )
     return methods
 
