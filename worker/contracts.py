@@ -9,7 +9,7 @@ changing what a worker expects.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,13 +62,96 @@ class AugmentPayload(BaseModel):
     max_output_chars: int | None = None
 
 
+class _Provenance(BaseModel):
+    # forbid: a fact a method adds without declaring it here fails the worker's tests, not a client
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, serialize_by_alias=True)
+
+    seed: int = Field(description="the job's seed")
+
+
+class DiffusionProvenance(_Provenance):
+    """How a DiffusionCLS output was made: which words were masked at which step, and what changed."""
+
+    method: Literal["diffusioncls"]
+    chain: int = Field(description="index of the decoding chain among this input's chains")
+    step: int = Field(description="corruption step t (of the schedule's T) the input was masked at")
+    rounds: int = Field(description="decoding rounds K that filled the masks")
+    mask_ratio: float = Field(description="share of the input's word pieces that were masked")
+    masked_positions: list[int] = Field(description="positions of the masked word pieces in the input")
+    changed_ratio: float = Field(description="share of the input's word pieces that differ in the output")
+    below_min_label_prob: bool | None = Field(
+        None,
+        description="true when the output's label probability is under the job's min_label_prob: the "
+        "best of the rest, kept so that n outputs come back",
+    )
+
+
+class _TriedProvenance(_Provenance):
+    try_index: int = Field(alias="try", description="which try for this input produced the output")
+
+
+class EdaProvenance(_TriedProvenance):
+    method: Literal["eda"]
+    operation: Literal["sr", "ri", "rs", "rd"] = Field(
+        description="synonym replacement, random insertion, random swap or random deletion"
+    )
+    edits: list[dict[str, Any] | list[int]] = Field(
+        description="what the operation did: sr {word, synonym, positions}; ri {position, word, source, "
+        "of}; rs [word index, word index] per swap; rd {position, word} per deleted word"
+    )
+    synonym_source: str | None = Field(description="the synonym source used (null: none was available)")
+
+
+class _Insertion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    position: int = Field(description="word index the mark was inserted before")
+    mark: str
+
+
+class AedaProvenance(_TriedProvenance):
+    method: Literal["aeda"]
+    insertions: list[_Insertion]
+    ratio: float = Field(description="the job's ratio: up to int(ratio * words) + 1 marks")
+
+
+class _Replacement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    position: int = Field(description="word-piece position in the input")
+    old: str
+    new: str
+
+
+class MlmSubstitutionProvenance(_TriedProvenance):
+    method: Literal["mlm_substitution"]
+    p: float = Field(description="share of the words masked")
+    top_k: int
+    masked_positions: list[int]
+    mask_ratio: float
+    changed_ratio: float
+    replaced: list[_Replacement]
+
+
+class ResampleProvenance(_TriedProvenance):
+    method: Literal["resample"]
+    copy_of_input: Literal[True]
+    note: str
+
+
+Provenance = Annotated[
+    DiffusionProvenance | EdaProvenance | AedaProvenance | MlmSubstitutionProvenance | ResampleProvenance,
+    Field(discriminator="method"),
+]
+
+
 class Output(BaseModel):
     text: str
     label: str
     source_index: int
     label_prob: float | None = None  # the classifier's probability of `label` for `text`
     predicted_label: str | None = None
-    provenance: dict[str, Any] = Field(default_factory=dict)
+    provenance: Provenance = Field(description="how the output was made; its fields depend on the method")
 
 
 class ShortfallOut(BaseModel):
@@ -81,11 +164,30 @@ class ShortfallOut(BaseModel):
     label: str | None = None
 
 
+class JobStats(BaseModel):
+    """What a job did and what it cost; the counters a method does not have are null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requested: int = Field(description="outputs asked for")
+    produced: int = Field(description="outputs returned")
+    seconds: float | None = Field(None, description="time the method took")
+    tries: int | None = Field(None, description="candidate texts drawn (classic methods)")
+    chains_decoded: int | None = Field(
+        None, description="diffusion chains decoded (or masked-LM passes' texts)"
+    )
+    forward_passes: int | None = Field(None, description="model forward passes")
+    importance_seconds: float | None = Field(None, description="DiffusionCLS: token importance")
+    draw_seconds: float | None = Field(None, description="DiffusionCLS: drawing the masks")
+    decode_seconds: float | None = Field(None, description="DiffusionCLS: filling the masks")
+    accept_seconds: float | None = Field(None, description="DiffusionCLS: keeping distinct new texts")
+
+
 class AugmentJobResult(BaseModel):
     method: str
     outputs: list[Output]
     shortfalls: list[ShortfallOut]
-    stats: dict[str, Any]
+    stats: JobStats
 
 
 class JobError(BaseModel):

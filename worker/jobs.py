@@ -11,7 +11,7 @@ import math
 import time
 from typing import Any
 
-from worker.contracts import AugmentJobResult, AugmentPayload, JobError, Output, ShortfallOut
+from worker.contracts import AugmentJobResult, AugmentPayload, JobError, JobStats, Output, ShortfallOut
 from worker.control import JobCanceled, JobGuard, JobTimedOut, current_context
 from worker.logs import log_context
 from worker.metrics import busy, record_job
@@ -59,7 +59,7 @@ def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
         )
         with JobGuard(context.cancel_requested, context.timeout_s):
             result = run_augment(runtime, request, context.report_progress)
-        context.report_progress(result.stats.get("produced", 0), result.stats.get("requested", 0))
+        context.report_progress(result.stats.produced, result.stats.requested)
         log.info(
             "augment done: %d outputs, %d shortfalls in %.1f s",
             len(result.outputs),
@@ -142,8 +142,7 @@ def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> 
             )
         )
     shortfalls.sort(key=lambda s: s.source_index)
-    stats = {k: v for k, v in result.stats.items() if isinstance(v, int | float | str)}
-    stats["produced"] = len(outputs)
+    stats = JobStats(**{**result.stats, "produced": len(outputs)})
     return AugmentJobResult(method=request.method, outputs=outputs, shortfalls=shortfalls, stats=stats)
 
 

@@ -126,3 +126,21 @@ def test_info_readyz_and_healthz_are_typed_in_the_schema(tiny_checkpoint):
     assert body("/healthz")["$ref"].endswith("/Liveness")
     fields = schema["components"]["schemas"]["Info"]["properties"]
     assert set(fields) == set(info)  # the document names every field the route answers with
+
+
+def test_provenance_and_stats_are_typed_in_the_schema(tiny_checkpoint):
+    with client_for(make_settings(tiny_checkpoint), load_models=False) as client:
+        schema = client.get("/openapi.json").json()
+        info = client.get("/info").json()
+    models = schema["components"]["schemas"]
+    provenance = models["Output"]["properties"]["provenance"]
+    mapping = provenance["discriminator"]["mapping"]
+    assert provenance["discriminator"]["propertyName"] == "method"
+    assert set(mapping) == set(info["methods"])  # one typed provenance per method the service offers
+    for ref in mapping.values():
+        model = models[ref.rsplit("/", 1)[-1]]
+        assert model["additionalProperties"] is False and {"method", "seed"} <= set(model["required"])
+    assert "try" in models["EdaProvenance"]["properties"]  # the wire name, not the Python one
+    stats = models["AugmentJobResult"]["properties"]["stats"]
+    assert stats["$ref"].endswith("/JobStats")
+    assert set(models["JobStats"]["required"]) == {"requested", "produced"}

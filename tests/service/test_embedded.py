@@ -100,7 +100,12 @@ def test_cancel_a_queued_job_and_finished_jobs_conflict(tiny_checkpoint):
 
     def blocked(payload):  # holds the single job thread so the next job stays queued
         gate.wait(30)
-        return {"method": payload["method"], "outputs": [], "shortfalls": [], "stats": {}}
+        return {
+            "method": payload["method"],
+            "outputs": [],
+            "shortfalls": [],
+            "stats": {"requested": 0, "produced": 0},
+        }
 
     with client_for(make_settings(tiny_checkpoint), job_function=blocked) as client:
         wait_ready(client)
@@ -122,7 +127,12 @@ def test_queue_depth_429(tiny_checkpoint):
 
     def blocked(payload):
         gate.wait(30)
-        return {"method": payload["method"], "outputs": [], "shortfalls": [], "stats": {}}
+        return {
+            "method": payload["method"],
+            "outputs": [],
+            "shortfalls": [],
+            "stats": {"requested": 0, "produced": 0},
+        }
 
     with client_for(make_settings(tiny_checkpoint, max_queue_depth=1), job_function=blocked) as client:
         wait_ready(client)

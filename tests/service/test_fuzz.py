@@ -68,7 +68,12 @@ CHECKS = [
 
 def contract_only(payload: dict[str, Any]) -> dict[str, Any]:
     request = AugmentPayload.model_validate(payload)
-    return {"method": request.method, "outputs": [], "shortfalls": [], "stats": {"requested": 0}}
+    return {
+        "method": request.method,
+        "outputs": [],
+        "shortfalls": [],
+        "stats": {"requested": 0, "produced": 0},
+    }
 
 
 @pytest.fixture(scope="module")
