@@ -22,12 +22,14 @@ def main() -> int:
     except CheckpointInfoError as err:
         print(f"service: {err}", file=sys.stderr)
         return 2
+    from service.http_protocol import with_request_deadline
     from worker.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(
         "service.app:create_app",
         factory=True,
+        http=with_request_deadline(settings.request_read_timeout_s),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

@@ -23,6 +23,13 @@ class Settings(WorkerSettings):
     max_n: int = Field(16, ge=1, description="largest n (new texts per item)")
     max_classify_texts: int = Field(256, ge=1, description="texts per /classify request")
     max_queue_depth: int = Field(100, ge=1, description="queued augment jobs before 429")
+    request_read_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        le=3_600,
+        description="seconds a client has to send a whole request (headers and body) once it starts one, "
+        "or once it connects; then 408 and the connection is closed (slow clients, slowloris)",
+    )
 
     # Jobs.
     job_timeout_s: float = Field(900, gt=0, description="a job running longer fails as timed out")

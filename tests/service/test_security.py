@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
@@ -272,3 +273,57 @@ def test_a_served_checkpoint_path_is_not_disclosed(tiny_checkpoint):
     with client_for(make_settings(tiny_checkpoint), load_models=False) as client:
         info = client.get("/info").text
         assert str(tiny_checkpoint) not in info and str(tiny_checkpoint.parent) not in info
+
+
+def test_a_request_trickled_in_slowly_is_cut_off_with_408(tiny_checkpoint, tmp_path):
+    """uvicorn resets its keep-alive timer on every byte, so without the request deadline a client
+    sending a byte at a time (slowloris) holds the connection for as long as it likes."""
+    import socket
+    import time
+
+    log_path = tmp_path / "api.log"
+    api = ApiProcess(tiny_checkpoint, log_path, REQUEST_READ_TIMEOUT_S="1.5")
+    try:
+        api.wait_ready()
+
+        def trickle(head: bytes) -> tuple[bytes, float]:
+            """Send `head` a byte every 0.2 s; return what the server answered and when it hung up."""
+            sock = socket.create_connection(("127.0.0.1", api.port), timeout=10)
+            started = time.monotonic()
+            try:
+                for byte in head:
+                    sock.sendall(bytes([byte]))
+                    time.sleep(0.2)
+            except OSError:
+                pass  # the server closed the connection mid-request, as it should
+            answer = b""
+            with contextlib.suppress(OSError):
+                while chunk := sock.recv(4096):
+                    answer += chunk
+            sock.close()
+            return answer, time.monotonic() - started
+
+        head = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Padding: " + b"p" * 40 + b"\r\n\r\n"
+        answer, elapsed = trickle(head)  # 60+ bytes at 5 per second: 12 s if never cut off
+        assert answer.startswith(b"HTTP/1.1 408 "), answer
+        assert b'"type": "request_timeout"' in answer
+        assert elapsed < 6, elapsed
+        body_head = (
+            b"POST /classify HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 200\r\n\r\n"
+        )
+        sock = socket.create_connection(("127.0.0.1", api.port), timeout=10)
+        sock.sendall(body_head + b'{"texts": [')  # headers whole, then the body stalls
+        started = time.monotonic()
+        assert sock.recv(4096) == b""  # closed without an answer: the app had the request
+        assert time.monotonic() - started < 5
+        sock.close()
+        # a prompt client on a kept-alive connection is not affected by pauses between its requests
+        with httpx.Client(base_url=api.url, timeout=10) as http:
+            assert http.get("/healthz").status_code == 200
+            time.sleep(2)  # longer than the deadline, shorter than uvicorn's keep-alive timeout
+            assert http.get("/healthz").status_code == 200
+            assert http.post("/classify", json={"texts": ["What a day"]}).status_code == 200
+    finally:
+        api.stop()
+    assert "request headers not received within 1.5 s" in log_path.read_text()

@@ -1,0 +1,91 @@
+"""uvicorn's HTTP/1.1 protocol (h11) with a deadline for reading a request.
+
+uvicorn has no timeout on receiving a request: its keep-alive timer is reset by every byte that
+arrives, so a client that trickles a request one byte at a time (slowloris) holds a connection, and
+a task in the app for a body, as long as it likes (uvicorn issue #157). Here a connection gets
+`timeout_s` from the moment it opens, or from the first byte of its next request, to deliver the
+whole request, headers and body. A client that misses the deadline gets `408 Request Timeout` when
+its headers never came (no response has started), and the connection is closed either way; the
+deadline is off while the app works on a request and while the connection is idle between requests
+(uvicorn's keep-alive timer closes those).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger(__name__)
+
+
+def _timeout_response() -> bytes:
+    """A whole 408 with the project's error body (written to the socket: no app ever saw the request)."""
+    body = json.dumps(
+        {
+            "error": {
+                "type": "request_timeout",
+                "message": "the request was not sent within the server's time limit; send it whole",
+            }
+        }
+    ).encode()
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+_TIMEOUT_RESPONSE = _timeout_response()
+
+
+def with_request_deadline(timeout_s: float) -> type[H11Protocol]:
+    """The protocol class to hand to `uvicorn.run(http=...)`."""
+
+    class DeadlineH11Protocol(H11Protocol):
+        request_timeout_s = timeout_s
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()  # a connection that never sends a request is closed too
+
+        def data_received(self, data: bytes) -> None:
+            if self._deadline is None and self.conn.their_state is h11.IDLE:
+                self._arm()  # the first bytes of the next request on a kept-alive connection
+            super().data_received(data)
+            if self.conn.their_state not in (h11.IDLE, h11.SEND_BODY):
+                self._disarm()  # the whole request is in (or the connection is ending)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(self.request_timeout_s, self._expired)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expired(self) -> None:
+            self._deadline = None
+            if self.transport.is_closing():
+                return
+            headers_missing = self.conn.their_state is h11.IDLE
+            log.warning(
+                "closing a connection from %s: request %s not received within %g s",
+                f"{self.client[0]}:{self.client[1]}" if self.client else "?",
+                "headers" if headers_missing else "body",
+                self.request_timeout_s,
+            )
+            if headers_missing and self.conn.our_state is h11.IDLE:
+                self.transport.write(_TIMEOUT_RESPONSE)
+            self.transport.close()
+
+    return DeadlineH11Protocol
