@@ -177,7 +177,7 @@ class Client:
             pause = min(pause * 1.5, max_poll_s)
 
     def cancel(self, job_id: str) -> dict[str, Any]:
-        return self._call("DELETE", f"/jobs/{job_id}").json()
+        return self._call("POST", f"/jobs/{job_id}/cancel").json()
 
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """[{label, probabilities}] per text."""

@@ -10,9 +10,12 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from service.routes.augment import IDEMPOTENCY_KEY_CHARS, MAX_IDEMPOTENCY_KEY
 from service.settings import Settings
+from service.texts import text_pattern
 from worker.checkpoint_info import CheckpointInfo
-from worker.methods import method_descriptions
+from worker.contracts import steps_json_schema
+from worker.methods import DIFFUSION, method_descriptions, params_schema
 
 
 def _integer_branch(prop: dict[str, Any]) -> dict[str, Any]:
@@ -43,16 +46,61 @@ def apply_runtime_contract(
     drop_framework_validation_errors(schema)
     models = schema["components"]["schemas"]
     item = models["Item"]["properties"]
-    item["label"]["enum"] = list(info.labels)
+    item["label"]["pattern"] = text_pattern()  # any label for classic methods; diffusioncls: below
     item["text"]["maxLength"] = settings.max_text_chars
+    item["text"]["pattern"] = text_pattern()
     augment = models["AugmentRequest"]["properties"]
     augment["method"]["enum"] = sorted(method_descriptions())
+    models["AugmentRequest"]["allOf"] = request_rules(info, list(models["DecodingRequest"]["properties"]))
+    augment["steps"] = {
+        **steps_json_schema(info.total_steps),
+        "description": augment["steps"].get("description", ""),
+    }
     augment["items"]["maxItems"] = settings.max_items
     _integer_branch(augment["n"])["maximum"] = settings.max_n
+    for parameter in schema["paths"]["/augment"]["post"].get("parameters", []):
+        if parameter["name"] == "Idempotency-Key":  # the route's own check, as a schema
+            parameter["schema"] = {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_IDEMPOTENCY_KEY,
+                "pattern": f"^{IDEMPOTENCY_KEY_CHARS}+$",
+            }
     texts = models["ClassifyRequest"]["properties"]["texts"]
     texts["maxItems"] = settings.max_classify_texts
-    texts["items"] = {**texts.get("items", {}), "minLength": 1, "maxLength": settings.max_text_chars}
+    texts["items"] = {
+        **texts.get("items", {}),
+        "minLength": 1,
+        "maxLength": settings.max_text_chars,
+        "pattern": text_pattern(),
+    }
     return schema
+
+
+def request_rules(info: CheckpointInfo, decoding_fields: list[str]) -> list[dict[str, Any]]:
+    """The rules of `/augment` that tie one field to another, as JSON Schema `if`/`then`: what
+    `build_payload` refuses across fields, so that the schema admits exactly what is accepted."""
+    rules: list[dict[str, Any]] = [
+        {  # policy bd sizes the output per class: no n
+            "if": {"properties": {"policy": {"const": "bd"}}, "required": ["policy"]},
+            "then": {"properties": {"n": {"type": "null"}}},
+        }
+    ]
+    for name in sorted(method_descriptions()):
+        when: dict[str, Any] = {"properties": {"method": {"const": name}}}
+        then: dict[str, Any] = {"properties": {"params": params_schema(name)}}
+        if name == DIFFUSION:  # also when `method` is left out: it is the default
+            # the generator knows the checkpoint's labels only
+            then["properties"]["items"] = {"items": {"properties": {"label": {"enum": list(info.labels)}}}}
+        else:
+            when["required"] = ["method"]
+            then["properties"].update(  # the diffusion settings are not a classic method's
+                steps={"type": "null"},
+                decoding={"properties": {field: {"type": "null"} for field in decoding_fields}},
+                min_label_prob={"const": 0},
+            )
+        rules.append({"if": when, "then": then})
+    return rules
 
 
 def contract_openapi(app: FastAPI, settings: Settings, info: CheckpointInfo) -> Callable[[], dict[str, Any]]:

@@ -9,11 +9,26 @@ setting or the accepted values.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from worker.contracts import AugmentJobResult, JobError, Progress
+
+
+def _whole_number(value: Any) -> Any:
+    """6.0 is the integer 6 in JSON (and in JSON Schema's `integer`); anything else is left to the
+    strict check (`"6"` and 6.5 stay refused)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def json_int(**limits: int) -> Any:
+    """An integer field type with its limits (`ge`, `le`) inside, so they stay on the integer branch of
+    an optional field's schema."""
+    return Annotated[int, Field(**limits), BeforeValidator(_whole_number)]  # type: ignore[call-overload]
+
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
@@ -30,9 +45,9 @@ class DecodingRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    rounds: int | None = Field(None, ge=1, le=64, description="decoding rounds K (1 = one-shot)")
+    rounds: json_int(ge=1, le=64) | None = Field(None, description="decoding rounds K (1 = one-shot)")
     temperature: float | None = Field(None, ge=0, le=100, description="0 = greedy")
-    top_k: int | None = Field(None, ge=0, le=100_000, description="0 = no top-k cut")
+    top_k: json_int(ge=0, le=100_000) | None = Field(None, description="0 = no top-k cut")
     top_p: float | None = Field(None, gt=0, le=1, description="1 = no nucleus cut")
     guidance_scale: float | None = Field(
         None, ge=-100, le=100, description="classifier-free guidance scale (1 = off)"
@@ -70,10 +85,10 @@ class AugmentRequest(BaseModel):
     policy: Literal["ge", "bd"] = Field(
         "ge", description="ge: n new texts per item; bd: top up the smaller classes to the largest one"
     )
-    n: int | None = Field(
-        None, ge=1, description="new texts per item under policy ge (default 4, at most MAX_N)"
+    n: json_int(ge=1) | None = Field(
+        None, description="new texts per item under policy ge (default 4, at most MAX_N)"
     )
-    steps: str | list[int] | None = Field(
+    steps: str | list[json_int()] | None = Field(
         None,
         description="corruption step range: '13-16', '14', 'group:4' or [13, 16]; default: the checkpoint's",
     )
@@ -87,7 +102,10 @@ class AugmentRequest(BaseModel):
         "topping up with fresh rewrites; any that never reach it come back flagged "
         "provenance.below_min_label_prob (0 = off)",
     )
-    seed: int = Field(0, ge=0, le=2**63 - 1, description="the same seed and request give the same outputs")
+    # 2**53 - 1: the largest integer a JSON number keeps exactly in every client (JavaScript, doubles)
+    seed: json_int(ge=0, le=2**53 - 1) = Field(
+        0, description="the same seed and request give the same outputs"
+    )
 
 
 class JobAccepted(BaseModel):

@@ -16,7 +16,10 @@ those it does not know. Refused, with the indices of the texts concerned:
 
 from __future__ import annotations
 
+import functools
+import sys
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from service.errors import ApiError
@@ -28,8 +31,44 @@ def _visible(ch: str) -> bool:
     return not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf")
 
 
+def _refused_control(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS
+
+
 def _has_control(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text)
+    return any(_refused_control(ch) for ch in text)
+
+
+def _negated_class(excluded: Callable[[str], bool]) -> str:
+    """A regex class of every code point `excluded` is false for, as `[^...]` of the excluded ranges.
+
+    BMP code points are written as \\uXXXX escapes; astral ones as the characters themselves (the one
+    spelling that ECMA-262 regexes with the u flag, as JSON Schema's `pattern`, and Python's `re` read
+    alike)."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF or not excluded(chr(code)):
+            continue
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+
+    def spell(code: int) -> str:
+        return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+    parts = [spell(a) if a == b else f"{spell(a)}-{spell(b)}" for a, b in ranges]
+    return "[^" + "".join(parts) + "]"
+
+
+@functools.cache
+def text_pattern() -> str:
+    """The rules of `check_texts` but the length, as a regex for the OpenAPI schema's `pattern`: only
+    allowed characters, and at least one visible one. A client (or a fuzzer) that follows the
+    schema sends only texts the service accepts."""
+    allowed = _negated_class(_refused_control)
+    visible = _negated_class(lambda ch: not _visible(ch))
+    return f"^{allowed}*{visible}{allowed}*$"
 
 
 def check_texts(texts: list[str], what: str, max_chars: int | None, field: str) -> None:

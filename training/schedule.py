@@ -101,7 +101,7 @@ def step_group(group: int, total_steps: int = 32, n_groups: int = 8) -> tuple[in
 
 
 def parse_step_range(spec: str, total_steps: int, n_groups: int = 8) -> tuple[int, int]:
-    """`13-16`, `14` or `group:4` -> inclusive (low, high) within 1..T."""
+    """`13-16`, `14` or `group:4` -> inclusive (low, high) within 1..T (the ends in either order)."""
     spec = spec.strip()
     match = re.fullmatch(r"group:(\d+)", spec)
     if match:
@@ -109,8 +109,7 @@ def parse_step_range(spec: str, total_steps: int, n_groups: int = 8) -> tuple[in
     match = re.fullmatch(r"(\d+)(?:\s*[-:]\s*(\d+))?", spec)
     if not match:
         raise ValueError(f"bad step range {spec!r}; use e.g. 13-16, 14 or group:4")
-    low = int(match.group(1))
-    high = int(match.group(2) or low)
+    low, high = sorted((int(match.group(1)), int(match.group(2) or match.group(1))))
     if not 1 <= low <= high <= total_steps:
         raise ValueError(f"step range {spec!r} must satisfy 1 <= low <= high <= {total_steps}")
     return low, high

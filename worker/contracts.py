@@ -206,10 +206,34 @@ _STEP_RANGE = re.compile(r"(\d+)(?:\s*[-:]\s*(\d+))?")
 _STEP_GROUP = re.compile(r"group:(\d+)")
 
 
+def steps_json_schema(total_steps: int, n_groups: int = 8) -> dict[str, Any]:
+    """The JSON Schema of exactly the `steps` values `parse_steps` accepts for this `total_steps`."""
+    numbers = "|".join(str(v) for v in range(total_steps, 0, -1))  # longest first
+    step = rf"(?:{numbers})"
+    forms = [rf"{step}(?:\s*[-:]\s*{step})?"]
+    if total_steps % n_groups == 0:
+        forms.append(f"group:(?:{'|'.join(str(g) for g in range(n_groups, 0, -1))})")
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": rf"^\s*(?:{'|'.join(forms)})\s*$"},
+            {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1, "maximum": total_steps},
+                "minItems": 1,
+                "maxItems": 2,
+            },
+            {"type": "null"},
+        ]
+    }
+
+
 def parse_steps(
     spec: str | list[int] | tuple[int, ...], total_steps: int, n_groups: int = 8
 ) -> tuple[int, int]:
     """`"13-16"`, `"14"`, `"group:4"` or `[13, 16]` -> inclusive (low, high) within 1..total_steps.
+
+    A range's two ends may come in either order (`"16-13"` is 13-16): it names the same steps, and so
+    every value the OpenAPI schema admits is accepted (JSON Schema cannot say low <= high).
 
     The forms of the CLI's `--steps` (`training.schedule.parse_step_range`, which a test checks this
     against), written here without torch so the service can check a request before enqueueing it.
@@ -218,7 +242,7 @@ def parse_steps(
     if isinstance(spec, list | tuple):
         if len(spec) not in (1, 2) or not all(isinstance(v, int) for v in spec):
             raise ValueError(f"bad step range {spec!r}; {forms}")
-        low, high = spec[0], spec[-1]
+        low, high = sorted((spec[0], spec[-1]))
     else:
         text = spec.strip()
         group = _STEP_GROUP.fullmatch(text)
@@ -233,7 +257,7 @@ def parse_steps(
         match = _STEP_RANGE.fullmatch(text)
         if not match:
             raise ValueError(f"bad step range {spec!r}; {forms}")
-        low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+        low, high = sorted((int(match.group(1)), int(match.group(2) or match.group(1))))
     if not 1 <= low <= high <= total_steps:
         raise ValueError(f"step range {low}-{high} must satisfy 1 <= low <= high <= {total_steps}")
     return low, high

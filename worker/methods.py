@@ -39,11 +39,29 @@ def _no_paths(name: str, params: dict[str, Any] | None) -> None:
 
 
 def check_classic_params(name: str, params: dict[str, Any] | None) -> None:
-    """Raise ValueError (saying what is accepted) for bad parameters, before anything is queued."""
-    from training.augmenters.registry import parse_params  # light: names, types and ranges only
+    """Raise ValueError (saying what is accepted) for bad parameters, before anything is queued.
+
+    Strict JSON types, as everywhere in the API (`"0.3"` is not a number), then the registry's
+    names and ranges: exactly what `params_schema(name)` admits."""
+    from training.augmenters.registry import json_type_error, parse_params  # light: no torch
 
     _no_paths(name, params)
+    properties = params_schema(name)["properties"]
+    for key, value in (params or {}).items():
+        problem = json_type_error(properties[key], value) if key in properties else None
+        if problem:
+            raise ValueError(f"bad parameter {key}={value!r} for method {name!r}: {problem}")
     parse_params(name, params)
+
+
+def params_schema(name: str) -> dict[str, Any]:
+    """JSON Schema of the `params` a request may give method `name` (none for diffusioncls, whose
+    settings are the request's own fields)."""
+    from training.augmenters.registry import params_json_schema
+
+    if name == DIFFUSION:
+        return {"type": "object", "properties": {}, "additionalProperties": False}
+    return params_json_schema(name)
 
 
 def build_classic(name: str, params: dict[str, Any], checkpoint: Any, device: Any) -> Any:

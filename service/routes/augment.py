@@ -25,7 +25,8 @@ router = APIRouter(tags=["augment"], dependencies=[ApiKey], route_class=JSONRout
 DEFAULT_N = 4
 MAX_IDEMPOTENCY_KEY = 200
 # Visible ASCII only: a key is an opaque token (a UUID is a good one), compared byte for byte.
-_IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY}}}")
+IDEMPOTENCY_KEY_CHARS = r"[\x21-\x7e]"  # visible ASCII, no spaces
+_IDEMPOTENCY_KEY = re.compile(rf"{IDEMPOTENCY_KEY_CHARS}{{1,{MAX_IDEMPOTENCY_KEY}}}")
 
 
 def _invalid(message: str, details: Any = None) -> ApiError:
@@ -117,18 +118,38 @@ def _digest(text: str) -> str:
     status_code=202,
     response_model=JobAccepted,
     summary="Start an augmentation job",
-    responses=error_responses(
-        401,
-        413,
-        415,
-        422,
-        429,
-        503,
-        s413="too many items (MAX_ITEMS) or too large a body (MAX_BODY_BYTES)",
-        s422="invalid request: unknown label or method, bad step range, empty or too long texts, n over MAX_N, "
-        "a bad Idempotency-Key",
-        s503="models still loading (embedded mode) or Redis down",
-    ),
+    responses={
+        # OpenAPI links: how a client (or a stateful fuzzer) goes from the accepted job to its routes
+        202: {
+            "description": "the job is queued; poll `location` (GET /jobs/{id}) for its progress and result",
+            "links": {
+                "GetJob": {
+                    "operationId": "get_job",
+                    "parameters": {"job_id": "$response.body#/id"},
+                    "description": "status, progress and result of the job",
+                },
+                "CancelJob": {
+                    "operationId": "cancel_job",
+                    "parameters": {"job_id": "$response.body#/id"},
+                    "description": "cancel the job",
+                },
+            },
+        },
+        **error_responses(
+            401,
+            409,
+            413,
+            415,
+            422,
+            429,
+            503,
+            s409="the Idempotency-Key was used with a different request body",
+            s413="too many items (MAX_ITEMS) or too large a body (MAX_BODY_BYTES)",
+            s422="invalid request: unknown label or method, bad step range, empty or too long texts, n over MAX_N, "
+            "a bad Idempotency-Key",
+            s503="models still loading (embedded mode) or Redis down",
+        ),
+    },
 )
 def submit_augment(
     body: AugmentRequest,
@@ -161,8 +182,12 @@ def submit_augment(
         try:
             existing = state.backend.claim_idempotency(key_digest, _digest(canonical), job_id)
         except IdempotencyConflict:
-            raise _invalid(
-                "this Idempotency-Key was used with a different request body; use a new key for a new request"
+            # 409, not the 422 of the IETF idempotency-key draft: the request itself is valid, only its
+            # key is taken (by another request); the same request with a new key is accepted.
+            raise ApiError(
+                409,
+                "conflict",
+                "this Idempotency-Key was used with a different request body; use a new key for a new request",
             ) from None
         if existing is not None:
             view = state.backend.get(existing)

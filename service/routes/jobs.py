@@ -1,4 +1,7 @@
-"""GET /jobs/{id} (status, progress, result) and DELETE /jobs/{id} (cancel)."""
+"""GET /jobs/{id} (status, progress, result) and POST /jobs/{id}/cancel.
+
+Cancel is a POST on a sub-resource, not DELETE /jobs/{id}: the job is not deleted (it stays readable,
+as `canceled`, until it expires), and DELETE promises that the resource is gone."""
 
 from __future__ import annotations
 
@@ -46,8 +49,8 @@ def get_job(job_id: JobId, state: State) -> JobView:
     return view
 
 
-@router.delete(
-    "/jobs/{job_id}",
+@router.post(
+    "/jobs/{job_id}/cancel",
     response_model=JobView,
     summary="Cancel a job",
     responses={

@@ -478,7 +478,9 @@ BAD = [
         method="GET",
     ),
     Bad("malformed job id", "/jobs/not-a-job-id", 404, "not_found", ("not-a-job-id",), method="GET"),
-    Bad("cancel an unknown job", f"/jobs/{UNKNOWN_JOB}", 404, "not_found", ("unknown",), method="DELETE"),
+    Bad(
+        "cancel an unknown job", f"/jobs/{UNKNOWN_JOB}/cancel", 404, "not_found", ("unknown",), method="POST"
+    ),
     Bad("unknown route", "/nowhere", 404, "not_found", ("/docs",), method="GET"),
     Bad("wrong method", "/augment", 405, "method_not_allowed", ("PUT", "/augment"), method="PUT", json={}),
 ]

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.redact import MASK, RedactingFilter, install_access_log_redaction, redact_url
+from service.texts import text_pattern
 from tests.service.conftest import client_for, make_settings
 
 KEY = "k" * 8 + "secret-value-123"
@@ -32,11 +37,13 @@ def test_access_log_records_are_redacted_as_uvicorn_writes_them(tiny_checkpoint,
 
 def test_405_names_every_method_of_the_path(tiny_checkpoint):
     with client_for(make_settings(tiny_checkpoint), load_models=False) as client:
-        for method in ("PUT", "PATCH", "POST"):
+        for method in ("PUT", "PATCH", "POST", "DELETE"):
             response = client.request(method, "/jobs/" + "0" * 32)
             assert response.status_code == 405
-            assert response.headers["allow"] == "DELETE, GET", response.headers
-            assert response.json()["error"]["details"]["allowed"] == ["DELETE", "GET"]
+            assert response.headers["allow"] == "GET", response.headers
+            assert response.json()["error"]["details"]["allowed"] == ["GET"]
+        for method in ("GET", "DELETE"):
+            assert client.request(method, "/jobs/" + "0" * 32 + "/cancel").headers["allow"] == "POST"
         assert client.put("/augment").headers["allow"] == "POST"
 
 
@@ -87,7 +94,17 @@ def test_the_schema_carries_the_checkpoints_labels_the_methods_and_the_limits(ti
         schema = client.get("/openapi.json").json()
         info = client.get("/info").json()
     models = schema["components"]["schemas"]
-    assert models["Item"]["properties"]["label"]["enum"] == info["model"]["labels"] == ["anger", "joy", "sad"]
+    rules = {
+        rule["if"]["properties"].get("method", {}).get("const"): rule["then"]["properties"]
+        for rule in models["AugmentRequest"]["allOf"]
+    }
+    diffusion_labels = rules["diffusioncls"]["items"]["items"]["properties"]["label"]["enum"]
+    assert diffusion_labels == info["model"]["labels"] == ["anger", "joy", "sad"]
+    assert "enum" not in models["Item"]["properties"]["label"]  # classic methods take any label
+    assert rules["eda"]["steps"] == {"type": "null"} and rules["eda"]["min_label_prob"] == {"const": 0}
+    assert rules["aeda"]["params"]["properties"]["ratio"]["exclusiveMinimum"] == 0
+    assert rules["diffusioncls"]["params"]["additionalProperties"] is False
+    assert rules[None]["n"] == {"type": "null"}  # policy bd
     assert models["Item"]["properties"]["text"]["maxLength"] == 99
     augment = models["AugmentRequest"]["properties"]
     assert (
@@ -96,7 +113,12 @@ def test_the_schema_carries_the_checkpoints_labels_the_methods_and_the_limits(ti
     assert augment["items"]["maxItems"] == 7
     assert any(b.get("maximum") == 5 for b in augment["n"]["anyOf"])
     texts = models["ClassifyRequest"]["properties"]["texts"]
-    assert texts["maxItems"] == 3 and texts["items"] == {"type": "string", "minLength": 1, "maxLength": 99}
+    assert texts["maxItems"] == 3 and texts["items"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 99,
+        "pattern": text_pattern(),
+    }
 
 
 def test_no_route_declares_the_frameworks_validation_error_body(tiny_checkpoint):
@@ -144,3 +166,37 @@ def test_provenance_and_stats_are_typed_in_the_schema(tiny_checkpoint):
     stats = models["AugmentJobResult"]["properties"]["stats"]
     assert stats["$ref"].endswith("/JobStats")
     assert set(models["JobStats"]["required"]) == {"requested", "produced"}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12))
+def test_the_schemas_text_pattern_accepts_exactly_what_the_service_accepts(text):
+    """The `pattern` in the OpenAPI document and `check_texts` are one rule (length aside)."""
+    from service.errors import ApiError
+    from service.texts import check_texts, text_pattern
+
+    try:
+        check_texts([text], "texts", None, "texts")
+        accepted = True
+    except ApiError:
+        accepted = False
+    assert bool(re.fullmatch(text_pattern(), text)) == accepted
+
+
+def test_the_text_pattern_by_hand():
+    from service.texts import text_pattern
+
+    pattern = re.compile(text_pattern())
+    accepted = ["a", "\tline one\nline two\r", "שלום", "family 👨\u200d👩\u200d👧", "x\U000e0020"]
+    refused = ["", "   ", "\u200b", "\ufeff\u00a0", "\U000e0020", "a\x00b", "bell\x07", "\x9b31m"]
+    assert all(pattern.fullmatch(t) for t in accepted)
+    assert not any(pattern.fullmatch(t) for t in refused)
+
+
+def test_a_whole_number_written_with_a_point_is_an_integer_and_a_string_is_not(tiny_checkpoint):
+    """JSON Schema's `integer` admits 2.0; the service agrees, and still refuses "2" and 2.5."""
+    with client_for(make_settings(tiny_checkpoint), load_models=False) as client:
+        body = {"items": [{"text": "What a day", "label": "joy"}], "seed": 3.0, "decoding": {"rounds": 2.0}}
+        for n, status in ((2.0, 202), ("2", 422), (2.5, 422)):
+            response = client.post("/augment", json={**body, "n": n})
+            assert response.status_code in ((202, 503) if status == 202 else (status,)), response.text

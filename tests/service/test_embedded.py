@@ -87,12 +87,12 @@ def test_balance_policy_tops_up_minority_classes(embedded):
 def test_cancel_a_running_job(embedded):
     job_id = embedded.post("/augment", json=HUGE_JOB).json()["id"]
     wait_status(embedded, job_id, lambda v: v["status"] != "queued")
-    response = embedded.delete(f"/jobs/{job_id}")
+    response = embedded.post(f"/jobs/{job_id}/cancel")
     assert response.status_code == 202 and response.json()["status"] == "running"
     assert response.json()["cancel_requested"] is True
     view = wait_status(embedded, job_id, finished)
     assert view["status"] == "canceled" and view["result"] is None
-    assert embedded.delete(f"/jobs/{job_id}").status_code == 200  # canceling twice is harmless
+    assert embedded.post(f"/jobs/{job_id}/cancel").status_code == 200  # canceling twice is harmless
 
 
 def test_cancel_a_queued_job_and_finished_jobs_conflict(tiny_checkpoint):
@@ -111,13 +111,13 @@ def test_cancel_a_queued_job_and_finished_jobs_conflict(tiny_checkpoint):
         wait_ready(client)
         first = client.post("/augment", json={"items": items(1), "n": 1}).json()["id"]
         second = client.post("/augment", json={"items": items(1), "n": 1}).json()["id"]
-        response = client.delete(f"/jobs/{second}")
+        response = client.post(f"/jobs/{second}/cancel")
         assert response.status_code == 200
         assert response.json()["status"] == "canceled"
         gate.set()
         assert wait_status(client, first, finished)["status"] == "succeeded"
         assert client.get(f"/jobs/{second}").json()["status"] == "canceled"
-        conflict = client.delete(f"/jobs/{first}")
+        conflict = client.post(f"/jobs/{first}/cancel")
         assert conflict.status_code == 409
         assert conflict.json()["error"]["type"] == "conflict"
 
@@ -167,7 +167,7 @@ def test_idempotency_key(embedded):
     other = embedded.post("/augment", json=body, headers={"Idempotency-Key": "order-43"})
     assert other.json()["id"] != first.json()["id"]
     changed = embedded.post("/augment", json={**body, "seed": 12}, headers={"Idempotency-Key": "order-42"})
-    assert changed.status_code == 422
+    assert changed.status_code == 409 and changed.json()["error"]["type"] == "conflict"
     assert "Idempotency-Key" in changed.json()["error"]["message"]
 
 

@@ -38,7 +38,7 @@ EXAMPLES = 50  # per operation and mode (12 runs, at most 600 requests)
 OPERATIONS = [
     "POST /augment",
     "GET /jobs/{job_id}",
-    "DELETE /jobs/{job_id}",
+    "POST /jobs/{job_id}/cancel",
     "POST /classify",
     "GET /healthz",
     "GET /readyz",

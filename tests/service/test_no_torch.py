@@ -23,7 +23,7 @@ with TestClient(create_app(settings)) as client:
     r = client.post("/augment", json={{"items": [{{"text": "What a lovely day", "label": "joy"}}], "n": 1}})
     assert r.status_code == 202, r.text
     assert client.get("/jobs/" + r.json()["id"]).json()["status"] == "queued"
-    assert client.delete("/jobs/" + r.json()["id"]).status_code == 200
+    assert client.post("/jobs/" + r.json()["id"] + "/cancel").status_code == 200
 loaded = sorted(m for m in ("torch", "transformers") if m in sys.modules)
 print("loaded:", loaded)
 sys.exit(1 if loaded else 0)

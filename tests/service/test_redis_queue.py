@@ -74,7 +74,7 @@ def test_job_lifecycle_through_a_real_worker(tiny_checkpoint, redis_url, queue_n
             conflict = other_api.post(
                 "/augment", json={**body, "n": 1}, headers={"Idempotency-Key": "batch-7"}
             )
-            assert conflict.status_code == 422
+            assert conflict.status_code == 409
         assert wait_status(client, first.json()["id"], finished)["status"] == "succeeded"
 
 
@@ -87,12 +87,12 @@ def test_cancel_running_and_queued_jobs(tiny_checkpoint, redis_url, queue_name, 
         running = client.post("/augment", json=long_job).json()["id"]
         queued = client.post("/augment", json={"items": items(2), "n": 1}).json()["id"]
         wait_status(client, running, lambda v: v["status"] != "queued")
-        response = client.delete(f"/jobs/{queued}")
+        response = client.post(f"/jobs/{queued}/cancel")
         assert response.status_code == 200 and response.json()["status"] == "canceled"
         following = client.post("/augment", json={"items": items(1), "n": 1}).json()["id"]
         time.sleep(1.0)  # let it get going
         asked = dt.datetime.now(dt.UTC)
-        response = client.delete(f"/jobs/{running}")
+        response = client.post(f"/jobs/{running}/cancel")
         assert response.status_code == 202 and response.json()["status"] == "running"
         assert response.json()["cancel_requested"] is True
         progress = response.json()["progress"]
@@ -185,7 +185,7 @@ def test_queue_depth_429(tiny_checkpoint, redis_url, queue_name):
         assert full.json()["error"]["details"] == {"depth": 2, "limit": 2}
         # A refused request does not burn its idempotency key.
         job = client.post("/augment", json=body, headers={"Idempotency-Key": "k1"}).json()["id"]
-        assert client.delete(f"/jobs/{job}").status_code == 200
+        assert client.post(f"/jobs/{job}/cancel").status_code == 200
         assert client.post("/augment", json=body, headers={"Idempotency-Key": "k2"}).status_code == 202
 
 
@@ -215,7 +215,7 @@ def test_redis_outage_is_503_then_recovers(tiny_checkpoint, throwaway_redis, que
             assert_error(down, 503, "unavailable", "Redis", "retry later")
             assert down.headers["retry-after"]
             assert_error(client.get(f"/jobs/{before['id']}"), 503, "unavailable")
-            assert_error(client.delete(f"/jobs/{before['id']}"), 503, "unavailable")
+            assert_error(client.post(f"/jobs/{before['id']}/cancel"), 503, "unavailable")
             assert client.get("/metrics").status_code == 200  # without the job counts
             assert time.monotonic() - started < 30  # each answer within Redis's connect timeout
 

@@ -82,6 +82,12 @@ def _real(
             raise ValueError(f"out of range (<= {high} required)")
         return x
 
+    schema: dict[str, Any] = {"type": "number"}
+    if low is not None:
+        schema["exclusiveMinimum" if open_low else "minimum"] = low
+    if high is not None:
+        schema["maximum"] = high
+    parse.json_schema = schema  # type: ignore[attr-defined]
     return parse
 
 
@@ -93,6 +99,7 @@ def _integer(low: int, high: int | None = None) -> Callable[[Any], int]:
             raise ValueError(f"out of range ({bound} required)")
         return x
 
+    parse.json_schema = {"type": "integer", "minimum": low, **({} if high is None else {"maximum": high})}  # type: ignore[attr-defined]
     return parse
 
 
@@ -107,6 +114,9 @@ def _boolean(value: Any) -> bool:
     raise ValueError("not a boolean (true/false)")
 
 
+_boolean.json_schema = {"type": "boolean"}  # type: ignore[attr-defined]
+
+
 def _operations(value: Any) -> tuple[str, ...]:
     from training.augmenters.eda import OPERATIONS
 
@@ -118,6 +128,10 @@ def _operations(value: Any) -> tuple[str, ...]:
     return ops
 
 
+# (in JSON: a list; the CLI's comma-separated string is for the command line)
+_operations.json_schema = {"type": "array", "items": {"enum": ["sr", "ri", "rs", "rd"]}, "minItems": 1}  # type: ignore[attr-defined]
+
+
 def _wordnet(value: Any) -> str:
     from training.augmenters.wordnet import is_wordnet_folder
 
@@ -127,6 +141,10 @@ def _wordnet(value: Any) -> str:
     if not is_wordnet_folder(Path(text).expanduser()):
         raise ValueError(f"{text} is not a WordNet database folder (index.* and data.* files)")
     return text
+
+
+# A request may only choose these; folders are the server's settings (worker/methods.py)
+_wordnet.json_schema = {"enum": ["auto", "none"]}  # type: ignore[attr-defined]
 
 
 def _steps(value: Any) -> str | tuple[int, int]:
@@ -206,6 +224,42 @@ def describe_params(name: str) -> str:
         f"{key} ({p.describe}{'' if p.default is None else f', default {p.default}'})"
         for key, p in spec.items()
     )
+
+
+def params_json_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of method `name`'s parameters as JSON values (numbers as numbers, lists as
+    lists): what the REST API accepts in `params`."""
+    return {
+        "type": "object",
+        "properties": {
+            key: {**p.parse.json_schema, "description": p.describe}  # type: ignore[attr-defined]
+            for key, p in PARAMS[name].items()
+        },
+        "additionalProperties": False,
+    }
+
+
+def json_type_error(schema: Mapping[str, Any], value: Any) -> str | None:
+    """Why `value` (decoded JSON) does not have the JSON type `schema` names, or None: the strict half
+    of a check whose ranges `parse_params` applies (the CLI's strings pass only through the CLI)."""
+    if "enum" in schema:
+        return None if value in schema["enum"] else f"must be one of {schema['enum']}"
+    kind = schema["type"]
+    if kind == "boolean":
+        return None if isinstance(value, bool) else "must be true or false"
+    if isinstance(value, bool):
+        return f"must be {'an' if kind == 'integer' else 'a'} {kind}, not a boolean"
+    if kind == "number":
+        return None if isinstance(value, int | float) else "must be a JSON number"
+    if kind == "integer":
+        ok = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        return None if ok else "must be a JSON integer"
+    if kind == "array":
+        if not isinstance(value, list):
+            return "must be a JSON array"
+        errors = [json_type_error(schema["items"], v) for v in value]
+        return next((e for e in errors if e), None)
+    raise AssertionError(f"unhandled JSON type {kind}")
 
 
 def parse_params(name: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
