@@ -7,5 +7,5 @@ bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 ruff check .
 ruff format --check . >/dev/null || { echo "ruff format would change files: run ruff format ." >&2; exit 1; }
-mypy training service worker
+mypy training service worker tools
 python -m pytest -q "$@"

@@ -24,7 +24,7 @@ from service.deps import AppState
 from service.errors import error_response, install_error_handlers
 from service.metrics import Metrics
 from service.middleware import BodySizeLimit, RequestId, RequestMetrics
-from service.models import ModelHolder
+from service.model_loader import ModelHolder
 from service.queue import BackendUnavailable, EmbeddedBackend, JobBackend, JobSettings, RedisBackend
 from service.redact import install_access_log_redaction
 from service.routes import augment, classify, health, jobs, playground

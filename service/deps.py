@@ -12,7 +12,7 @@ from fastapi.security import APIKeyHeader
 from service.batching import MicroBatcher
 from service.errors import ApiError
 from service.metrics import Metrics
-from service.models import ModelHolder
+from service.model_loader import ModelHolder
 from service.queue import JobBackend
 from service.settings import Settings
 from worker.checkpoint_info import CheckpointInfo

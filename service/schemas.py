@@ -24,10 +24,13 @@ def _whole_number(value: Any) -> Any:
     return value
 
 
-def json_int(**limits: int) -> Any:
-    """An integer field type with its limits (`ge`, `le`) inside, so they stay on the integer branch of
-    an optional field's schema."""
-    return Annotated[int, Field(**limits), BeforeValidator(_whole_number)]  # type: ignore[call-overload]
+# Integer field types, their limits inside (so an optional field's schema keeps them on its integer branch)
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+Rounds = Annotated[int, Field(ge=1, le=64), BeforeValidator(_whole_number)]
+TopK = Annotated[int, Field(ge=0, le=100_000), BeforeValidator(_whole_number)]
+PerItem = Annotated[int, Field(ge=1), BeforeValidator(_whole_number)]
+# 2**53 - 1: the largest integer a JSON number keeps exactly in every client (JavaScript, doubles)
+Seed = Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_whole_number)]
 
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
@@ -45,9 +48,9 @@ class DecodingRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    rounds: json_int(ge=1, le=64) | None = Field(None, description="decoding rounds K (1 = one-shot)")
+    rounds: Rounds | None = Field(None, description="decoding rounds K (1 = one-shot)")
     temperature: float | None = Field(None, ge=0, le=100, description="0 = greedy")
-    top_k: json_int(ge=0, le=100_000) | None = Field(None, description="0 = no top-k cut")
+    top_k: TopK | None = Field(None, description="0 = no top-k cut")
     top_p: float | None = Field(None, gt=0, le=1, description="1 = no nucleus cut")
     guidance_scale: float | None = Field(
         None, ge=-100, le=100, description="classifier-free guidance scale (1 = off)"
@@ -85,10 +88,10 @@ class AugmentRequest(BaseModel):
     policy: Literal["ge", "bd"] = Field(
         "ge", description="ge: n new texts per item; bd: top up the smaller classes to the largest one"
     )
-    n: json_int(ge=1) | None = Field(
+    n: PerItem | None = Field(
         None, description="new texts per item under policy ge (default 4, at most MAX_N)"
     )
-    steps: str | list[json_int()] | None = Field(
+    steps: str | list[WholeNumber] | None = Field(
         None,
         description="corruption step range: '13-16', '14', 'group:4' or [13, 16]; default: the checkpoint's",
     )
@@ -102,10 +105,7 @@ class AugmentRequest(BaseModel):
         "topping up with fresh rewrites; any that never reach it come back flagged "
         "provenance.below_min_label_prob (0 = off)",
     )
-    # 2**53 - 1: the largest integer a JSON number keeps exactly in every client (JavaScript, doubles)
-    seed: json_int(ge=0, le=2**53 - 1) = Field(
-        0, description="the same seed and request give the same outputs"
-    )
+    seed: Seed = Field(0, description="the same seed and request give the same outputs")
 
 
 class JobAccepted(BaseModel):

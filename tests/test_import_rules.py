@@ -56,11 +56,10 @@ def test_what_the_service_reads_imports_no_torch(module):
 
 @pytest.mark.parametrize(
     "module",
-    # service/bench.py is a command-line tool (`python -m service.bench`) that the app never imports.
-    [p for p in files("service") if p.name not in ("models.py", "bench.py")],
+    [p for p in files("service") if p.name != "model_loader.py"],
     ids=lambda p: str(p.relative_to(REPO)),
 )
 def test_service_modules_import_no_torch_at_load(module):
-    """Only service/models.py reaches torch (through worker.runtime, inside a function)."""
+    """Only service/model_loader.py reaches torch (through worker.runtime, inside a function)."""
     assert not imports(module, module_level_only=True) & {"torch", "transformers", "training"}
     assert "worker.runtime" not in module.read_text(encoding="utf-8")

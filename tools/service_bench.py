@@ -1,4 +1,4 @@
-"""Load test of the Redis deployment on loopback: `python -m service.bench load [options]`.
+"""Load test of the Redis deployment on loopback: `python -m tools.service_bench load [options]`.
 
 Starts everything itself as subprocesses: a throwaway `redis-server` on a free port (or uses
 `--redis-url` with a queue of its own), the API (`python -m service`) and `--workers` workers
@@ -565,7 +565,9 @@ def format_classify(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m service.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.service_bench", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     load = sub.add_parser("load", help="API + workers on loopback under concurrent augment and classify load")
     load.add_argument("--checkpoint", type=Path, default=REPO / "checkpoints" / "sample")

@@ -1,0 +1,1 @@
+"""Command-line tools that measure a running deployment (not part of the served app)."""
