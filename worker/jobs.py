@@ -36,6 +36,7 @@ def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
     context.start_attempt()
     started = time.perf_counter()
     status, produced, method, error_type = "failed", 0, str(payload.get("method", "unknown")), None
+    chains, chain_seconds = 0, 0.0
     busy.set(1)
     try:
         request = AugmentPayload.model_validate(payload)
@@ -67,6 +68,8 @@ def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
             time.perf_counter() - started,
         )
         status, produced = "succeeded", len(result.outputs)
+        if result.stats.decode_seconds is not None:  # diffusioncls: the sampler's own throughput
+            chains, chain_seconds = result.stats.chains_decoded or 0, result.stats.decode_seconds
         return result.model_dump(mode="json")
     except JobCanceled:
         status = "canceled"
@@ -81,7 +84,7 @@ def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
 
         release_memory()
         busy.set(0)
-        record_job(method, status, time.perf_counter() - started, produced, error_type)
+        record_job(method, status, time.perf_counter() - started, produced, error_type, chains, chain_seconds)
 
 
 def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> AugmentJobResult:

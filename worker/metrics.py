@@ -44,6 +44,18 @@ outputs = Counter("dcls_worker_outputs", "augmented texts this worker wrote", re
 rss_bytes = Gauge("dcls_worker_rss_bytes", "this worker's resident memory", registry=registry)
 peak_rss_bytes = Gauge("dcls_worker_peak_rss_bytes", "this worker's peak resident memory", registry=registry)
 busy = Gauge("dcls_worker_busy", "1 while this worker runs a job", registry=registry)
+# Decoding throughput: rate(dcls_worker_decoded_chains_total) / rate(dcls_worker_decode_seconds_total)
+# is the samples per second of the sampler itself (jobs' queueing, scoring and I/O left out).
+decoded_chains = Counter(
+    "dcls_worker_decoded_chains",
+    "diffusion chains (candidate samples) this worker decoded",
+    registry=registry,
+)
+decode_seconds = Counter(
+    "dcls_worker_decode_seconds",
+    "seconds this worker spent filling masks (the sampler's forward passes and draws)",
+    registry=registry,
+)
 
 
 def _current_rss() -> int:
@@ -64,11 +76,19 @@ peak_rss_bytes.set_function(_peak_rss)
 
 
 def record_job(
-    method: str, status: str, seconds: float, produced: int = 0, error_type: str | None = None
+    method: str,
+    status: str,
+    seconds: float,
+    produced: int = 0,
+    error_type: str | None = None,
+    chains: int = 0,
+    chain_seconds: float = 0.0,
 ) -> None:
     jobs.labels(method, status).inc()
     job_seconds.labels(method, status).observe(seconds)
     outputs.inc(produced)
+    decoded_chains.inc(chains)
+    decode_seconds.inc(chain_seconds)
     if error_type:
         failures.labels(error_type).inc()
 

@@ -88,6 +88,8 @@ def test_a_worker_exports_its_own_metrics(tiny_checkpoint, redis_url, queue_name
     assert values['dcls_worker_job_seconds_count{method="diffusioncls",status="succeeded"}'] == 1.0
     assert not any(name.endswith("_created") or "_created{" in name for name in values)
     assert values["dcls_worker_outputs_total"] == 6.0
+    # decoding throughput: chains decoded (at least one per output) over the seconds spent decoding
+    assert values["dcls_worker_decoded_chains_total"] >= 6 and values["dcls_worker_decode_seconds_total"] > 0
     assert values['dcls_worker_job_seconds_sum{method="diffusioncls",status="succeeded"}'] > 0
     assert (
         values["dcls_worker_rss_bytes"] > 50e6
