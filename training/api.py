@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from training.augmenters.base import AugmentResult
+from training.defaults import PSEUDO_PER_ORIGINAL
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Augmenter:
         self,
         texts: Sequence[str],
         labels: Sequence[str],
-        n: int = 4,
+        n: int = PSEUDO_PER_ORIGINAL,
         *,
         method: str = "diffusioncls",
         seed: int = 0,

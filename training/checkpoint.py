@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from training.common import library_versions
+from training.defaults import DEFAULT_STEPS
 from training.generator import LABEL_POSITION, NULL_LABEL_TOKEN, PREFIX_LENGTH, ScheduleConfig, label_token
 from training.model_card import CARD_FILE, CURVES_FILE, curves_svg, model_card
 from training.sampler import DecodeConfig
@@ -42,7 +43,7 @@ class CheckpointError(ValueError):
 
 @dataclass(frozen=True)
 class SamplerDefaults:
-    steps: tuple[int, int] = (13, 16)  # the paper's best step group (4th of 8) for T = 32
+    steps: tuple[int, int] = DEFAULT_STEPS
     rounds: int = DecodeConfig.rounds
     temperature: float = DecodeConfig.temperature
     top_k: int = DecodeConfig.top_k

@@ -26,6 +26,7 @@ from training.common import (
     pretrained_kwargs,
     seeded,
 )
+from training.defaults import TOTAL_STEPS
 from training.schedule import ensure_min_masked, keep_at, masks_from_uniform, unit_max
 from training.text import EncodedText, TextCodec
 
@@ -40,7 +41,7 @@ def label_token(label: str) -> str:
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    total_steps: int = 32  # T
+    total_steps: int = TOTAL_STEPS  # T
     lam: float = 0.5  # weight of importance in the keep probability
     importance_scaling: str = "max"  # w_i = a_i / max_j a_j (see ALGORITHM 1)
 

@@ -24,6 +24,7 @@ from training.classifier import (
 )
 from training.common import pretrained_kwargs, resolve_device
 from training.data import LabelledData, train_val_split
+from training.defaults import PSEUDO_PER_ORIGINAL
 from training.generator import (
     NULL_LABEL_TOKEN,
     DiffusionExample,
@@ -54,7 +55,7 @@ class PseudoPlan:
 
     enabled: bool = True  # False: the "w/o D.A." ablation (no generator samples at all)
     policy: str = "ge"  # ge: n per original; bd: top up minority classes to the largest
-    n: int = 4
+    n: int = PSEUDO_PER_ORIGINAL
     regenerate_every: int = 1  # epochs between regenerations; 0 = generate once
     reflective: bool = True  # after epoch 1, importance from the classifier being trained
     options: DiffusionOptions = DiffusionOptions(score=False)

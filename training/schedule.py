@@ -11,6 +11,8 @@ import re
 
 import torch
 
+from training.defaults import STEP_GROUPS, TOTAL_STEPS
+
 
 def importance_from_attention(cls_attention: torch.Tensor, content_mask: torch.Tensor) -> torch.Tensor:
     """Scale a [CLS]-query attention row to importance weights in [0, 1].
@@ -90,7 +92,7 @@ def unit_max(values: torch.Tensor, units: torch.Tensor, n_units: int) -> torch.T
     return out.scatter_reduce(1, units, values, reduce="amax", include_self=True)
 
 
-def step_group(group: int, total_steps: int = 32, n_groups: int = 8) -> tuple[int, int]:
+def step_group(group: int, total_steps: int = TOTAL_STEPS, n_groups: int = STEP_GROUPS) -> tuple[int, int]:
     """Inclusive step range of a group: the paper splits 1..32 into 8 groups of 4 (group 4 = 13..16)."""
     if total_steps % n_groups:
         raise ValueError(f"{total_steps} steps do not split into {n_groups} equal groups")
@@ -100,7 +102,7 @@ def step_group(group: int, total_steps: int = 32, n_groups: int = 8) -> tuple[in
     return (group - 1) * size + 1, group * size
 
 
-def parse_step_range(spec: str, total_steps: int, n_groups: int = 8) -> tuple[int, int]:
+def parse_step_range(spec: str, total_steps: int, n_groups: int = STEP_GROUPS) -> tuple[int, int]:
     """`13-16`, `14` or `group:4` -> inclusive (low, high) within 1..T (the ends in either order)."""
     spec = spec.strip()
     match = re.fullmatch(r"group:(\d+)", spec)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from training.defaults import DEFAULT_STEPS  # imports nothing
+
 SETTINGS_FILE = "diffusioncls.json"
 FORMAT = "diffusioncls-checkpoint"
 FORMAT_VERSION = 1
@@ -45,7 +47,7 @@ class CheckpointInfo:
 
     @property
     def default_steps(self) -> tuple[int, int]:
-        low, high = self.sampler.get("steps", (13, 16))
+        low, high = self.sampler.get("steps", DEFAULT_STEPS)
         return int(low), int(high)
 
 

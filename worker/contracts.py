@@ -1,7 +1,8 @@
 """What travels between the service and the worker: job payloads, job results, shared key names.
 
 Everything here is JSON (the queue uses rq's JSON serializer, never pickle) and this module imports
-neither torch nor `training`, so the service can validate and enqueue work without loading a model.
+neither torch nor any of `training` but `training.defaults` (which imports nothing), so the service
+can validate and enqueue work without loading a model.
 The service's request schemas live apart (`service/schemas.py`): the HTTP API may evolve without
 changing what a worker expects.
 """
@@ -12,6 +13,8 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from training.defaults import PSEUDO_PER_ORIGINAL, STEP_GROUPS  # imports nothing
 
 CONTRACT_VERSION = 1
 AUGMENT_JOB = "worker.jobs.augment"  # enqueued by import path; the worker resolves it
@@ -51,7 +54,7 @@ class AugmentPayload(BaseModel):
     texts: list[str]
     labels: list[str]
     policy: Literal["ge", "bd"] = "ge"  # ge: n per text; bd: top up minority classes to the largest
-    n: int = 4
+    n: int = PSEUDO_PER_ORIGINAL
     steps: tuple[int, int] | None = None  # inclusive corruption step range; None: checkpoint default
     decoding: Decoding = Field(default_factory=Decoding)
     params: dict[str, Any] = Field(default_factory=dict)  # method-specific options (classic augmenters)
@@ -206,7 +209,7 @@ _STEP_RANGE = re.compile(r"(\d+)(?:\s*[-:]\s*(\d+))?")
 _STEP_GROUP = re.compile(r"group:(\d+)")
 
 
-def steps_json_schema(total_steps: int, n_groups: int = 8) -> dict[str, Any]:
+def steps_json_schema(total_steps: int, n_groups: int = STEP_GROUPS) -> dict[str, Any]:
     """The JSON Schema of exactly the `steps` values `parse_steps` accepts for this `total_steps`."""
     numbers = "|".join(str(v) for v in range(total_steps, 0, -1))  # longest first
     step = rf"(?:{numbers})"
@@ -228,7 +231,7 @@ def steps_json_schema(total_steps: int, n_groups: int = 8) -> dict[str, Any]:
 
 
 def parse_steps(
-    spec: str | list[int] | tuple[int, ...], total_steps: int, n_groups: int = 8
+    spec: str | list[int] | tuple[int, ...], total_steps: int, n_groups: int = STEP_GROUPS
 ) -> tuple[int, int]:
     """`"13-16"`, `"14"`, `"group:4"` or `[13, 16]` -> inclusive (low, high) within 1..total_steps.
 

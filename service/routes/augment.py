@@ -17,12 +17,11 @@ from service.errors import ApiError, error_responses
 from service.queue import BackendUnavailable, IdempotencyConflict, QueueFull
 from service.schemas import AugmentRequest, JobAccepted
 from service.texts import check_texts
-from worker.contracts import AugmentPayload, Decoding, parse_steps
+from worker.contracts import PSEUDO_PER_ORIGINAL, AugmentPayload, Decoding, parse_steps
 from worker.methods import DIFFUSION, check_classic_params, method_descriptions
 
 router = APIRouter(tags=["augment"], dependencies=[ApiKey], route_class=JSONRoute)
 
-DEFAULT_N = 4
 MAX_IDEMPOTENCY_KEY = 200
 # Visible ASCII only: a key is an opaque token (a UUID is a good one), compared byte for byte.
 IDEMPOTENCY_KEY_CHARS = r"[\x21-\x7e]"  # visible ASCII, no spaces
@@ -54,7 +53,7 @@ def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
         )
     if body.policy == "bd" and body.n is not None:
         raise _invalid("n applies to policy 'ge' only; policy 'bd' decides how many texts each class needs")
-    n = body.n if body.n is not None else DEFAULT_N
+    n = body.n if body.n is not None else PSEUDO_PER_ORIGINAL
     if n > settings.max_n:
         raise _invalid(
             f"n={n} is over {settings.max_n} (MAX_N); ask for fewer new texts per item",

@@ -20,6 +20,7 @@ import torch
 from training.augmenters.base import Augmentation, AugmentResult, ProgressFn, Shortfall, check_request
 from training.classifier import ClassifierRunner
 from training.common import local_generator, pad_batch, token_limited_batches
+from training.defaults import DEFAULT_STEPS
 from training.generator import LABEL_POSITION, PREFIX_LENGTH, MaskedLMRunner, ScheduleConfig, prompt_ids
 from training.sampler import DecodeConfig, iterative_decode
 from training.schedule import ensure_min_masked, keep_curve, unit_max
@@ -28,7 +29,7 @@ from training.text import EncodedText, TextCodec
 
 @dataclass(frozen=True)
 class DiffusionOptions:
-    steps: tuple[int, int] = (13, 16)  # inclusive range of corruption steps t
+    steps: tuple[int, int] = DEFAULT_STEPS  # inclusive range of corruption steps t
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     max_attempts: int = 4  # decoding passes over the inputs still short of n before giving up
     batch_size: int = 64  # chains per forward pass, at most

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from training.augmenters.words import metric_tokens
 from training.bench.diversity import distinct_n
 from training.classifier import ClassifierRunner
+from training.defaults import DEFAULT_STEPS
 from training.fluency import FLUENT_LOG_RATIO, NgramLM
 from training.sampler import DecodeConfig
 
@@ -31,7 +32,7 @@ from training.sampler import DecodeConfig
 @dataclass(frozen=True)
 class DecodingSetting:
     name: str
-    steps: tuple[int, int] = (13, 16)
+    steps: tuple[int, int] = DEFAULT_STEPS
     rounds: int = DecodeConfig.rounds
     temperature: float = DecodeConfig.temperature
     top_k: int = DecodeConfig.top_k

@@ -33,6 +33,7 @@ from training.classifier import (
 )
 from training.common import resolve_device
 from training.data import LabelledData, apply_setting, read_labelled, train_val_split
+from training.defaults import PSEUDO_PER_ORIGINAL
 from training.generator import GeneratorConfig, ScheduleConfig
 from training.metrics import accuracy, macro_f1
 from training.oversample import OVERSAMPLERS, rebalance_head
@@ -148,7 +149,7 @@ class BenchConfig:
     methods: tuple[str, ...] = ("none", "diffusioncls")
     seeds: tuple[int, ...] = (0, 1, 2)
     val_fraction: float = 0.1
-    n: int = 4  # pseudo samples per original (G/E)
+    n: int = PSEUDO_PER_ORIGINAL  # pseudo samples per original (G/E)
     regenerate_every: int = 1
     proxy: ClassifierConfig = ClassifierConfig(epochs=6, patience=2, max_length=96)
     generator: GeneratorConfig = GeneratorConfig(epochs=2, max_length=96)

@@ -27,6 +27,7 @@ import torch
 
 from training.augmenters.diffusion import DiffusionAugmenter, DiffusionOptions
 from training.common import local_generator
+from training.defaults import DEFAULT_STEPS
 from training.generator import PREFIX_LENGTH, prompt_ids
 from training.sampler import DecodeConfig, candidate_distribution, sample_candidates
 
@@ -41,7 +42,7 @@ class SpeedConfig:
     nlpaug_python: str | None = None  # interpreter with nlpaug installed; None = this one
     nlpaug_samples: int = 64
     nlpaug_model: str | None = None  # model folder for nlpaug (the generator's base MLM)
-    steps: tuple[int, int] = (13, 16)
+    steps: tuple[int, int] = DEFAULT_STEPS
 
 
 def _finish_gpu_work() -> None:
