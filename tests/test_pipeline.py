@@ -93,13 +93,13 @@ def test_balanced_policy_tops_up_minority_classes(tmp_path, tiny_mlm):
     source = pseudo_source(
         ckpt.generator,
         codec,
-        ckpt.label_ids,
-        ckpt.null_label_id,
-        ckpt.settings.schedule,
-        48,
-        proxy,
-        data,
-        PseudoPlan(policy="bd"),
+        label_ids=ckpt.label_ids,
+        null_id=ckpt.null_label_id,
+        schedule=ckpt.settings.schedule,
+        max_length=48,
+        proxy=proxy,
+        train=data,
+        plan=PseudoPlan(policy="bd"),
         seed=0,
     )
     groups = source(1, proxy)
@@ -127,13 +127,13 @@ def test_reflective_generation_masks_with_the_classifier_after_epoch_one(tmp_pat
         return pseudo_source(
             ckpt.generator,
             codec,
-            ckpt.label_ids,
-            ckpt.null_label_id,
-            ckpt.settings.schedule,
-            48,
-            proxy,
-            data,
-            PseudoPlan(n=2, reflective=reflective),
+            label_ids=ckpt.label_ids,
+            null_id=ckpt.null_label_id,
+            schedule=ckpt.settings.schedule,
+            max_length=48,
+            proxy=proxy,
+            train=data,
+            plan=PseudoPlan(n=2, reflective=reflective),
             seed=0,
         )
 
@@ -178,13 +178,13 @@ def test_the_label_probability_filter_drops_off_label_samples(tmp_path, tiny_mlm
         source = pseudo_source(
             ckpt.generator,
             codec,
-            ckpt.label_ids,
-            ckpt.null_label_id,
-            ckpt.settings.schedule,
-            48,
-            proxy,
-            data,
-            plan,
+            label_ids=ckpt.label_ids,
+            null_id=ckpt.null_label_id,
+            schedule=ckpt.settings.schedule,
+            max_length=48,
+            proxy=proxy,
+            train=data,
+            plan=plan,
             seed=0,
         )
         return source(1, proxy)

@@ -80,6 +80,7 @@ class PseudoPlan:
 def pseudo_source(
     generator,
     codec: TextCodec,
+    *,
     label_ids: dict[str, int],
     null_id: int,
     schedule: ScheduleConfig,
@@ -141,6 +142,7 @@ def train_proxy(
     codec: TextCodec,
     train: LabelledData,
     val: LabelledData,
+    *,
     config: ClassifierConfig,
     seed: int,
     device: torch.device,
@@ -171,6 +173,7 @@ def train_diffusion_generator(
     labels: list[str],
     train: LabelledData,
     val: LabelledData,
+    *,
     importance_source: ClassifierRunner,
     config: GeneratorConfig,
     schedule: ScheduleConfig,
@@ -217,6 +220,7 @@ def train_task_classifier(
     codec: TextCodec,
     train: LabelledData,
     val: LabelledData,
+    *,
     config: ClassifierConfig,
     seed: int,
     device: torch.device,
@@ -249,6 +253,7 @@ def train_task_classifier(
 def diffusion_pseudo_source(
     bundle: GeneratorBundle,
     codec: TextCodec,
+    *,
     schedule: ScheduleConfig,
     max_length: int,
     proxy: ClassifierRunner,
@@ -257,7 +262,16 @@ def diffusion_pseudo_source(
     seed: int,
 ) -> PseudoSource:
     return pseudo_source(
-        bundle.model, codec, bundle.prompt_ids, bundle.null_id, schedule, max_length, proxy, train, plan, seed
+        bundle.model,
+        codec,
+        label_ids=bundle.prompt_ids,
+        null_id=bundle.null_id,
+        schedule=schedule,
+        max_length=max_length,
+        proxy=proxy,
+        train=train,
+        plan=plan,
+        seed=seed,
     )
 
 
@@ -294,12 +308,25 @@ def fit(
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    proxy, proxy_report = train_proxy(base, codec, train, val, proxy_config, seed, dev, progress)
+    proxy, proxy_report = train_proxy(
+        base, codec, train, val, config=proxy_config, seed=seed, device=dev, progress=progress
+    )
     timings["proxy"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     bundle = train_diffusion_generator(
-        base, codec, labels, train, val, proxy, generator_config, schedule, seed, dev, label_prompt, progress
+        base,
+        codec,
+        labels,
+        train,
+        val,
+        importance_source=proxy,
+        config=generator_config,
+        schedule=schedule,
+        seed=seed,
+        device=dev,
+        label_prompt=label_prompt,
+        progress=progress,
     )
     timings["generator"] = time.perf_counter() - t0
 
@@ -311,20 +338,27 @@ def fit(
         source = None
         if plan.enabled:
             source = diffusion_pseudo_source(
-                bundle, codec, schedule, generator_config.max_length, proxy, train, plan, seed
+                bundle,
+                codec,
+                schedule=schedule,
+                max_length=generator_config.max_length,
+                proxy=proxy,
+                train=train,
+                plan=plan,
+                seed=seed,
             )
         classifier, classifier_report = train_task_classifier(
             base,
             codec,
             train,
             val,
-            classifier_config,
-            seed,
-            dev,
-            noise,
-            source,
-            plan.regenerate_every,
-            progress,
+            config=classifier_config,
+            seed=seed,
+            device=dev,
+            noise=noise,
+            pseudo=source,
+            regenerate_every=plan.regenerate_every,
+            progress=progress,
         )
         models["classifier"] = classifier
         classifier_settings = {

@@ -40,7 +40,7 @@ def load_or_fit_judge(spec: str | Path, base: str, out: str | Path | None, devic
     train, val = train_val_split(data, 0.1, 0)
     tokenizer = load_tokenizer(base)
     runner, report = train_proxy(
-        base, TextCodec(tokenizer), train, val, JUDGE_CONFIG, 0, resolve_device(device)
+        base, TextCodec(tokenizer), train, val, config=JUDGE_CONFIG, seed=0, device=resolve_device(device)
     )
     if folder is not None:
         runner.model.save_pretrained(folder, safe_serialization=True)

@@ -296,7 +296,14 @@ def _fit_judge(config: BenchConfig, ctx: SeedRun, full, used, device, progress: 
         config,
         ctx.seed,
         lambda: train_proxy(
-            config.base, ctx.codec, judge_train, judge_val, config.judge, ctx.seed, device, progress
+            config.base,
+            ctx.codec,
+            judge_train,
+            judge_val,
+            config=config.judge,
+            seed=ctx.seed,
+            device=device,
+            progress=progress,
         ),
         config.judge.max_length,
         device,
@@ -329,10 +336,7 @@ def _none_classifier(config: BenchConfig, ctx: SeedRun, device, progress: bool):
     """The `none` classifier of this seed (cross-entropy on the originals): (runner, report, seconds)."""
 
     def train():
-        model, report = train_task_classifier(
-            config.base, ctx.codec, ctx.train, ctx.val, config.classifier, ctx.seed, device, PLAIN,
-            None, 0, progress,
-        )  # fmt: skip
+        model, report = train_task_classifier(config.base, ctx.codec, ctx.train, ctx.val, config=config.classifier, seed=ctx.seed, device=device, noise=PLAIN, pseudo=None, regenerate_every=0, progress=progress)  # fmt: skip
         return ClassifierRunner(model, ctx.codec, config.classifier.max_length), report
 
     # the task classifier's head is drawn from seed + 1 (train_task_classifier)
@@ -364,7 +368,14 @@ def _ensure_proxy(config: BenchConfig, ctx: SeedRun, device, progress: bool) -> 
             config,
             ctx.seed,
             lambda: train_proxy(
-                config.base, ctx.codec, ctx.train, ctx.val, config.proxy, ctx.seed, device, progress
+                config.base,
+                ctx.codec,
+                ctx.train,
+                ctx.val,
+                config=config.proxy,
+                seed=ctx.seed,
+                device=device,
+                progress=progress,
             ),
             config.proxy.max_length,
             device,
@@ -403,13 +414,13 @@ def _ensure_generator(
         ctx.train.label_names,
         ctx.train,
         ctx.val,
-        proxy,
-        config.generator,
-        config.schedule,
-        ctx.seed,
-        device,
-        label_prompt,
-        progress,
+        importance_source=proxy,
+        config=config.generator,
+        schedule=config.schedule,
+        seed=ctx.seed,
+        device=device,
+        label_prompt=label_prompt,
+        progress=progress,
     )
     seconds = time.perf_counter() - t0
     if ctx.cache is not None:
@@ -443,12 +454,12 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str, device, progress
         inner = diffusion_pseudo_source(
             bundle,
             ctx.codec,
-            config.schedule,
-            config.generator.max_length,
-            ctx.proxy,
-            ctx.train,
-            plan,
-            ctx.seed,
+            schedule=config.schedule,
+            max_length=config.generator.max_length,
+            proxy=ctx.proxy,
+            train=ctx.train,
+            plan=plan,
+            seed=ctx.seed,
         )
 
         def source(epoch, runner):
@@ -505,14 +516,14 @@ def _train_method_classifier(config: BenchConfig, ctx: SeedRun, spec: MethodSpec
         ctx.codec,
         ctx.train,
         ctx.val,
-        classifier_config,
-        ctx.seed,
-        device,
-        noise,
-        source,
-        config.regenerate_every if spec.pseudo == "diffusion" else 0,
-        progress,
-        spec.options,
+        config=classifier_config,
+        seed=ctx.seed,
+        device=device,
+        noise=noise,
+        pseudo=source,
+        regenerate_every=config.regenerate_every if spec.pseudo == "diffusion" else 0,
+        progress=progress,
+        options=spec.options,
     )
     if spec.rebalance:
         report["rebalance"] = rebalance_head(
