@@ -1,0 +1,104 @@
+"""Flags and helpers shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    p.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda[:i]")
+    p.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "auto"],
+        default="auto",
+        help="fp32, bf16 (mixed precision) or auto: bf16 where the hardware computes it natively (default)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def generator_args(p: argparse.ArgumentParser, epochs: int, lr: float) -> None:
+    g = p.add_argument_group("generator training")
+    g.add_argument("--gen-epochs", type=int, default=epochs)
+    g.add_argument("--gen-lr", type=float, default=lr)
+    g.add_argument("--gen-batch-size", type=int, default=32)
+    g.add_argument("--draws", type=int, default=2, help="masks drawn per text per epoch (default 2)")
+    g.add_argument("--label-dropout", type=float, default=0.1)
+    g.add_argument("--max-length", type=int, default=128, help="tokens per prompt, specials included")
+    g.add_argument("--total-steps", type=int, default=32, help="diffusion steps T (default 32)")
+    g.add_argument("--lam", type=float, default=0.5, help="lambda of the label-aware schedule (default 0.5)")
+
+
+def decoding_args(p: argparse.ArgumentParser, title: str) -> None:
+    g = p.add_argument_group(title)
+    g.add_argument(
+        "--steps", default=None, help="corruption steps: 13-16, 14 or group:4 (default 13-16 of T=32)"
+    )
+    g.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="decoding rounds K (default: the checkpoint's, 8 for new fits; 1 = one-shot)",
+    )
+    g.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="sampling temperature (default: the checkpoint's, 0.7 for new fits; 0 = greedy)",
+    )
+    g.add_argument("--top-k", type=int, default=None, help="keep the k best tokens (default 0 = off)")
+    g.add_argument(
+        "--top-p",
+        type=float,
+        default=None,
+        help="nucleus sampling mass (default: the checkpoint's, 0.9 for new fits; 1 = off)",
+    )
+    g.add_argument(
+        "--guidance", type=float, default=None, help="classifier-free guidance scale (default 1 = off)"
+    )
+
+
+def sampler_defaults(args, total_steps: int, defaults=None):
+    """Decoding flags over `defaults` (the checkpoint's, or the built-in ones)."""
+    from training.checkpoint import SamplerDefaults
+    from training.schedule import parse_step_range
+
+    defaults = defaults or SamplerDefaults()
+    return SamplerDefaults(
+        steps=parse_step_range(args.steps, total_steps) if args.steps else defaults.steps,
+        rounds=args.rounds if args.rounds is not None else defaults.rounds,
+        temperature=args.temperature if args.temperature is not None else defaults.temperature,
+        top_k=args.top_k if args.top_k is not None else defaults.top_k,
+        top_p=args.top_p if args.top_p is not None else defaults.top_p,
+        guidance_scale=args.guidance if args.guidance is not None else defaults.guidance_scale,
+    )
+
+
+def diffusion_options(sampler, **kwargs):
+    from training.augmenters.diffusion import DiffusionOptions
+
+    return DiffusionOptions.from_settings(sampler, **kwargs)
+
+
+def write_rows(path: Path, columns: list[str], rows: list[dict]) -> None:
+    """CSV (or JSONL for .jsonl/.json), written to a temporary name and renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        if path.suffix.lower() in (".jsonl", ".json"):
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(
+                    {
+                        k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
+                        for k, v in row.items()
+                    }
+                )
+    tmp.replace(path)
