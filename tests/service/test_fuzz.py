@@ -12,12 +12,10 @@ start a real job of up to 256 items. Random labels are unknown to the checkpoint
 seldom gets that far; `test_any_text_with_a_known_label_is_refused_clearly_or_served` (hypothesis,
 real job function) covers accepted requests with arbitrary Unicode texts.
 
-Checks left out, and why: `positive_data_acceptance` (the schema now carries the checkpoint's labels,
-the methods and the MAX_* limits, but not the text rules of `service/texts.py` or the step grammar, so
-some schema-valid requests are still rightly refused), and the checks that re-send requests
-on their own (`ignored_auth`, `use_after_free`, `ensure_resource_availability`: they need
-schemathesis's own transport, which would start a second lifespan of the app). Auth is covered by
-test_bad_input.py and test_limits_and_errors.py.
+Checks left out here, and why: `positive_data_acceptance` and the checks that re-send requests on
+their own (`ignored_auth`, `use_after_free`, `ensure_resource_availability`) need schemathesis's own
+transport, which would start a second lifespan of the app. All of them run, with every other check,
+in `test_schemathesis_live.py`: schemathesis's CLI against a live service.
 """
 
 from __future__ import annotations
