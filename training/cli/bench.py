@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from training.cli.options import decoding_args, diffusion_options, sampler_defaults
+from training.cli.options import add_device, decoding_args, diffusion_options, sampler_defaults
 
 
 def register(sub) -> None:
@@ -69,13 +69,7 @@ def register(sub) -> None:
         "with the same data, seed, base and settings (about 90 MB each for MiniLM-L6); "
         "auto = a 'cache' folder beside --out, none = off (default auto)",
     )
-    q.add_argument("--device", default="auto")
-    q.add_argument(
-        "--precision",
-        choices=["fp32", "bf16", "auto"],
-        default="auto",
-        help="fp32, bf16 (mixed precision) or auto: bf16 where the hardware computes it natively (default)",
-    )
+    add_device(q)
     q.add_argument("--quiet", action="store_true")
     decoding_args(q, "decoding of DiffusionCLS pseudo samples")
     sp = bench.add_parser(
@@ -94,13 +88,7 @@ def register(sub) -> None:
     sp.add_argument("--nlpaug-model", default=None, help="MLM folder for nlpaug (default: --base)")
     sp.add_argument("--nlpaug-samples", type=int, default=64)
     sp.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    sp.add_argument("--device", default="auto")
-    sp.add_argument(
-        "--precision",
-        choices=["fp32", "bf16", "auto"],
-        default="auto",
-        help="fp32, bf16 (mixed precision) or auto: bf16 where the hardware computes it natively (default)",
-    )
+    add_device(sp)
     sp.add_argument("--out", required=True, help="result JSON (the table is written beside it as .md)")
 
     m = bench.add_parser(

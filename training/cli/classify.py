@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from training.cli.options import write_rows
+from training.cli.options import add_device, write_rows
 
 
 def register(sub) -> None:
@@ -17,13 +17,7 @@ def register(sub) -> None:
     )
     p.add_argument("--out", required=True, help="output .csv or .jsonl")
     p.add_argument("--text-column", default="text")
-    p.add_argument("--device", default="auto")
-    p.add_argument(
-        "--precision",
-        choices=["fp32", "bf16", "auto"],
-        default="auto",
-        help="fp32, bf16 (mixed precision) or auto: bf16 where the hardware computes it natively (default)",
-    )
+    add_device(p)
     p.set_defaults(run=_cmd_classify)
 
     p = sub.add_parser("evaluate", help="checkpoint + labelled CSV -> accuracy, macro-F1, report, confusion")
@@ -32,13 +26,7 @@ def register(sub) -> None:
     p.add_argument("--out", default=None, help="write the report as JSON here")
     p.add_argument("--text-column", default="text")
     p.add_argument("--label-column", default="label")
-    p.add_argument("--device", default="auto")
-    p.add_argument(
-        "--precision",
-        choices=["fp32", "bf16", "auto"],
-        default="auto",
-        help="fp32, bf16 (mixed precision) or auto: bf16 where the hardware computes it natively (default)",
-    )
+    add_device(p)
     p.set_defaults(run=_cmd_evaluate)
 
 

@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 
 
-def add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda[:i]")
     p.add_argument(
         "--precision",
@@ -17,6 +16,11 @@ def add_common(p: argparse.ArgumentParser) -> None:
         default="auto",
         help="fp32, bf16 (mixed precision) or auto: bf16 where the hardware computes it natively (default)",
     )
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    add_device(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
