@@ -242,7 +242,10 @@ def _cmd_bench(args) -> int:
         config, progress=not args.quiet, on_record=save_partial, done=done, cache_dir=cache
     )
     result["command"] = command
+    from training.bench.verdict import VERDICT_HEADER, verdict_row
+
     table = format_table(result["summary"])
+    table += "\n\n" + VERDICT_HEADER + "\n" + verdict_row(args.setting, result["runs"])
     header = (
         f"{Path(args.data).name}, setting {args.setting}, seeds {args.seeds}, base {args.base}, "
         f"evaluated on {args.test_split}.csv ({result['seconds'] / 60:.1f} min)"
