@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FAST_FIT = (
     "--proxy-epochs 1 --gen-epochs 1 --proxy-lr 1e-3 --gen-lr 1e-3 --max-length 64 --clf-epochs 1 --n 1 --quiet"
 ).split()

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.test_cli import read_rows, run_cli
+from tests.training.test_cli import read_rows, run_cli
 
 IMBALANCED = (
     "text,label\nThe movie was great today!,joy\nThe show was lovely again!,joy\n"
