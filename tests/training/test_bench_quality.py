@@ -5,7 +5,8 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import english_corpus, write_csv
-from training.bench.quality import BenchConfig, format_table, resumable_runs, run_quality_bench
+from training.bench.quality import BenchConfig, resumable_runs, run_quality_bench
+from training.bench.summary import format_table
 from training.classifier import ClassifierConfig
 from training.generator import GeneratorConfig
 

@@ -10,7 +10,6 @@ augmentation, wall time, and, per augmenter, the diversity and consistency of it
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -21,13 +20,13 @@ from training.augmenters.registry import Resources, build_augmenter
 from training.bench.cache import ModelCache, entry_key, file_fingerprint, folder_fingerprint
 from training.bench.diversity import diversity_report
 from training.bench.judge import held_out_rows
-from training.bench.paired import paired_bootstrap
+from training.bench.methods import METHODS, MethodSpec
+from training.bench.summary import summarise
 from training.classifier import (
     PLAIN,
     ClassifierConfig,
     ClassifierRunner,
     NoiseResistance,
-    TrainingOptions,
     load_classifier,
     predict_labels,
 )
@@ -36,7 +35,7 @@ from training.data import LabelledData, apply_setting, read_labelled, train_val_
 from training.defaults import PSEUDO_PER_ORIGINAL
 from training.generator import GeneratorConfig, ScheduleConfig
 from training.metrics import accuracy, macro_f1
-from training.oversample import OVERSAMPLERS, rebalance_head
+from training.oversample import rebalance_head
 from training.pipeline import (
     GeneratorBundle,
     PseudoPlan,
@@ -50,94 +49,6 @@ from training.pipeline import (
 from training.policies import augment_balanced, each_counts
 from training.schedule import step_group
 from training.text import TextCodec
-
-
-@dataclass(frozen=True)
-class MethodSpec:
-    description: str
-    pseudo: str | None = None  # None, "diffusion", or a classic augmenter's registry name
-    noise_resistant: bool = False  # Lc on the originals (DiffusionCLS's noise-resistant training)
-    label_prompt: bool = True
-    policy: str = "ge"
-    step_group: int | None = None  # None: the configured step range
-    guidance: float | None = None  # None: the configured classifier-free guidance scale
-    min_label_prob: float = 0.0  # drop pseudo samples the judge finds off-label (beyond the paper)
-    options: TrainingOptions = TrainingOptions()  # label confusion, mixup
-    rebalance: str | None = None  # embedding-space oversampler applied to the head after training
-    # Train for (1 + n) x the epochs: as many examples seen as a method with n pseudo samples per
-    # original (whose batches hold the originals and their pseudo samples, at the same step count)
-    equal_examples: bool = False
-
-
-def _methods() -> dict[str, MethodSpec]:
-    methods = {
-        "none": MethodSpec("no augmentation: cross-entropy on the originals"),
-        # fair baselines: the same compute as an augmented run, and the standard answers to imbalance
-        "none-equal-examples": MethodSpec(
-            "no augmentation, (1 + n) x the epochs: as many examples seen as n pseudo samples per original",
-            equal_examples=True,
-        ),
-        "class-weighted": MethodSpec(
-            "no augmentation, cross-entropy weighted by inverse class frequency",
-            options=TrainingOptions(class_weighted=True),
-        ),
-        "oversample": MethodSpec(
-            "random oversampling: smaller classes topped up with copies of their own texts (B/D)",
-            "resample",
-            policy="bd",
-        ),
-        "diffusioncls": MethodSpec(
-            "DiffusionCLS, G/E: n reflective pseudo samples per original, Lc + Le", "diffusion", True
-        ),
-        "diffusioncls-bd": MethodSpec(
-            "DiffusionCLS, B/D: balance the classes with pseudo samples", "diffusion", True, policy="bd"
-        ),
-        "diffusioncls-no-da": MethodSpec(
-            "ablation w/o D.A.: noise-resistant training, no pseudo samples", None, True
-        ),
-        "diffusioncls-no-lap": MethodSpec(
-            "ablation w/o L.A.P.: generator trained and sampled without labels",
-            "diffusion",
-            True,
-            label_prompt=False,
-        ),
-        "diffusioncls-no-nrt": MethodSpec(
-            "ablation w/o N.R.T.: pseudo samples, cross-entropy only", "diffusion", False
-        ),
-    }
-    methods["diffusioncls-cfg2"] = MethodSpec(
-        "DiffusionCLS G/E with classifier-free guidance, scale 2", "diffusion", True, guidance=2.0
-    )
-    methods["diffusioncls-filter"] = MethodSpec(
-        "DiffusionCLS G/E keeping pseudo samples the judge gives the intended label >= 0.5",
-        "diffusion",
-        True,
-        min_label_prob=0.5,
-    )
-    for g in range(1, 9):
-        methods[f"diffusioncls-g{g}"] = MethodSpec(
-            f"DiffusionCLS G/E from step group {g} of 8", "diffusion", True, step_group=g
-        )
-    for name in ("eda", "aeda", "resample", "mlm_substitution"):
-        methods[name] = MethodSpec(f"{name}, G/E: n samples per original, cross-entropy", name)
-    confusion = TrainingOptions(label_confusion_alpha=4.0)
-    methods["label_confusion"] = MethodSpec(
-        "label confusion learning (alpha 4) on the originals", options=confusion
-    )
-    methods["lcda"] = MethodSpec(
-        "LCDA (Sun et al. 2025): AEDA samples + label confusion learning", "aeda", options=confusion
-    )
-    methods["mixup"] = MethodSpec(
-        "mixup of pooled features (Beta(0.4, 0.4))", options=TrainingOptions(mixup_alpha=0.4)
-    )
-    for name in OVERSAMPLERS:
-        methods[f"embed_{name}"] = MethodSpec(
-            f"embedding-space {name} (Choudhary et al.): head retrained on balanced features", rebalance=name
-        )
-    return methods
-
-
-METHODS = _methods()
 
 
 @dataclass(frozen=True)
@@ -566,109 +477,3 @@ def _sample_quality(ctx: SeedRun, samples: list[tuple[int, str]]) -> dict:
         quality["judge_label_kept"] = kept(ctx.judge)
         quality["judge_ceiling"] = ctx.judge_ceiling
     return quality
-
-
-def summarise(runs: Sequence[dict], methods: Sequence[str]) -> list[dict]:
-    def stats(values):
-        return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
-
-    baseline = {r["seed"]: r for r in runs if r["method"] == "none"}
-    rows = []
-    for method in methods:
-        mine = [r for r in runs if r["method"] == method]
-        if not mine:
-            continue
-        f1, acc = stats([r["macro_f1"] for r in mine]), stats([r["accuracy"] for r in mine])
-        row = {
-            "method": method,
-            "seeds": len(mine),
-            "macro_f1": f1[0],
-            "macro_f1_std": f1[1],
-            "accuracy": acc[0],
-            "accuracy_std": acc[1],
-            "seconds": statistics.fmean(r["seconds"] for r in mine),
-        }
-        paired = [r for r in mine if r["seed"] in baseline]
-        if baseline and method != "none" and paired:
-            row["delta_macro_f1"] = statistics.fmean(
-                r["macro_f1"] - baseline[r["seed"]]["macro_f1"] for r in paired
-            )
-            row["delta_accuracy"] = statistics.fmean(
-                r["accuracy"] - baseline[r["seed"]]["accuracy"] for r in paired
-            )
-            if all("predictions" in r and "predictions" in baseline[r["seed"]] for r in paired):
-                ci = paired_bootstrap(
-                    [baseline[r["seed"]]["gold"] for r in paired],
-                    [baseline[r["seed"]]["predictions"] for r in paired],
-                    [r["predictions"] for r in paired],
-                    paired[0]["n_classes"],
-                )
-                row["delta_macro_f1_ci"] = [ci["low"], ci["high"]]
-                row["seeds_won"] = ci["seeds_won"]
-                row["significant"] = ci["significant"]
-        for key in (
-            "distinct_1",
-            "distinct_2",
-            "self_bleu",
-            "consistency",
-            "judge_label_kept",
-            "judge_ceiling",
-        ):
-            values = [r["samples"][key] for r in mine if key in r.get("samples", {})]
-            if values:
-                row[key] = statistics.fmean(values)
-        rows.append(row)
-    return rows
-
-
-def format_table(summary: Sequence[dict]) -> str:
-    """Markdown table; ΔF1 is paired against `none` by seed, with its 95% bootstrap interval over seeds
-    and test examples and the seeds won; a * marks an interval that excludes 0."""
-    judged = any("judge_label_kept" in row for row in summary)
-    head = (
-        "| method | macro-F1 | accuracy | ΔF1 | ΔF1 95% interval | seeds won | ΔAcc | time/seed "
-        "| distinct-2 | BLEU vs original | consistency (none's classifier) |"
-        + (" label kept (held-out judge; its ceiling) |" if judged else "")
-    )
-    lines = [head, "|" + "---|" * (12 if judged else 11)]
-
-    def judge(row):
-        if "judge_label_kept" not in row:
-            return "–"
-        return f"{100 * row['judge_label_kept']:.1f} ({100 * row['judge_ceiling']:.1f})"
-
-    def interval(row):
-        if "delta_macro_f1_ci" not in row:
-            return "–"
-        low, high = row["delta_macro_f1_ci"]
-        return f"[{100 * low:+.2f}, {100 * high:+.2f}]" + (" *" if row.get("significant") else "")
-
-    def won(row):
-        return f"{row['seeds_won']} / {row['seeds']}" if "seeds_won" in row else "–"
-
-    def pct(row, key):
-        return f"{100 * row[key]:.2f} ± {100 * row[key + '_std']:.2f}"
-
-    def opt(row, key, scale=100.0, signed=False):
-        if key not in row:
-            return "–"
-        return f"{scale * row[key]:+.2f}" if signed else f"{scale * row[key]:.2f}"
-
-    for row in summary:
-        lines.append(
-            f"| {row['method']} | {pct(row, 'macro_f1')} | {pct(row, 'accuracy')} | {opt(row, 'delta_macro_f1', signed=True)} "
-            f"| {interval(row)} | {won(row)} "
-            f"| {opt(row, 'delta_accuracy', signed=True)} | {row['seconds']:.0f}s | {opt(row, 'distinct_2')} "
-            f"| {opt(row, 'self_bleu')} | {opt(row, 'consistency')} |"
-            + (f" {judge(row)} |" if judged else "")
-        )
-    return "\n".join(lines)
-
-
-def write_result(result: dict, out: str | Path) -> None:
-    """Write the result JSON atomically (a partial result is replaced by a later one, never torn)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    tmp.replace(out)

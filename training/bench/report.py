@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from training.bench.quality import format_table
+from training.bench.summary import format_table
 
 _GROUP = re.compile(r"^diffusioncls-g(\d)$")
 

@@ -151,14 +151,9 @@ def register(sub) -> None:
 def _cmd_bench(args) -> int:
     import shlex
 
-    from training.bench.quality import (
-        METHODS,
-        BenchConfig,
-        format_table,
-        resumable_runs,
-        run_quality_bench,
-        write_result,
-    )
+    from training.bench.methods import METHODS
+    from training.bench.quality import BenchConfig, resumable_runs, run_quality_bench
+    from training.bench.summary import format_table, write_result
     from training.classifier import ClassifierConfig
     from training.generator import GeneratorConfig
 
@@ -322,7 +317,7 @@ def _save_bench(args, result: dict, format_table) -> int:
     """Record the exact command, write the result JSON (atomically) and its table beside it as .md."""
     import shlex
 
-    from training.bench.quality import write_result
+    from training.bench.summary import write_result
 
     result["command"] = "python -m training " + shlex.join(args.argv)
     write_result(result, args.out)

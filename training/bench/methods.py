@@ -1,0 +1,96 @@
+"""The methods a quality run can compare: each one's pseudo samples, losses and budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from training.classifier import TrainingOptions
+from training.oversample import OVERSAMPLERS
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    description: str
+    pseudo: str | None = None  # None, "diffusion", or a classic augmenter's registry name
+    noise_resistant: bool = False  # Lc on the originals (DiffusionCLS's noise-resistant training)
+    label_prompt: bool = True
+    policy: str = "ge"
+    step_group: int | None = None  # None: the configured step range
+    guidance: float | None = None  # None: the configured classifier-free guidance scale
+    min_label_prob: float = 0.0  # drop pseudo samples the judge finds off-label (beyond the paper)
+    options: TrainingOptions = TrainingOptions()  # label confusion, mixup
+    rebalance: str | None = None  # embedding-space oversampler applied to the head after training
+    # Train for (1 + n) x the epochs: as many examples seen as a method with n pseudo samples per
+    # original (whose batches hold the originals and their pseudo samples, at the same step count)
+    equal_examples: bool = False
+
+
+def _methods() -> dict[str, MethodSpec]:
+    methods = {
+        "none": MethodSpec("no augmentation: cross-entropy on the originals"),
+        # fair baselines: the same compute as an augmented run, and the standard answers to imbalance
+        "none-equal-examples": MethodSpec(
+            "no augmentation, (1 + n) x the epochs: as many examples seen as n pseudo samples per original",
+            equal_examples=True,
+        ),
+        "class-weighted": MethodSpec(
+            "no augmentation, cross-entropy weighted by inverse class frequency",
+            options=TrainingOptions(class_weighted=True),
+        ),
+        "oversample": MethodSpec(
+            "random oversampling: smaller classes topped up with copies of their own texts (B/D)",
+            "resample",
+            policy="bd",
+        ),
+        "diffusioncls": MethodSpec(
+            "DiffusionCLS, G/E: n reflective pseudo samples per original, Lc + Le", "diffusion", True
+        ),
+        "diffusioncls-bd": MethodSpec(
+            "DiffusionCLS, B/D: balance the classes with pseudo samples", "diffusion", True, policy="bd"
+        ),
+        "diffusioncls-no-da": MethodSpec(
+            "ablation w/o D.A.: noise-resistant training, no pseudo samples", None, True
+        ),
+        "diffusioncls-no-lap": MethodSpec(
+            "ablation w/o L.A.P.: generator trained and sampled without labels",
+            "diffusion",
+            True,
+            label_prompt=False,
+        ),
+        "diffusioncls-no-nrt": MethodSpec(
+            "ablation w/o N.R.T.: pseudo samples, cross-entropy only", "diffusion", False
+        ),
+    }
+    methods["diffusioncls-cfg2"] = MethodSpec(
+        "DiffusionCLS G/E with classifier-free guidance, scale 2", "diffusion", True, guidance=2.0
+    )
+    methods["diffusioncls-filter"] = MethodSpec(
+        "DiffusionCLS G/E keeping pseudo samples the judge gives the intended label >= 0.5",
+        "diffusion",
+        True,
+        min_label_prob=0.5,
+    )
+    for g in range(1, 9):
+        methods[f"diffusioncls-g{g}"] = MethodSpec(
+            f"DiffusionCLS G/E from step group {g} of 8", "diffusion", True, step_group=g
+        )
+    for name in ("eda", "aeda", "resample", "mlm_substitution"):
+        methods[name] = MethodSpec(f"{name}, G/E: n samples per original, cross-entropy", name)
+    confusion = TrainingOptions(label_confusion_alpha=4.0)
+    methods["label_confusion"] = MethodSpec(
+        "label confusion learning (alpha 4) on the originals", options=confusion
+    )
+    methods["lcda"] = MethodSpec(
+        "LCDA (Sun et al. 2025): AEDA samples + label confusion learning", "aeda", options=confusion
+    )
+    methods["mixup"] = MethodSpec(
+        "mixup of pooled features (Beta(0.4, 0.4))", options=TrainingOptions(mixup_alpha=0.4)
+    )
+    for name in OVERSAMPLERS:
+        methods[f"embed_{name}"] = MethodSpec(
+            f"embedding-space {name} (Choudhary et al.): head retrained on balanced features", rebalance=name
+        )
+    return methods
+
+
+METHODS = _methods()

@@ -1,0 +1,116 @@
+"""What a quality run reports: per-method means and paired differences, the table, the result file."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+
+from training.bench.paired import paired_bootstrap
+
+
+def summarise(runs: Sequence[dict], methods: Sequence[str]) -> list[dict]:
+    def stats(values):
+        return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
+
+    baseline = {r["seed"]: r for r in runs if r["method"] == "none"}
+    rows = []
+    for method in methods:
+        mine = [r for r in runs if r["method"] == method]
+        if not mine:
+            continue
+        f1, acc = stats([r["macro_f1"] for r in mine]), stats([r["accuracy"] for r in mine])
+        row = {
+            "method": method,
+            "seeds": len(mine),
+            "macro_f1": f1[0],
+            "macro_f1_std": f1[1],
+            "accuracy": acc[0],
+            "accuracy_std": acc[1],
+            "seconds": statistics.fmean(r["seconds"] for r in mine),
+        }
+        paired = [r for r in mine if r["seed"] in baseline]
+        if baseline and method != "none" and paired:
+            row["delta_macro_f1"] = statistics.fmean(
+                r["macro_f1"] - baseline[r["seed"]]["macro_f1"] for r in paired
+            )
+            row["delta_accuracy"] = statistics.fmean(
+                r["accuracy"] - baseline[r["seed"]]["accuracy"] for r in paired
+            )
+            if all("predictions" in r and "predictions" in baseline[r["seed"]] for r in paired):
+                ci = paired_bootstrap(
+                    [baseline[r["seed"]]["gold"] for r in paired],
+                    [baseline[r["seed"]]["predictions"] for r in paired],
+                    [r["predictions"] for r in paired],
+                    paired[0]["n_classes"],
+                )
+                row["delta_macro_f1_ci"] = [ci["low"], ci["high"]]
+                row["seeds_won"] = ci["seeds_won"]
+                row["significant"] = ci["significant"]
+        for key in (
+            "distinct_1",
+            "distinct_2",
+            "self_bleu",
+            "consistency",
+            "judge_label_kept",
+            "judge_ceiling",
+        ):
+            values = [r["samples"][key] for r in mine if key in r.get("samples", {})]
+            if values:
+                row[key] = statistics.fmean(values)
+        rows.append(row)
+    return rows
+
+
+def format_table(summary: Sequence[dict]) -> str:
+    """Markdown table; ΔF1 is paired against `none` by seed, with its 95% bootstrap interval over seeds
+    and test examples and the seeds won; a * marks an interval that excludes 0."""
+    judged = any("judge_label_kept" in row for row in summary)
+    head = (
+        "| method | macro-F1 | accuracy | ΔF1 | ΔF1 95% interval | seeds won | ΔAcc | time/seed "
+        "| distinct-2 | BLEU vs original | consistency (none's classifier) |"
+        + (" label kept (held-out judge; its ceiling) |" if judged else "")
+    )
+    lines = [head, "|" + "---|" * (12 if judged else 11)]
+
+    def judge(row):
+        if "judge_label_kept" not in row:
+            return "–"
+        return f"{100 * row['judge_label_kept']:.1f} ({100 * row['judge_ceiling']:.1f})"
+
+    def interval(row):
+        if "delta_macro_f1_ci" not in row:
+            return "–"
+        low, high = row["delta_macro_f1_ci"]
+        return f"[{100 * low:+.2f}, {100 * high:+.2f}]" + (" *" if row.get("significant") else "")
+
+    def won(row):
+        return f"{row['seeds_won']} / {row['seeds']}" if "seeds_won" in row else "–"
+
+    def pct(row, key):
+        return f"{100 * row[key]:.2f} ± {100 * row[key + '_std']:.2f}"
+
+    def opt(row, key, scale=100.0, signed=False):
+        if key not in row:
+            return "–"
+        return f"{scale * row[key]:+.2f}" if signed else f"{scale * row[key]:.2f}"
+
+    for row in summary:
+        lines.append(
+            f"| {row['method']} | {pct(row, 'macro_f1')} | {pct(row, 'accuracy')} | {opt(row, 'delta_macro_f1', signed=True)} "
+            f"| {interval(row)} | {won(row)} "
+            f"| {opt(row, 'delta_accuracy', signed=True)} | {row['seconds']:.0f}s | {opt(row, 'distinct_2')} "
+            f"| {opt(row, 'self_bleu')} | {opt(row, 'consistency')} |"
+            + (f" {judge(row)} |" if judged else "")
+        )
+    return "\n".join(lines)
+
+
+def write_result(result: dict, out: str | Path) -> None:
+    """Write the result JSON atomically (a partial result is replaced by a later one, never torn)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    tmp.replace(out)
