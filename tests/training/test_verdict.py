@@ -48,3 +48,5 @@ def test_missing_methods_give_dashes():
     assert verdicts(runs) == {"vs_none": None, "vs_best_classic": None, "ablations": {}}
     assert format_interval(None) == "–"
     assert verdict_row("x", runs) == "| x | 1 | – | – | – |"
+    old = [{k: v for k, v in r.items() if k != "predictions"} for r in [*runs, run("diffusioncls", 0, GOLD)]]
+    assert verdicts(old)["vs_none"] is None  # results written before predictions were kept

@@ -23,8 +23,8 @@ def paired(runs: Sequence[dict], baseline: str, method: str) -> dict | None:
     """`method` against `baseline` on the seeds both ran, or None when they share none."""
     by = {(r["method"], r["seed"]): r for r in runs}
     seeds = sorted(s for (m, s) in by if m == method and (baseline, s) in by)
-    if not seeds:
-        return None
+    if not seeds or any("predictions" not in by[(m, s)] for m in (baseline, method) for s in seeds):
+        return None  # no shared seeds, or a result file from before predictions were kept
     result = paired_bootstrap(
         [by[(baseline, s)]["gold"] for s in seeds],
         [by[(baseline, s)]["predictions"] for s in seeds],
