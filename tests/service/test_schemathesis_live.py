@@ -54,6 +54,7 @@ def test_schemathesis_cli_finds_nothing_against_a_live_redis_service(
                 "--report", "json", "--report-json-path", str(report),
                 "--no-color",
             ],
+            cwd=tmp_path,  # schemathesis keeps a cache folder in its working directory
             capture_output=True, text=True, timeout=900,
             env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"},
         )  # fmt: skip
