@@ -59,14 +59,17 @@ class ModelCache:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
-        self.hits = 0
-        self.misses = 0
+        self.hits = 0  # entries loaded
+        self.misses = 0  # entries that were not there, trained and saved
+
+    def has(self, key: str) -> bool:
+        """Whether the entry exists (ask before building a model to load it into)."""
+        return (self.root / key / "meta.json").is_file()
 
     def load(self, key: str, model: torch.nn.Module) -> dict | None:
         """Load the entry's weights into `model` and return its metadata, or None when absent."""
         folder = self.root / key
-        if not (folder / "meta.json").is_file():
-            self.misses += 1
+        if not self.has(key):
             return None
         state = torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
         model.load_state_dict(state)
@@ -74,6 +77,7 @@ class ModelCache:
         return json.loads((folder / "meta.json").read_text())
 
     def save(self, key: str, model: torch.nn.Module, meta: dict) -> None:
+        self.misses += 1
         folder = self.root / key
         tmp = self.root / f".{key}.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)

@@ -224,23 +224,36 @@ def _fit_judge(config: BenchConfig, ctx: SeedRun, full, used, device, progress: 
     log(f"  held-out judge: {len(rows)} unused train rows, {ctx.judge_ceiling:.1%} right on the originals")
 
 
+def _load_or_train(ctx: SeedRun, stage: str, parts: dict, build, train, module_of):
+    """(stage object, training report, training seconds) of one stage of a seed.
+
+    When an earlier run saved this stage under the same key, `build()` makes the untrained object and
+    the saved weights go into `module_of(it)`; otherwise `train()` -> (object, report) trains it, and
+    it is saved for the next run. Nothing is built that is not used."""
+    key = entry_key(stage, {**ctx.cache_parts, **parts}) if ctx.cache is not None else None
+    if ctx.cache is not None and key is not None and ctx.cache.has(key):
+        thing = build()
+        meta = ctx.cache.load(key, module_of(thing))
+        assert meta is not None
+        return thing, meta["report"], meta["seconds"]
+    t0 = time.perf_counter()
+    thing, report = train()
+    seconds = time.perf_counter() - t0
+    if ctx.cache is not None and key is not None:
+        ctx.cache.save(key, module_of(thing), {"report": report, "seconds": seconds})
+    return thing, report, seconds
+
+
 def _cached_classifier(
     ctx: SeedRun, stage: str, parts: dict, config: BenchConfig, init_seed: int, train, max_length, device
 ) -> tuple[ClassifierRunner, dict, float]:
-    """(runner, training report, training seconds) of a classifier stage: loaded from the cache when
-    an earlier run trained it, else `train()` (-> (runner, report)) and saved."""
-    key = entry_key(stage, {**ctx.cache_parts, **parts}) if ctx.cache is not None else ""
-    if ctx.cache is not None:
+    """A classifier stage (judge, proxy, `none`) through `_load_or_train`; `train()` -> (runner, report)."""
+
+    def build() -> ClassifierRunner:
         model = load_classifier(config.base, ctx.train.label_names, device, init_seed)
-        meta = ctx.cache.load(key, model)
-        if meta is not None:
-            return ClassifierRunner(model.eval(), ctx.codec, max_length), meta["report"], meta["seconds"]
-    t0 = time.perf_counter()
-    runner, report = train()
-    seconds = time.perf_counter() - t0
-    if ctx.cache is not None:
-        ctx.cache.save(key, runner.model, {"report": report, "seconds": seconds})
-    return runner, report, seconds
+        return ClassifierRunner(model.eval(), ctx.codec, max_length)
+
+    return _load_or_train(ctx, stage, parts, build, train, lambda runner: runner.model)
 
 
 def _none_classifier(config: BenchConfig, ctx: SeedRun, device, progress: bool):
@@ -300,42 +313,38 @@ def _ensure_generator(
     if label_prompt in ctx.generators:
         return ctx.generators[label_prompt]
     proxy = _ensure_proxy(config, ctx, device, progress)
-    key = ""
-    if ctx.cache is not None:
-        # the proxy's importance weights shape the generator's training: its configuration is part of the key
-        parts = {
-            "proxy": config.proxy.to_dict(),
-            "generator": config.generator.to_dict(),
-            "schedule": asdict(config.schedule),
-            "label_prompt": label_prompt,
-        }
-        key = entry_key("generator", {**ctx.cache_parts, **parts})
+    # the proxy's importance weights shape the generator's training: its configuration is part of the key
+    parts = {
+        "proxy": config.proxy.to_dict(),
+        "generator": config.generator.to_dict(),
+        "schedule": asdict(config.schedule),
+        "label_prompt": label_prompt,
+    }
+
+    def build() -> GeneratorBundle:
         bundle = untrained_generator(config.base, ctx.train.label_names, device, ctx.seed, label_prompt)
-        meta = ctx.cache.load(key, bundle.model)
-        if meta is not None:
-            bundle.model.eval()
-            bundle.report = meta["report"]
-            ctx.generators[label_prompt] = bundle
-            ctx.generator_seconds[label_prompt] = meta["seconds"]
-            return bundle
-    t0 = time.perf_counter()
-    bundle = train_diffusion_generator(
-        config.base,
-        ctx.codec,
-        ctx.train.label_names,
-        ctx.train,
-        ctx.val,
-        importance_source=proxy,
-        config=config.generator,
-        schedule=config.schedule,
-        seed=ctx.seed,
-        device=device,
-        label_prompt=label_prompt,
-        progress=progress,
-    )
-    seconds = time.perf_counter() - t0
-    if ctx.cache is not None:
-        ctx.cache.save(key, bundle.model, {"report": bundle.report, "seconds": seconds})
+        bundle.model.eval()
+        return bundle
+
+    def train() -> tuple[GeneratorBundle, dict]:
+        bundle = train_diffusion_generator(
+            config.base,
+            ctx.codec,
+            ctx.train.label_names,
+            ctx.train,
+            ctx.val,
+            importance_source=proxy,
+            config=config.generator,
+            schedule=config.schedule,
+            seed=ctx.seed,
+            device=device,
+            label_prompt=label_prompt,
+            progress=progress,
+        )
+        return bundle, bundle.report
+
+    bundle, report, seconds = _load_or_train(ctx, "generator", parts, build, train, lambda b: b.model)
+    bundle.report = report
     ctx.generators[label_prompt] = bundle
     ctx.generator_seconds[label_prompt] = seconds
     return bundle
