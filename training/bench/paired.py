@@ -10,7 +10,7 @@ significant only when the interval excludes 0.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -61,3 +61,20 @@ def paired_bootstrap(
         "seeds_won": int(sum(d > 0 for d in per_seed)),
         "significant": bool(low > 0 or high < 0),
     }
+
+
+def paired_runs(runs: Sequence[Mapping], baseline: str, method: str) -> dict | None:
+    """`paired_bootstrap` of `method` against `baseline` over the seeds both ran, from quality-bench
+    records (method, seed, gold, predictions, n_classes); None when they share no seed, or when a
+    record predates kept predictions."""
+    by = {(r["method"], r["seed"]): r for r in runs}
+    seeds = [s for (m, s) in by if m == method and (baseline, s) in by]  # in the order the run made them
+    if not seeds or any("predictions" not in by[(m, s)] for m in (baseline, method) for s in seeds):
+        return None
+    result = paired_bootstrap(
+        [by[(baseline, s)]["gold"] for s in seeds],
+        [by[(baseline, s)]["predictions"] for s in seeds],
+        [by[(method, s)]["predictions"] for s in seeds],
+        by[(method, seeds[0])]["n_classes"],
+    )
+    return {**result, "baseline": baseline, "method": method}

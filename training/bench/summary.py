@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-from training.bench.paired import paired_bootstrap
+from training.bench.paired import paired_runs
 
 
 def summarise(runs: Sequence[dict], methods: Sequence[str]) -> list[dict]:
@@ -38,13 +38,8 @@ def summarise(runs: Sequence[dict], methods: Sequence[str]) -> list[dict]:
             row["delta_accuracy"] = statistics.fmean(
                 r["accuracy"] - baseline[r["seed"]]["accuracy"] for r in paired
             )
-            if all("predictions" in r and "predictions" in baseline[r["seed"]] for r in paired):
-                ci = paired_bootstrap(
-                    [baseline[r["seed"]]["gold"] for r in paired],
-                    [baseline[r["seed"]]["predictions"] for r in paired],
-                    [r["predictions"] for r in paired],
-                    paired[0]["n_classes"],
-                )
+            ci = paired_runs(runs, "none", method)
+            if ci is not None:
                 row["delta_macro_f1_ci"] = [ci["low"], ci["high"]]
                 row["seeds_won"] = ci["seeds_won"]
                 row["significant"] = ci["significant"]

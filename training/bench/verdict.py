@@ -4,7 +4,7 @@
 2. Does it beat the best classic method of the run?   diffusioncls - best of the classic augmenters
 3. Does each ablation hurt?                           diffusioncls - ablation (> 0: removing it hurts)
 
-All three are `paired_bootstrap` over the seeds both methods ran (same splits, same test examples).
+All three are `paired_runs` (a paired bootstrap) over the seeds both methods ran (same splits, same test examples).
 """
 
 from __future__ import annotations
@@ -12,26 +12,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-from training.bench.paired import paired_bootstrap
+from training.bench.paired import paired_runs
 
 FULL = "diffusioncls"
 CLASSIC = ("eda", "aeda", "mlm_substitution", "lcda", "resample", "oversample")
 ABLATIONS = ("diffusioncls-no-da", "diffusioncls-no-lap", "diffusioncls-no-nrt")
-
-
-def paired(runs: Sequence[dict], baseline: str, method: str) -> dict | None:
-    """`method` against `baseline` on the seeds both ran, or None when they share none."""
-    by = {(r["method"], r["seed"]): r for r in runs}
-    seeds = sorted(s for (m, s) in by if m == method and (baseline, s) in by)
-    if not seeds or any("predictions" not in by[(m, s)] for m in (baseline, method) for s in seeds):
-        return None  # no shared seeds, or a result file from before predictions were kept
-    result = paired_bootstrap(
-        [by[(baseline, s)]["gold"] for s in seeds],
-        [by[(baseline, s)]["predictions"] for s in seeds],
-        [by[(method, s)]["predictions"] for s in seeds],
-        by[(method, seeds[0])]["n_classes"],
-    )
-    return {**result, "baseline": baseline, "method": method}
 
 
 def verdicts(runs: Sequence[dict]) -> dict:
@@ -41,14 +26,14 @@ def verdicts(runs: Sequence[dict]) -> dict:
     if FULL not in methods:
         return out
     if "none" in methods:
-        out["vs_none"] = paired(runs, "none", FULL)
+        out["vs_none"] = paired_runs(runs, "none", FULL)
     classic = [m for m in CLASSIC if m in methods]
     if classic:
         best = max(classic, key=lambda m: statistics.fmean(r["macro_f1"] for r in runs if r["method"] == m))
-        out["vs_best_classic"] = paired(runs, best, FULL)
+        out["vs_best_classic"] = paired_runs(runs, best, FULL)
     for ablation in ABLATIONS:
         if ablation in methods:
-            out["ablations"][ablation] = paired(runs, ablation, FULL)
+            out["ablations"][ablation] = paired_runs(runs, ablation, FULL)
     return out
 
 
