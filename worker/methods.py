@@ -61,7 +61,11 @@ def params_schema(name: str) -> dict[str, Any]:
 
     if name == DIFFUSION:
         return {"type": "object", "properties": {}, "additionalProperties": False}
-    return params_json_schema(name)
+    schema = params_json_schema(name)
+    for (method, key), allowed in _REQUEST_VALUES.items():  # files are the server's, never a request's
+        if method == name:
+            schema["properties"][key] = {**schema["properties"][key], "enum": list(allowed)}
+    return schema
 
 
 def build_classic(name: str, params: dict[str, Any], checkpoint: Any, device: Any) -> Any:

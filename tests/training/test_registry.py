@@ -115,3 +115,10 @@ def test_effort_parameters_are_bounded():
         with pytest.raises(ValueError, match="out of range"):
             parse_params(method, {key: 10_000})
     assert parse_params("eda", {"tries_per_output": 100}) == {"tries_per_output": 100}
+
+
+def test_the_json_schema_of_eda_operations_names_edas_operations():
+    from training.augmenters.eda import OPERATIONS
+    from training.augmenters.registry import params_json_schema
+
+    assert params_json_schema("eda")["properties"]["operations"]["items"]["enum"] == list(OPERATIONS)

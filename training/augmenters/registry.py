@@ -128,7 +128,8 @@ def _operations(value: Any) -> tuple[str, ...]:
     return ops
 
 
-# (in JSON: a list; the CLI's comma-separated string is for the command line)
+# In JSON a list (the CLI's comma-separated string is for the command line). The names are eda's
+# OPERATIONS, written out because eda imports torch and this module must not (a test checks them).
 _operations.json_schema = {"type": "array", "items": {"enum": ["sr", "ri", "rs", "rd"]}, "minItems": 1}  # type: ignore[attr-defined]
 
 
@@ -143,8 +144,8 @@ def _wordnet(value: Any) -> str:
     return text
 
 
-# A request may only choose these; folders are the server's settings (worker/methods.py)
-_wordnet.json_schema = {"enum": ["auto", "none"]}  # type: ignore[attr-defined]
+# A folder on the command line; what a request may say is narrowed by the worker (worker/methods.py)
+_wordnet.json_schema = {"type": "string"}  # type: ignore[attr-defined]
 
 
 def _steps(value: Any) -> str | tuple[int, int]:
