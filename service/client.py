@@ -33,6 +33,8 @@ from typing import Any
 
 import httpx
 
+from worker.contracts import PSEUDO_PER_ORIGINAL
+
 # HTTP statuses worth another try after a pause: the queue is full, Redis or the models are not
 # ready, or a proxy in front had a hiccup.
 RETRYABLE = {429, 502, 503, 504}
@@ -393,7 +395,12 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--url", default=os.environ.get("DCLS_URL", "http://127.0.0.1:8000"), help="API base URL")
     a.add_argument("--api-key", default=os.environ.get("API_KEY"), help="the API key (default: $API_KEY)")
     a.add_argument("--out", type=Path, required=True, help="output CSV: text,label,source_row,label_prob")
-    a.add_argument("--n", type=int, default=4, help="new texts per row (default 4)")
+    a.add_argument(
+        "--n",
+        type=int,
+        default=PSEUDO_PER_ORIGINAL,
+        help=f"new texts per row (default {PSEUDO_PER_ORIGINAL})",
+    )
     a.add_argument("--method", default="diffusioncls", help="augmentation method (GET /info lists them)")
     a.add_argument("--seed", type=int, default=0, help="seed of every chunk's job (default 0)")
     a.add_argument(

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from training.cli.options import add_common, diffusion_options, write_rows
+from training.defaults import PSEUDO_PER_ORIGINAL
 
 
 def register(sub) -> None:
@@ -44,7 +45,12 @@ def register(sub) -> None:
     p.add_argument(
         "--policy", choices=["ge", "bd"], default="ge", help="ge: --n per text; bd: balance the classes"
     )
-    p.add_argument("--n", type=int, default=4, help="new texts per input under the ge policy (default 4)")
+    p.add_argument(
+        "--n",
+        type=int,
+        default=PSEUDO_PER_ORIGINAL,
+        help=f"new texts per input under the ge policy (default {PSEUDO_PER_ORIGINAL})",
+    )
     g = p.add_argument_group("method settings (shortcuts for --param; each applies where the method has it)")
     g.add_argument(
         "--steps",

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from training.cli.options import add_device, decoding_args, diffusion_options, sampler_defaults
+from training.defaults import PSEUDO_PER_ORIGINAL, TOTAL_STEPS
 
 
 def register(sub) -> None:
@@ -32,7 +33,7 @@ def register(sub) -> None:
     )
     q.add_argument("--methods", default="none,diffusioncls", help="comma-separated; 'list' prints them")
     q.add_argument("--seeds", default="0,1,2")
-    q.add_argument("--n", type=int, default=4, help="pseudo samples per original (G/E)")
+    q.add_argument("--n", type=int, default=PSEUDO_PER_ORIGINAL, help="pseudo samples per original (G/E)")
     q.add_argument("--regenerate-every", type=int, default=1)
     q.add_argument("--proxy-epochs", type=int, default=6)
     q.add_argument("--gen-epochs", type=int, default=2)
@@ -186,7 +187,7 @@ def _cmd_bench(args) -> int:
         for name, spec in METHODS.items():
             print(f"{name:<22} {spec.description}")
         return 0
-    sampler = sampler_defaults(args, 32)
+    sampler = sampler_defaults(args, TOTAL_STEPS)
     config = BenchConfig(
         data_dir=args.data,
         base=args.base,

@@ -7,6 +7,8 @@ import csv
 import json
 from pathlib import Path
 
+from training.defaults import TOTAL_STEPS
+
 
 def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda[:i]")
@@ -32,7 +34,9 @@ def generator_args(p: argparse.ArgumentParser, epochs: int, lr: float) -> None:
     g.add_argument("--draws", type=int, default=2, help="masks drawn per text per epoch (default 2)")
     g.add_argument("--label-dropout", type=float, default=0.1)
     g.add_argument("--max-length", type=int, default=128, help="tokens per prompt, specials included")
-    g.add_argument("--total-steps", type=int, default=32, help="diffusion steps T (default 32)")
+    g.add_argument(
+        "--total-steps", type=int, default=TOTAL_STEPS, help=f"diffusion steps T (default {TOTAL_STEPS})"
+    )
     g.add_argument("--lam", type=float, default=0.5, help="lambda of the label-aware schedule (default 0.5)")
 
 
