@@ -34,6 +34,22 @@ def _fit(tmp_path, tiny_mlm, data, name, **kwargs):
     return fit(data, tiny_mlm, tmp_path / name, **FAST, **kwargs)
 
 
+def checkpoint_source(ckpt, codec, proxy, data, plan):
+    """The pseudo-sample source of a saved checkpoint's generator (max length 48, seed 0)."""
+    return pseudo_source(
+        ckpt.generator,
+        codec,
+        label_ids=ckpt.label_ids,
+        null_id=ckpt.null_label_id,
+        schedule=ckpt.settings.schedule,
+        max_length=48,
+        proxy=proxy,
+        train=data,
+        plan=plan,
+        seed=0,
+    )
+
+
 def test_full_fit_writes_every_component_and_trains_on_pseudo_samples(tmp_path, tiny_mlm, data):
     report = _fit(tmp_path, tiny_mlm, data, "full", classifier_config=CLASSIFIER, plan=PseudoPlan(n=2))
     ckpt = load_checkpoint(report["checkpoint"])
@@ -90,18 +106,7 @@ def test_balanced_policy_tops_up_minority_classes(tmp_path, tiny_mlm):
     ckpt = load_checkpoint(_fit(tmp_path, tiny_mlm, data, "gen-only", classifier_config=None)["checkpoint"])
     codec = TextCodec(ckpt.tokenizer)
     proxy = ClassifierRunner(ckpt.proxy, codec, 48)
-    source = pseudo_source(
-        ckpt.generator,
-        codec,
-        label_ids=ckpt.label_ids,
-        null_id=ckpt.null_label_id,
-        schedule=ckpt.settings.schedule,
-        max_length=48,
-        proxy=proxy,
-        train=data,
-        plan=PseudoPlan(policy="bd"),
-        seed=0,
-    )
+    source = checkpoint_source(ckpt, codec, proxy, data, PseudoPlan(policy="bd"))
     groups = source(1, proxy)
     final = Counter(data.labels)
     for label, group in zip(data.labels, groups, strict=True):
@@ -124,18 +129,7 @@ def test_reflective_generation_masks_with_the_classifier_after_epoch_one(tmp_pat
     plan = PseudoPlan(n=2)
 
     def source(reflective):
-        return pseudo_source(
-            ckpt.generator,
-            codec,
-            label_ids=ckpt.label_ids,
-            null_id=ckpt.null_label_id,
-            schedule=ckpt.settings.schedule,
-            max_length=48,
-            proxy=proxy,
-            train=data,
-            plan=PseudoPlan(n=2, reflective=reflective),
-            seed=0,
-        )
+        return checkpoint_source(ckpt, codec, proxy, data, PseudoPlan(n=2, reflective=reflective))
 
     def direct(judge, epoch):
         augmenter = DiffusionAugmenter(
@@ -175,18 +169,7 @@ def test_the_label_probability_filter_drops_off_label_samples(tmp_path, tiny_mlm
 
     def kept(threshold):
         plan = PseudoPlan(n=3, min_label_prob=threshold)
-        source = pseudo_source(
-            ckpt.generator,
-            codec,
-            label_ids=ckpt.label_ids,
-            null_id=ckpt.null_label_id,
-            schedule=ckpt.settings.schedule,
-            max_length=48,
-            proxy=proxy,
-            train=data,
-            plan=plan,
-            seed=0,
-        )
+        source = checkpoint_source(ckpt, codec, proxy, data, plan)
         return source(1, proxy)
 
     everything, filtered = kept(0.0), kept(0.34)
