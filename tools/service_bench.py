@@ -171,12 +171,12 @@ class Stack:
             REDIS_URL=self.redis_url,
             QUEUE_NAME=self.queue,
             CHECKPOINT_DIR=str(self.args.checkpoint),
-            DEVICE="cpu",
+            DEVICE=self.args.device,
             TORCH_THREADS=str(self.args.torch_threads),
             HF_HUB_OFFLINE="1",
             TOKENIZERS_PARALLELISM="false",
             LOG_LEVEL="WARNING",
-            PYTHONPATH=str(REPO),
+            PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         )
         self.workers = [
             self._spawn(f"worker-{i}", [sys.executable, "-m", "worker"], env)
@@ -507,7 +507,7 @@ def run_classify(args: argparse.Namespace) -> dict[str, Any]:
         HF_HUB_OFFLINE="1",
         TOKENIZERS_PARALLELISM="false",
         LOG_LEVEL="WARNING",
-        PYTHONPATH=str(REPO),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         CLASSIFY_MAX_BATCH=str(args.batch),
     )
     env.pop("REDIS_URL", None)  # embedded mode: one process, the same /classify path as with Redis
@@ -583,6 +583,9 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--classify-texts", type=int, default=1, help="texts per /classify call")
     load.add_argument("--classify-concurrency", type=int, default=32)
     load.add_argument("--torch-threads", type=int, default=1, help="TORCH_THREADS of each process")
+    load.add_argument(
+        "--device", default="cpu", help="DEVICE of the workers and the API: cpu, cuda or auto (default cpu)"
+    )
     load.add_argument(
         "--redis-url", default=None, help="use this Redis (a queue of its own) instead of a throwaway one"
     )

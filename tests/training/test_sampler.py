@@ -69,22 +69,29 @@ def test_unnormalised_weights_and_full_vocabulary_candidates():
     assert got.item() == 1 and p.item() == pytest.approx(0.3)
 
 
-def test_nucleus_wider_than_the_window_matches_a_full_sort():
+def test_nucleus_wider_than_the_windows_matches_a_full_sort():
     from training import sampler
 
+    first, second = sampler.NUCLEUS_WINDOWS
     torch.manual_seed(0)
-    flat = torch.randn(3, 500) * 0.1  # nearly uniform rows: the 0.9 nucleus spans ~450 candidates
-    flat[0, 7] = 20.0  # ... except row 0, whose nucleus is one candidate
-    ids, weights = candidate_distribution(flat.clone(), NO_BAN, 1.0, 0, 0.9)
-    assert ids.shape[1] > sampler.NUCLEUS_WINDOW and ids[0, 0] == 7 and (weights[0, 1:] == 0).all()
-    values, order = flat.sort(-1, descending=True)
+    vocab = second * 3
+    rows = torch.randn(4, vocab) * 0.1  # nearly uniform: the 0.9 nucleus spans ~0.9 of the vocabulary
+    rows[0, 7] = 20.0  # row 0: a nucleus of one candidate, inside the first window
+    rows[1, : first * 3] += 12.0  # row 1: a nucleus past the first window, inside the second
+    rows[2, : first // 2] += 12.0  # row 2: inside the first window, but wider than one
+    ids, weights = candidate_distribution(rows.clone(), NO_BAN, 1.0, 0, 0.9)
+    assert ids.shape[1] > second  # row 3 was sorted in full
+    assert ids[0, 0] == 7 and (weights[0, 1:] == 0).all()
+    values, order = rows.sort(-1, descending=True)
     probs = torch.softmax(values, -1)
     expected = probs.masked_fill(probs.cumsum(-1) - probs >= 0.9, 0.0)
-    for row in range(3):
-        kept = int((expected[row] > 0).sum())
-        assert ids[row, :kept].tolist() == order[row, :kept].tolist()
-        assert torch.allclose(weights[row, :kept], expected[row, :kept], atol=1e-6)
-        assert (weights[row, kept:] == 0).all()
+    kept = (expected > 0).sum(-1)
+    assert 1 < kept[2] <= first < kept[1] <= second < kept[3]
+    for row in range(4):
+        k = int(kept[row])
+        assert set(ids[row, :k].tolist()) == set(order[row, :k].tolist())  # ties may swap places
+        assert torch.allclose(weights[row, :k].sort(descending=True).values, expected[row, :k], atol=1e-6)
+        assert (weights[row, k:] == 0).all()
 
 
 def test_commit_counts_are_ceil_of_remaining_over_rounds_left():

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from training.augmenters.diffusion import DiffusionAugmenter, DiffusionOptions
-from training.common import local_generator
+from training.common import autocast, local_generator
 from training.defaults import DEFAULT_STEPS
 from training.generator import PREFIX_LENGTH, prompt_ids
 from training.sampler import DecodeConfig, candidate_distribution, sample_candidates
@@ -94,12 +94,16 @@ def forward_limit(augmenter: DiffusionAugmenter, batch: int, seq_len: int, min_s
     ids = ids.to(augmenter.device)
     attention = torch.ones_like(ids)
 
+    # The same precision as the sampler's forwards (bf16 autocast on a GPU): a float32 limit would be
+    # slower than what the sampler itself runs, and flatter the ratio.
+    precision = augmenter.runner.precision
+
     def full():
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(ids.device, precision):
             return model(input_ids=ids, attention_mask=attention).logits
 
     def encoder():
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(ids.device, precision):
             return model.base_model(input_ids=ids, attention_mask=attention).last_hidden_state
 
     full_s, _ = timed(full, min_seconds)
