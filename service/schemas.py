@@ -1,4 +1,5 @@
-"""Request and response bodies of the HTTP API (the job contracts in `worker.contracts` are separate).
+"""Request and response bodies of the HTTP API. The job contracts in `worker.contracts` are separate,
+except the decoding knobs: `DecodingRequest` extends the worker's `Decoding`, so both share one set of limits.
 
 Strict types: a number is a JSON number and a string a JSON string ("n": "2", 2.0 or true is refused,
 not coerced). Static checks live here; the limits that come from settings (items, characters, n) and the checks
@@ -8,12 +9,11 @@ setting or the accepted values.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from worker.contracts import AugmentJobResult, JobError, Progress
+from worker.contracts import AugmentJobResult, Decoding, JobError, Progress
 
 
 def _whole_number(value: Any) -> Any:
@@ -26,8 +26,6 @@ def _whole_number(value: Any) -> Any:
 
 # Integer field types, their limits inside (so an optional field's schema keeps them on its integer branch)
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
-Rounds = Annotated[int, Field(ge=1, le=64), BeforeValidator(_whole_number)]
-TopK = Annotated[int, Field(ge=0, le=100_000), BeforeValidator(_whole_number)]
 PerItem = Annotated[int, Field(ge=1), BeforeValidator(_whole_number)]
 # 2**53 - 1: the largest integer a JSON number keeps exactly in every client (JavaScript, doubles)
 Seed = Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_whole_number)]
@@ -43,25 +41,16 @@ class Item(BaseModel):
     label: str = Field(min_length=1, description="its label; one of the checkpoint's labels (GET /info)")
 
 
-class DecodingRequest(BaseModel):
-    """Decoding settings; each one left out takes the checkpoint's default (GET /info)."""
+class DecodingRequest(Decoding):
+    """Decoding settings; each one left out takes the checkpoint's default (GET /info). The knobs and
+    their limits are the worker contract's (`worker.contracts.Decoding`), read strictly here."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    rounds: Rounds | None = Field(None, description="decoding rounds K (1 = one-shot)")
-    temperature: float | None = Field(None, ge=0, le=100, description="0 = greedy")
-    top_k: TopK | None = Field(None, description="0 = no top-k cut")
-    top_p: float | None = Field(None, gt=0, le=1, description="1 = no nucleus cut")
-    guidance_scale: float | None = Field(
-        None, ge=-100, le=100, description="classifier-free guidance scale (1 = off)"
-    )
-
-    @field_validator("temperature", "top_p", "guidance_scale")
+    @field_validator("rounds", "top_k", mode="before")
     @classmethod
-    def _finite(cls, value: float | None) -> float | None:
-        if value is not None and not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        return value
+    def _whole_numbers(cls, value: Any) -> Any:
+        return _whole_number(value)
 
 
 class AugmentRequest(BaseModel):

@@ -7,3 +7,63 @@ TOTAL_STEPS = 32  # T: steps of the noise schedule (the paper's)
 STEP_GROUPS = 8  # the paper splits 1..T into 8 equal groups of corruption steps
 DEFAULT_STEPS = (13, 16)  # corruption steps sampled from: the paper's best group (4th of 8) for T = 32
 PSEUDO_PER_ORIGINAL = 4  # n: new texts per original under the G/E policy
+
+# Default decoding, from the decoding study (docs/FLUENCY.md): more rounds and a cooler, nucleus-cut
+# distribution write far more fluent text than the paper's K = 4 at temperature 1, for twice the
+# forward passes of K = 4. `fit` stores these in the checkpoint, whose values are the defaults after.
+DEFAULT_ROUNDS = 8
+DEFAULT_TEMPERATURE = 0.7
+DEFAULT_TOP_K = 0
+DEFAULT_TOP_P = 0.9
+DEFAULT_GUIDANCE_SCALE = 1.0
+
+
+class Knob:
+    """One decoding knob: the number's kind (int or float), its lowest and highest accepted value
+    (the lowest itself excluded when open_low), its built-in default and what it does."""
+
+    def __init__(
+        self, kind: type, low: float, high: float, default: float, help: str, open_low: bool = False
+    ) -> None:
+        self.kind, self.low, self.high, self.default, self.help = kind, low, high, default, help
+        self.open_low = open_low
+
+    def describe(self) -> str:
+        """The accepted values in words: 'an integer in 1..64', 'a number in (0, 1]'."""
+        if self.kind is int:
+            return f"an integer in {self.low:g}..{self.high:g}"
+        return f"a number in {'(' if self.open_low else '['}{self.low:g}, {self.high:g}]"
+
+
+# The decoding knobs of the diffusion sampler with their limits: the one definition that the CLI flags,
+# the API's `decoding` object (through worker.contracts), the worker's job contract, the registry's
+# diffusioncls parameters and training.sampler.DecodeConfig all check against, so a value is accepted
+# or refused the same way whichever door it comes through (tests/test_decoding_knobs.py).
+DECODING_KNOBS = {
+    "rounds": Knob(int, 1, 64, DEFAULT_ROUNDS, "decoding rounds K (1 = one-shot)"),
+    "temperature": Knob(float, 0.0, 100.0, DEFAULT_TEMPERATURE, "sampling temperature (0 = greedy)"),
+    "top_k": Knob(int, 0, 100_000, DEFAULT_TOP_K, "keep the k best tokens (0 = off)"),
+    "top_p": Knob(float, 0.0, 1.0, DEFAULT_TOP_P, "nucleus sampling mass (1 = off)", open_low=True),
+    "guidance_scale": Knob(
+        float, -100.0, 100.0, DEFAULT_GUIDANCE_SCALE, "classifier-free guidance scale (1 = off)"
+    ),
+}
+
+
+def check_knob(name: str, value: object) -> int | float:
+    """`value` if it is an accepted value of decoding knob `name`, else ValueError saying what is.
+
+    An integer knob takes an int (a bool is not one); a real knob an int or a float, returned as a
+    float. The range leaves out infinities, and NaN, which compares false with everything."""
+    knob = DECODING_KNOBS[name]
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if knob.kind is int and whole:
+        number: int | float = value  # type: ignore[assignment]  # an int, checked just above
+    elif knob.kind is float and (whole or isinstance(value, float)):
+        number = float(value)  # type: ignore[arg-type]  # an int or a float, checked just above
+    else:
+        raise ValueError(f"{name} must be {knob.describe()}, got {value!r}")
+    above_low = number > knob.low if knob.open_low else number >= knob.low
+    if not (above_low and number <= knob.high):
+        raise ValueError(f"{name} must be {knob.describe()}, got {value!r}")
+    return number

@@ -14,32 +14,35 @@ from dataclasses import dataclass
 
 import torch
 
+from training.defaults import (
+    DECODING_KNOBS,
+    DEFAULT_GUIDANCE_SCALE,
+    DEFAULT_ROUNDS,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_K,
+    DEFAULT_TOP_P,
+    check_knob,
+)
+
 LogitsFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """(input_ids (B, L), attention_mask (B, L), positions (P, 2)) -> logits (P, V) at those positions."""
 
 
 @dataclass(frozen=True)
 class DecodeConfig:
-    # Defaults from the decoding study (docs/FLUENCY.md): more rounds and a cooler, nucleus-cut
-    # distribution write far more fluent text than the paper's K = 4 at temperature 1, for twice the
-    # forward passes of K = 4.
-    rounds: int = 8
-    temperature: float = 0.7  # 0 = greedy
-    top_k: int = 0  # 0 = no top-k cut
-    top_p: float = 0.9  # 1 = no nucleus cut
-    guidance_scale: float = 1.0  # 1 = conditional only; s != 1 adds a null-label pass (CFG)
+    # The defaults and limits of every knob are training/defaults.py's (DECODING_KNOBS).
+    rounds: int = DEFAULT_ROUNDS
+    temperature: float = DEFAULT_TEMPERATURE  # 0 = greedy
+    top_k: int = DEFAULT_TOP_K  # 0 = no top-k cut
+    top_p: float = DEFAULT_TOP_P  # 1 = no nucleus cut
+    guidance_scale: float = (
+        DEFAULT_GUIDANCE_SCALE  # 1 = conditional only; s != 1 adds a null-label pass (CFG)
+    )
 
     def __post_init__(self) -> None:
-        if self.rounds < 1:
-            raise ValueError("rounds must be >= 1")
-        if not (self.temperature >= 0 and math.isfinite(self.temperature)):
-            raise ValueError("temperature must be a finite number >= 0")
-        if self.top_k < 0:
-            raise ValueError("top_k must be >= 0")
-        if not 0.0 < self.top_p <= 1.0:
-            raise ValueError("top_p must be in (0, 1]")
-        if not math.isfinite(self.guidance_scale):
-            raise ValueError("guidance_scale must be finite")
+        # The limits every entry point shares (training/defaults.py); the numbers stay as given.
+        for name in DECODING_KNOBS:
+            check_knob(name, getattr(self, name))
 
 
 # Top-p looks for the nucleus among this many best candidates first, then among the next width's for

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from training.defaults import PSEUDO_PER_ORIGINAL, STEP_GROUPS  # imports nothing
+from training.defaults import DECODING_KNOBS, PSEUDO_PER_ORIGINAL, STEP_GROUPS  # imports nothing
 
 CONTRACT_VERSION = 1
 AUGMENT_JOB = "worker.jobs.augment"  # enqueued by import path; the worker resolves it
@@ -31,16 +31,40 @@ def idempotency_key(digest: str) -> str:
     return f"{KEY_PREFIX}:idempotency:{digest}"
 
 
+def _knob_limits(name: str) -> Any:
+    """pydantic constraints of decoding knob `name` (training.defaults.DECODING_KNOBS)."""
+    knob = DECODING_KNOBS[name]
+    if knob.kind is int:
+        low, high = int(knob.low), int(knob.high)
+        return Field(gt=low, le=high) if knob.open_low else Field(ge=low, le=high)
+    if knob.open_low:
+        return Field(gt=knob.low, le=knob.high, allow_inf_nan=False)
+    return Field(ge=knob.low, le=knob.high, allow_inf_nan=False)
+
+
 class Decoding(BaseModel):
-    """Decoding settings of the diffusion sampler; None means the checkpoint's default."""
+    """Decoding settings of the diffusion sampler; None means the checkpoint's default.
+
+    The limits are training.defaults.DECODING_KNOBS', inside each number's type (so an optional field's
+    JSON schema keeps them on its number branch); the API's request body extends this model."""
 
     model_config = ConfigDict(extra="forbid")
 
-    rounds: int | None = None
-    temperature: float | None = None
-    top_k: int | None = None
-    top_p: float | None = None
-    guidance_scale: float | None = None
+    rounds: Annotated[int, _knob_limits("rounds")] | None = Field(
+        None, description=DECODING_KNOBS["rounds"].help
+    )
+    temperature: Annotated[float, _knob_limits("temperature")] | None = Field(
+        None, description=DECODING_KNOBS["temperature"].help
+    )
+    top_k: Annotated[int, _knob_limits("top_k")] | None = Field(
+        None, description=DECODING_KNOBS["top_k"].help
+    )
+    top_p: Annotated[float, _knob_limits("top_p")] | None = Field(
+        None, description=DECODING_KNOBS["top_p"].help
+    )
+    guidance_scale: Annotated[float, _knob_limits("guidance_scale")] | None = Field(
+        None, description=DECODING_KNOBS["guidance_scale"].help
+    )
 
 
 class AugmentPayload(BaseModel):

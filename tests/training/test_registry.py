@@ -87,7 +87,7 @@ def test_mlm_substitution_loads_its_base_once(tiny_mlm):
 def test_diffusioncls_parameters_become_options(tiny_augmenter):
     method = build_augmenter(
         "diffusioncls",
-        {"steps": "group:4", "rounds": "2", "top_k": 5, "guidance": "1.5", "score": "false"},
+        {"steps": "group:4", "rounds": "2", "top_k": 5, "guidance_scale": "1.5", "score": "false"},
         Resources(diffusion=tiny_augmenter),
     )
     options = method.options

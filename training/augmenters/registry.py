@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from training.augmenters.base import Augmenter
+from training.defaults import DECODING_KNOBS
 
 METHODS: dict[str, str] = {
     "diffusioncls": "label-aware diffusion LM rewrites the label-bearing words, conditioned on the label "
@@ -158,6 +159,17 @@ def _steps(value: Any) -> str | tuple[int, int]:
     raise ValueError("must be like 13-16, 14, group:4 or [low, high]")
 
 
+def _knob(name: str) -> Param:
+    """A diffusioncls decoding parameter with the limits every entry point shares (DECODING_KNOBS)."""
+    knob = DECODING_KNOBS[name]
+    parse: Callable[[Any], int | float]
+    if knob.kind is int:
+        parse = _integer(int(knob.low), int(knob.high))
+    else:
+        parse = _real(knob.low, knob.high, open_low=knob.open_low)
+    return Param(parse, f"{knob.describe()}: {knob.help}; default: the checkpoint's")
+
+
 _TRIES = Param(
     _integer(1, 100), "int in 1..100: tries per requested output before a shortfall is reported", 10
 )
@@ -166,19 +178,9 @@ _RATE = "float in [0, 1]: share of the words changed by this operation (default:
 PARAMS: dict[str, dict[str, Param]] = {
     "diffusioncls": {
         "steps": Param(_steps, "corruption steps: 13-16, 14, group:4 or [low, high] (default 13-16 of T=32)"),
-        # Decoding settings default to the checkpoint's (`fit` stores training.sampler.DecodeConfig's);
-        # no number here, so this list stays torch-free and cannot drift from them.
-        "rounds": Param(_integer(1, 64), "int in 1..64: decoding rounds K (default: the checkpoint's)"),
-        "temperature": Param(
-            _real(0.0), "float >= 0: sampling temperature, 0 = greedy (default: the checkpoint's)"
-        ),
-        "top_k": Param(_integer(0), "int >= 0: top-k cut, 0 = none (default: the checkpoint's)"),
-        "top_p": Param(
-            _real(0.0, 1.0, open_low=True), "float in (0, 1]: nucleus cut (default: the checkpoint's)"
-        ),
-        "guidance": Param(
-            _real(), "float: classifier-free guidance scale, 1 = off (default: the checkpoint's)"
-        ),
+        # The decoding knobs, their limits shared with the CLI, the API and DecodeConfig; their defaults
+        # are the checkpoint's.
+        **{name: _knob(name) for name in DECODING_KNOBS},
         "min_label_prob": Param(
             _real(0.0, 1.0),
             "float in [0, 1): keep outputs the classifier gives their label at least this probability, "
@@ -328,7 +330,7 @@ def _build_diffusion(p: dict[str, Any], res: Resources) -> Augmenter:
         temperature=p.get("temperature", base.decode.temperature),
         top_k=p.get("top_k", base.decode.top_k),
         top_p=p.get("top_p", base.decode.top_p),
-        guidance_scale=p.get("guidance", base.decode.guidance_scale),
+        guidance_scale=p.get("guidance_scale", base.decode.guidance_scale),
     )
     options = replace(
         base,

@@ -42,7 +42,7 @@ class DecodingSetting:
 
 
 def parse_setting(spec: str) -> DecodingSetting:
-    """`name:key=value,key=value` with keys steps (13-16), rounds, temperature, top_k, top_p, guidance,
+    """`name:key=value,key=value` with keys steps (13-16), rounds, temperature, top_k, top_p, guidance_scale,
     min_label_prob."""
     name, _, body = spec.partition(":")
     fields: dict = {"name": name}

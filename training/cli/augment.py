@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from training.cli.options import add_common, diffusion_options, write_rows
-from training.defaults import PSEUDO_PER_ORIGINAL
+from training.defaults import DECODING_KNOBS, PSEUDO_PER_ORIGINAL
 
 
 def register(sub) -> None:
@@ -57,13 +57,15 @@ def register(sub) -> None:
         default=None,
         help="diffusioncls corruption steps: 13-16, 14 or group:4 (default: checkpoint's)",
     )
-    g.add_argument(
-        "--rounds", type=int, default=None, help="decoding rounds K (default: checkpoint's; 8 for new fits)"
-    )
-    g.add_argument("--temperature", type=float, default=None)
-    g.add_argument("--top-k", type=int, default=None)
-    g.add_argument("--top-p", type=float, default=None)
-    g.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (1 = off)")
+    # Numbers only: the method's registry parameters check them, with that method's limits (diffusioncls:
+    # training/defaults.py's DECODING_KNOBS; mlm_substitution has its own top-k and temperature).
+    for name, knob in DECODING_KNOBS.items():
+        g.add_argument(
+            "--" + name.replace("_", "-"),
+            type=knob.kind,
+            default=None,
+            help=f"{knob.help} (diffusioncls: {knob.describe()}, default: the checkpoint's)",
+        )
     g.add_argument("--batch-size", type=int, default=None, help="texts per forward pass (default 64)")
     g.add_argument("--max-attempts", type=int, default=None, help="passes before a shortfall (default 4)")
     g.add_argument(
@@ -104,7 +106,7 @@ _PARAM_FLAGS = (
     "temperature",
     "top_k",
     "top_p",
-    "guidance",
+    "guidance_scale",
     "batch_size",
     "max_attempts",
     "min_label_prob",

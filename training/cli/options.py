@@ -7,7 +7,7 @@ import csv
 import json
 from pathlib import Path
 
-from training.defaults import TOTAL_STEPS
+from training.defaults import DECODING_KNOBS, TOTAL_STEPS, check_knob
 
 
 def add_device(p: argparse.ArgumentParser) -> None:
@@ -40,33 +40,33 @@ def generator_args(p: argparse.ArgumentParser, epochs: int, lr: float) -> None:
     g.add_argument("--lam", type=float, default=0.5, help="lambda of the label-aware schedule (default 0.5)")
 
 
+def knob_type(name: str):
+    """argparse type of decoding knob `name`: the number, checked against the limits every entry point
+    shares (training/defaults.py), or the reason it is refused."""
+    knob = DECODING_KNOBS[name]
+
+    def parse(text: str) -> int | float:
+        try:
+            return check_knob(name, knob.kind(text))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be {knob.describe()}, got {text!r}") from None
+
+    parse.__name__ = name  # argparse names the type in its messages
+    return parse
+
+
 def decoding_args(p: argparse.ArgumentParser, title: str) -> None:
     g = p.add_argument_group(title)
     g.add_argument(
         "--steps", default=None, help="corruption steps: 13-16, 14 or group:4 (default 13-16 of T=32)"
     )
-    g.add_argument(
-        "--rounds",
-        type=int,
-        default=None,
-        help="decoding rounds K (default: the checkpoint's, 8 for new fits; 1 = one-shot)",
-    )
-    g.add_argument(
-        "--temperature",
-        type=float,
-        default=None,
-        help="sampling temperature (default: the checkpoint's, 0.7 for new fits; 0 = greedy)",
-    )
-    g.add_argument("--top-k", type=int, default=None, help="keep the k best tokens (default 0 = off)")
-    g.add_argument(
-        "--top-p",
-        type=float,
-        default=None,
-        help="nucleus sampling mass (default: the checkpoint's, 0.9 for new fits; 1 = off)",
-    )
-    g.add_argument(
-        "--guidance", type=float, default=None, help="classifier-free guidance scale (default 1 = off)"
-    )
+    for name, knob in DECODING_KNOBS.items():
+        g.add_argument(
+            "--" + name.replace("_", "-"),
+            type=knob_type(name),
+            default=None,
+            help=f"{knob.help}; {knob.describe()} (default {knob.default:g})",
+        )
 
 
 def sampler_defaults(args, total_steps: int, defaults=None):
@@ -81,7 +81,7 @@ def sampler_defaults(args, total_steps: int, defaults=None):
         temperature=args.temperature if args.temperature is not None else defaults.temperature,
         top_k=args.top_k if args.top_k is not None else defaults.top_k,
         top_p=args.top_p if args.top_p is not None else defaults.top_p,
-        guidance_scale=args.guidance if args.guidance is not None else defaults.guidance_scale,
+        guidance_scale=args.guidance_scale if args.guidance_scale is not None else defaults.guidance_scale,
     )
 
 
