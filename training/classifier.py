@@ -105,13 +105,17 @@ class ClassifierRunner:
         return [[self.codec.cls_id, *e.ids[:room], self.codec.sep_id] for e in encoded]
 
     @torch.inference_mode()
-    def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
-        """(N, C) class probabilities, in the order of `texts`."""
+    def predict_proba(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> torch.Tensor:
+        """(N, C) class probabilities, in the order of `texts`; `progress(k)` after each batch of k."""
         encoded = self.codec.encode(texts, self.max_length - 2)
-        return self.predict_proba_encoded(encoded)
+        return self.predict_proba_encoded(encoded, progress)
 
     @torch.inference_mode()
-    def predict_proba_encoded(self, encoded: Sequence[EncodedText]) -> torch.Tensor:
+    def predict_proba_encoded(
+        self, encoded: Sequence[EncodedText], progress: Callable[[int], None] | None = None
+    ) -> torch.Tensor:
         sequences = self.inputs(encoded)
         out = torch.empty((len(sequences), len(self.label_names)))
         for batch in bucketed_batches([len(s) for s in sequences], self.batch_size, rng=None):
@@ -121,6 +125,8 @@ class ClassifierRunner:
                     input_ids=ids.to(self.device), attention_mask=attention.to(self.device)
                 ).logits
             out[batch] = torch.softmax(logits.float(), dim=-1).cpu()
+            if progress is not None:
+                progress(len(batch))
         return out
 
     @torch.inference_mode()

@@ -203,6 +203,46 @@ def test_classify_writes_labels_with_probabilities(cli_checkpoint, tmp_path):
         assert row["label"] == max(probs, key=probs.get)
 
 
+def test_classify_batch_size_changes_the_speed_not_the_answer(cli_checkpoint, tmp_path):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("The movie was great today!\nOur team was rude again!\nI am so sad now.\n")
+    outs = []
+    for size in ("1", "64"):
+        outs.append(tmp_path / f"pred-{size}.csv")
+        proc = run_cli(
+            "classify",
+            "--checkpoint",
+            cli_checkpoint,
+            "--input",
+            texts,
+            "--out",
+            outs[-1],
+            "--batch-size",
+            size,
+        )
+        assert "classifying" in proc.stderr and "3/3" in proc.stderr  # the progress bar, to its end
+    one, many = read_rows(outs[0]), read_rows(outs[1])
+    assert [r["label"] for r in one] == [r["label"] for r in many]
+    for a, b in zip(one, many, strict=True):
+        for key in (k for k in a if k.startswith("prob_")):
+            assert float(a[key]) == pytest.approx(float(b[key]), abs=1e-4)
+    quiet = run_cli("classify", "--checkpoint", cli_checkpoint, "--input", texts, "--out", outs[0], "--quiet")
+    assert "classifying" not in quiet.stderr
+    bad = run_cli(
+        "classify",
+        "--checkpoint",
+        cli_checkpoint,
+        "--input",
+        texts,
+        "--out",
+        outs[0],
+        "--batch-size",
+        "0",
+        check=False,
+    )
+    assert bad.returncode != 0 and "--batch-size must be at least 1" in bad.stderr
+
+
 def test_augment_min_label_prob_flags_what_it_could_not_replace(cli_checkpoint, english_csv, tmp_path):
     out = tmp_path / "filtered.csv"
     run_cli(

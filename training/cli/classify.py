@@ -11,23 +11,45 @@ from training.cli.options import add_device, write_rows
 
 def register(sub) -> None:
     p = sub.add_parser("classify", help="checkpoint + texts -> predicted labels with probabilities")
-    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--checkpoint", required=True, help="a fitted checkpoint folder")
     p.add_argument(
         "--input", required=True, help=".csv/.tsv/.jsonl with a text column, or .txt (one per line)"
     )
     p.add_argument("--out", required=True, help="output .csv or .jsonl")
-    p.add_argument("--text-column", default="text")
-    add_device(p)
+    p.add_argument("--text-column", default="text", help="column of the texts (default text)")
+    _inference_args(p)
     p.set_defaults(run=_cmd_classify)
 
     p = sub.add_parser("evaluate", help="checkpoint + labelled CSV -> accuracy, macro-F1, report, confusion")
-    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--checkpoint", required=True, help="a fitted checkpoint folder")
     p.add_argument("--input", required=True, help="labelled .csv/.tsv/.jsonl (text, label)")
     p.add_argument("--out", default=None, help="write the report as JSON here")
-    p.add_argument("--text-column", default="text")
-    p.add_argument("--label-column", default="label")
-    add_device(p)
+    p.add_argument("--text-column", default="text", help="column of the texts (default text)")
+    p.add_argument("--label-column", default="label", help="column of the gold labels (default label)")
+    _inference_args(p)
     p.set_defaults(run=_cmd_evaluate)
+
+
+def _inference_args(p) -> None:
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=64,
+        help="texts per forward pass (default 64; larger is faster on a GPU, up to its memory)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_device(p)
+
+
+def _predict(runner, texts: list[str], args):
+    """Probabilities of `texts`, with a progress bar on a terminal unless --quiet."""
+    from tqdm.auto import tqdm
+
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    runner.batch_size = args.batch_size
+    with tqdm(total=len(texts), unit="text", disable=args.quiet, desc="classifying") as bar:
+        return runner.predict_proba(texts, progress=bar.update)
 
 
 def _load_judge(folder: str, device: str, precision: str = "auto"):
@@ -52,7 +74,7 @@ def _cmd_classify(args) -> int:
     texts = read_texts(args.input, args.text_column)
     runner, name = _load_judge(args.checkpoint, args.device, args.precision)
     t0 = time.perf_counter()
-    probs = runner.predict_proba(texts)
+    probs = _predict(runner, texts, args)
     seconds = time.perf_counter() - t0
     names = runner.label_names
     rows = [
@@ -80,7 +102,7 @@ def _cmd_evaluate(args) -> int:
         raise ValueError(
             f"{args.input} has label(s) {unknown} the checkpoint does not know; it knows {names}"
         )
-    probs = runner.predict_proba(data.texts)
+    probs = _predict(runner, data.texts, args)
     index = {n: i for i, n in enumerate(names)}
     report = classification_report([index[y] for y in data.labels], probs.argmax(-1).tolist(), names)
     report.update({"model": name, "checkpoint": str(args.checkpoint), "data": str(args.input)})
