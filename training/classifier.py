@@ -308,6 +308,99 @@ PseudoSource = Callable[[int, "ClassifierRunner"], list[list[str]]]
 """pseudo(epoch, runner of the classifier being trained) -> pseudo texts per original (same label)."""
 
 
+class BestWeights:
+    """Early stopping on a validation score, as one helper.
+
+    `update(epoch, score, model)` after each epoch's validation: it keeps a copy of the weights of
+    the best epoch so far and answers whether training should stop (`patience` epochs in a row
+    without a better score). With patience 0 it never stops early and the last weights are the
+    result, so no copy is taken. `restore(model)` puts the kept weights back.
+    """
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best_score = -1.0
+        self.best_epoch = 0
+        self.stale = 0
+        self._state: dict[str, torch.Tensor] | None = None
+
+    def update(self, epoch: int, score: float, model) -> bool:
+        if score > self.best_score:
+            self.best_score, self.best_epoch, self.stale = score, epoch, 0
+            if self.patience > 0:
+                self._state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+        else:
+            self.stale += 1
+        return self.patience > 0 and self.stale >= self.patience
+
+    def restore(self, model) -> None:
+        if self._state is not None:
+            model.load_state_dict(self._state)
+
+
+@dataclass
+class _Objective:
+    """What one training batch is scored by: a classification loss (plain or class-weighted
+    cross-entropy, label confusion, or mixup) plus, with `noise.weight` > 0, the contrastive term
+    on the originals."""
+
+    noise: NoiseResistance
+    options: TrainingOptions
+    class_weights: torch.Tensor | None = None
+    confusion: LabelConfusion | None = None
+
+    @property
+    def needs_head_features(self) -> bool:  # label confusion and mixup read the head's input
+        return self.options.label_confusion_alpha > 0 or self.options.mixup_alpha > 0
+
+    def losses(
+        self,
+        model,
+        ids: torch.Tensor,
+        attention: torch.Tensor,
+        gold: torch.Tensor,
+        originals: int,
+        precision: str,
+        rng: random.Random,
+        torch_gen: torch.Generator,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(total loss, classification loss, contrastive loss or None) of a batch whose first
+        `originals` rows are originals and the rest their pseudo samples."""
+        device = gold.device
+        last_hidden: torch.Tensor | None = None
+        with torch.random.fork_rng(devices=[]), autocast(device, precision):
+            # dropout draws from a local stream; matrix products in bf16 when configured
+            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=torch_gen)))
+            if self.needs_head_features:
+                features, last_hidden = head_features(model, ids.to(device), attention.to(device))
+                logits = model.classifier(features)
+            else:
+                out = model(
+                    input_ids=ids.to(device),
+                    attention_mask=attention.to(device),
+                    output_hidden_states=self.noise.weight > 0,
+                )
+                logits = out.logits
+                if self.noise.weight > 0:
+                    last_hidden = out.hidden_states[-1]
+        if self.options.mixup_alpha > 0:
+            weight = rng.betavariate(self.options.mixup_alpha, self.options.mixup_alpha)
+            partner = torch.randperm(len(gold), generator=torch_gen).to(device)
+            ce = mixup_loss(model.classifier, features.float(), gold, weight, partner)
+        elif self.confusion is not None:
+            # the extra heads run outside the autocast region
+            distribution = self.confusion(features.float())
+            ce = label_confusion_loss(logits, gold, distribution, self.options.label_confusion_alpha)
+        else:
+            ce = classification_loss(logits, gold, self.class_weights)
+        if self.noise.weight <= 0:
+            return ce, ce, None
+        assert last_hidden is not None
+        pooled = last_hidden[:originals, 0]  # [CLS] states of the originals
+        lc = contrastive_separation_loss(pooled, gold[:originals], self.noise.temperature)
+        return ce + self.noise.weight * lc, ce, lc
+
+
 def train_classifier(
     model,
     codec: TextCodec,
@@ -341,25 +434,15 @@ def train_classifier(
     extra: list[list[list[int]]] = [[] for _ in originals]  # pseudo-sample inputs per original
     rng = random.Random(seed)
     torch_gen = torch.Generator().manual_seed(seed)
-    steps_per_epoch = math.ceil(len(originals) / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
-    confusion = None
-    if options.label_confusion_alpha > 0:
-        confusion = LabelConfusion(len(names), model.config.hidden_size, seed).to(device)
-    parts_path = options.label_confusion_alpha > 0 or options.mixup_alpha > 0
-    if options.class_weighted and parts_path:
-        raise ValueError("class weighting applies to plain cross-entropy, not to label confusion or mixup")
-    class_weights = None
-    if options.class_weighted:
-        weights = inverse_frequency_weights(targets, len(names))
-        class_weights = torch.tensor(weights, dtype=torch.float32, device=device)
-    if parts_path:
-        head_parts(model)  # refuse unsupported architectures before training starts
-    trainable = torch.nn.ModuleDict({"model": model, **({"confusion": confusion} if confusion else {})})
+    objective = _objective(model, names, targets, noise, options, seed)
+    trainable = torch.nn.ModuleDict(
+        {"model": model, **({"confusion": objective.confusion} if objective.confusion else {})}
+    )
     optimizer = adamw(trainable, config.lr, config.weight_decay)
+    total_steps = math.ceil(len(originals) / config.batch_size) * config.epochs
     schedule = linear_warmup_decay(optimizer, total_steps, round(config.warmup_ratio * total_steps))
     history: list[dict] = []
-    best_score, best_state, best_epoch, stale = -1.0, None, 0, 0
+    best = BestWeights(config.patience)
     for epoch in range(1, config.epochs + 1):
         record: dict = {"epoch": epoch}
         due = epoch == 1 or (regenerate_every > 0 and (epoch - 1) % regenerate_every == 0)
@@ -383,39 +466,9 @@ def train_classifier(
                 labels.extend([targets[i]] * len(extra[i]))
             ids, attention = pad_batch(sequences, codec.pad_id)
             gold = torch.tensor(labels, device=device)
-            last_hidden: torch.Tensor | None = None
-            with torch.random.fork_rng(devices=[]), autocast(device, config.precision):
-                # dropout draws from a local stream; matrix products in bf16 when configured
-                torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=torch_gen)))
-                if parts_path:
-                    features, last_hidden = head_features(model, ids.to(device), attention.to(device))
-                    logits = model.classifier(features)
-                else:
-                    out = model(
-                        input_ids=ids.to(device),
-                        attention_mask=attention.to(device),
-                        output_hidden_states=noise.weight > 0,
-                    )
-                    logits = out.logits
-                    if noise.weight > 0:
-                        last_hidden = out.hidden_states[-1]
-            if parts_path:
-                features = features.float()  # the extra heads below run outside the autocast region
-            if options.mixup_alpha > 0:
-                weight = rng.betavariate(options.mixup_alpha, options.mixup_alpha)
-                partner = torch.randperm(len(labels), generator=torch_gen).to(device)
-                ce = mixup_loss(model.classifier, features, gold, weight, partner)
-            elif confusion is not None:
-                ce = label_confusion_loss(logits, gold, confusion(features), options.label_confusion_alpha)
-            else:
-                ce = classification_loss(logits, gold, class_weights)
-            loss = ce
-            if noise.weight > 0:
-                assert last_hidden is not None
-                pooled = last_hidden[: len(batch), 0]  # [CLS] states of the originals
-                lc = contrastive_separation_loss(pooled, gold[: len(batch)], noise.temperature)
-                loss = ce + noise.weight * lc
-                sums["contrastive"] += lc.item()
+            loss, ce, lc = objective.losses(
+                model, ids, attention, gold, len(batch), config.precision, rng, torch_gen
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -423,30 +476,52 @@ def train_classifier(
             schedule.step()
             sums["loss"] += loss.item()
             sums["ce"] += ce.item()
+            sums["contrastive"] += lc.item() if lc is not None else 0.0
             steps += 1
             bar.set_postfix(loss=f"{sums['loss'] / steps:.4f}")
         record.update({f"train_{k}": v / max(1, steps) for k, v in sums.items()})
+        stop = False
         if val is not None and len(val):
             model.eval()
             record.update({f"val_{k}": v for k, v in evaluate_classifier(runner, val).items()})
-            if record["val_macro_f1"] > best_score:
-                best_score, best_epoch, stale = record["val_macro_f1"], epoch, 0
-                if config.patience > 0:  # with patience 0 the last weights are kept: no copy needed
-                    best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
-            else:
-                stale += 1
+            stop = best.update(epoch, record["val_macro_f1"], model)
         history.append(record)
         if progress:
             tqdm.write(
                 f"{desc} epoch {epoch}: "
                 + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch")
             )
-        if val is not None and config.patience > 0 and stale >= config.patience:
+        if stop:
             break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    best.restore(model)
     model.eval()
-    if config.patience == 0:
-        best_epoch = len(history)
-        best_score = history[-1].get("val_macro_f1", -1.0)
-    return {"history": history, "best_epoch": best_epoch or len(history), "best_val_macro_f1": best_score}
+    if config.patience == 0:  # the last weights are the result
+        return {
+            "history": history,
+            "best_epoch": len(history),
+            "best_val_macro_f1": history[-1].get("val_macro_f1", -1.0),
+        }
+    return {
+        "history": history,
+        "best_epoch": best.best_epoch or len(history),
+        "best_val_macro_f1": best.best_score,
+    }
+
+
+def _objective(
+    model, names: list[str], targets: list[int], noise: NoiseResistance, options: TrainingOptions, seed: int
+) -> _Objective:
+    """The batch loss `options` ask for, refusing combinations and architectures it cannot train."""
+    objective = _Objective(noise, options)
+    if options.class_weighted and objective.needs_head_features:
+        raise ValueError("class weighting applies to plain cross-entropy, not to label confusion or mixup")
+    if options.class_weighted:
+        weights = inverse_frequency_weights(targets, len(names))
+        device = next(model.parameters()).device
+        objective.class_weights = torch.tensor(weights, dtype=torch.float32, device=device)
+    if options.label_confusion_alpha > 0:
+        device = next(model.parameters()).device
+        objective.confusion = LabelConfusion(len(names), model.config.hidden_size, seed).to(device)
+    if objective.needs_head_features:
+        head_parts(model)  # refuse unsupported architectures before training starts
+    return objective

@@ -161,3 +161,30 @@ def test_patience_zero_trains_every_epoch_and_keeps_the_last_weights(tiny_mlm, e
         )
         == 2
     )
+
+
+def test_best_weights_keeps_the_best_epoch_and_stops_after_patience():
+    from training.classifier import BestWeights
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    best = BestWeights(patience=2)
+    stops = []
+    for epoch, score in enumerate([0.5, 0.7, 0.6, 0.7], start=1):  # a tie is not better
+        model.weight.data.fill_(float(epoch))  # the weights "of" each epoch
+        stops.append(best.update(epoch, score, model))
+    assert stops == [False, False, False, True]  # epochs 3 and 4 did not beat epoch 2
+    assert (best.best_epoch, best.best_score, best.stale) == (2, 0.7, 2)
+    best.restore(model)
+    assert model.weight.item() == 2.0
+
+
+def test_best_weights_with_patience_zero_never_stops_and_keeps_the_last_weights():
+    from training.classifier import BestWeights
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    best = BestWeights(patience=0)
+    for epoch, score in enumerate([0.9, 0.1, 0.1, 0.1], start=1):
+        model.weight.data.fill_(float(epoch))
+        assert best.update(epoch, score, model) is False
+    best.restore(model)  # nothing was copied: the last weights stay
+    assert model.weight.item() == 4.0 and best.best_epoch == 1
