@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from training.cli.options import add_device, write_rows
@@ -41,7 +42,7 @@ def _inference_args(p) -> None:
     add_device(p)
 
 
-def _predict(runner, texts: list[str], args):
+def _predict(runner, texts: Sequence[str], args):
     """Probabilities of `texts`, with a progress bar on a terminal unless --quiet."""
     from tqdm.auto import tqdm
 
