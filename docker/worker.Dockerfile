@@ -1,11 +1,11 @@
 # The worker: loads the checkpoint once and runs augment jobs from Redis, on the GPU when one is
 # reserved for it (DEVICE=auto), on the CPU otherwise.
 # Build from the repository root: docker compose build worker (or docker build -f docker/worker.Dockerfile .)
-# The CPU override (docker/compose.cpu.yml) builds it on python:3.12-slim with TORCH_INDEX set to
-# PyTorch's CPU wheels instead: about 1 GB instead of the multi-GB CUDA image.
-ARG BASE_IMAGE=pytorch/pytorch:2.7.1-cuda12.6-cudnn9-runtime
+# By default a slim Python image with torch's CPU build (about 1 GB); the GPU override
+# (docker/compose.gpu.yml) builds it on PyTorch's CUDA image instead, with TORCH_INDEX empty.
+ARG BASE_IMAGE=python:3.12-slim
 FROM ${BASE_IMAGE}
-ARG TORCH_INDEX=
+ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
