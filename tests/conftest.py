@@ -166,3 +166,10 @@ def tiny_augmenter(tiny_checkpoint):
     from training.checkpoint import load_checkpoint
 
     return DiffusionAugmenter.from_checkpoint(load_checkpoint(tiny_checkpoint, "cpu"))
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a PNG file, read from its header; fails on anything that is not a PNG."""
+    head = Path(path).read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR", f"{path} is not a PNG"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")

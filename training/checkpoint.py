@@ -7,7 +7,7 @@
       generator/          masked LM with label-token rows (HF save_pretrained, safetensors) + its tokenizer
       proxy/              sequence classifier behind the importance weights (HF save_pretrained)
       classifier/         optional task classifier (HF save_pretrained)
-      README.md           a model card for people; training-curves.svg its loss and score curves
+      README.md           a model card for people; training-curves.png its loss and score curves
 
 Everything loads offline from the folder alone. A checkpoint is written to a temporary sibling
 folder and renamed into place, so a crash never leaves a half-written folder that looks valid.
@@ -28,7 +28,7 @@ import torch
 from training.common import library_versions
 from training.defaults import DEFAULT_STEPS
 from training.generator import LABEL_POSITION, NULL_LABEL_TOKEN, PREFIX_LENGTH, ScheduleConfig, label_token
-from training.model_card import CARD_FILE, CURVES_FILE, curves_svg, model_card
+from training.model_card import CARD_FILE, CURVES_FILE, model_card
 from training.sampler import DecodeConfig
 
 SETTINGS_FILE = "diffusioncls.json"
@@ -141,9 +141,11 @@ def write_checkpoint(
         (staging / SETTINGS_FILE).write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
         # For people: a model card and the training curves, from the same settings
         (staging / CARD_FILE).write_text(model_card(body, folder.name), encoding="utf-8")
-        curves = curves_svg(body)
-        if curves:
-            (staging / CURVES_FILE).write_text(curves, encoding="utf-8")
+        from training.plots import curves_figure, save_png  # matplotlib: only when writing
+
+        curves = curves_figure(body)
+        if curves is not None:
+            save_png(curves, staging / CURVES_FILE)
         if folder.exists():
             backup = folder.with_name(f".{folder.name}.old")
             shutil.rmtree(backup, ignore_errors=True)

@@ -1,3 +1,4 @@
+from tests.conftest import png_size
 from training.bench.report import load_results, render, sweep_points
 
 
@@ -47,10 +48,23 @@ def test_report_has_tables_commands_and_a_sweep_plot(tmp_path):
     assert text.count("## india_covid_x, setting `full`") == 2
     assert "python -m training bench quality --x" in text and "Numbers from this CPU." in text
     assert "| diffusioncls | 71.00 ± 1.00 | 71.00 ± 2.00 | +1.00 |" in text
-    svg = (tmp_path / "docs" / "sweep-sweep.svg").read_text()
-    assert "![step-group sweep](sweep-sweep.svg)" in text
-    assert svg.startswith("<svg") and svg.count("<circle") == 16 and "13-16" in svg
-    assert svg.count('stroke-dasharray="6 4"') == 2 and "dashed: no augmentation" in svg  # the none baseline
+    assert "![step-group sweep](sweep-sweep.png)" in text
+    width, height = png_size(tmp_path / "docs" / "sweep-sweep.png")
+    assert width > height > 200
+
+
+def test_sweep_figure_plots_both_scores_per_group_and_the_baseline():
+    from training.plots import sweep_figure
+
+    points = [(g, 0.6 + 0.01 * g, 0.02, 0.7, 0.01) for g in range(1, 9)]
+    figure = sweep_figure(points, "india: step-group sweep", baseline=(0.65, 0.72))
+    axes = figure.axes[0]
+    labels = [t.get_text() for t in axes.get_xticklabels()]
+    assert labels[0] == "1-4" and labels[3] == "13-16" and len(labels) == 8
+    dashed = [line for line in axes.lines if line.get_linestyle() == "--" and len(line.get_ydata())]
+    assert sorted(round(line.get_ydata()[0], 6) for line in dashed) == [65.0, 72.0]  # the none baseline
+    f1 = next(bars for bars in axes.containers if bars.get_label() == "macro-F1 (%)").lines[0]
+    assert list(f1.get_xdata()) == list(range(1, 9)) and round(f1.get_ydata()[3], 6) == 64.0
 
 
 def test_report_marks_a_partial_run_and_how_the_epoch_was_chosen(tmp_path):

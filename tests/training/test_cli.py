@@ -3,12 +3,13 @@
 import csv
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import png_size
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_FIT = (
@@ -183,10 +184,7 @@ def test_evaluate_prints_a_report_and_writes_json(cli_checkpoint, english_csv, t
     assert report["n"] == 72 and report["model"] == "classifier"
     assert sum(map(sum, report["confusion_matrix"]["matrix"])) == 72
     assert 0.0 <= report["macro_f1"] <= 1.0 and set(report["per_class"]) == {"anger", "joy", "sad"}
-    picture = (tmp_path / "report.confusion.svg").read_text()  # the matrix as a heat map, beside the JSON
-    assert picture.startswith("<svg") and picture.count("<rect") == 1 + 9  # background + 3 x 3 cells
-    counts = [int(c) for c in re.findall(r'text-anchor="middle" fill="#[0-9a-f]+">(\d+)</text>', picture)]
-    assert counts == [n for row in report["confusion_matrix"]["matrix"] for n in row]
+    assert png_size(tmp_path / "report.confusion.png")[0] > 100  # the matrix as a heat map, beside the JSON
 
 
 def test_classify_writes_labels_with_probabilities(cli_checkpoint, tmp_path):

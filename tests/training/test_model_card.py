@@ -1,8 +1,18 @@
-from training.model_card import curves_svg, model_card
+from training.model_card import has_curves, model_card
+from training.plots import curves_figure
 
 
 def settings(histories):
     return {"labels": ["a", "b"], "components": ["generator"], "data": {}, "sampler": {}, **histories}
+
+
+def _lines(figure):
+    """(legend label, x values, y values) of every plotted line, on every axis of the figure."""
+    return [
+        (line.get_label(), list(line.get_xdata()), list(line.get_ydata()))
+        for ax in figure.axes
+        for line in ax.lines
+    ]
 
 
 def test_curves_draw_one_line_per_series_with_one_point_per_epoch():
@@ -19,13 +29,27 @@ def test_curves_draw_one_line_per_series_with_one_point_per_epoch():
             },
         }
     )
-    svg = curves_svg(body)
-    assert svg.startswith("<svg") and svg.count("<polyline") == 4 and svg.count("<circle") == 2 * 2 + 3 * 2
-    assert "train loss: 5.000 → 4.000" in svg and "val macro-F1: 0.100 → 0.300" in svg
+    figure = curves_figure(body)
+    assert [ax.get_title() for ax in figure.axes if ax.get_title()] == ["proxy", "generator"]
+    lines = _lines(figure)
+    assert len(lines) == 4  # two components x two series, each on its own y axis
+    assert ("train loss: 5.000 → 4.000", [1, 2], [5.0, 4.0]) in lines
+    assert ("val macro-F1: 0.100 → 0.300", [1, 2, 3], [0.1, 0.2, 0.30000000000000004]) in lines
 
 
 def test_no_history_no_curves_and_the_card_says_so():
     body = settings({"generator": {"history": []}})
-    assert curves_svg(body) == ""
+    assert curves_figure(body) is None and not has_curves(body)
     card = model_card(body, "mine")
-    assert "# mine" in card and "training-curves.svg" not in card
+    assert "# mine" in card and "training-curves" not in card
+
+
+def test_confusion_figure_shades_rows_and_labels_every_cell_with_its_count():
+    from training.plots import confusion_figure
+
+    figure = confusion_figure(["anger", "joy"], [[3, 1], [0, 4]], "classifier on test.csv")
+    axes = figure.axes[0]
+    assert [t.get_text() for t in axes.texts] == ["3", "1", "0", "4"]  # row by row
+    shares = axes.images[0].get_array()
+    assert shares.tolist() == [[0.75, 0.25], [0.0, 1.0]]  # each cell's share of its gold row
+    assert axes.get_xlabel() == "predicted" and axes.get_ylabel() == "gold"

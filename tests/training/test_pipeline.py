@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import english_corpus
+from tests.conftest import english_corpus, png_size
 from training.augmenters.diffusion import DiffusionAugmenter
 from training.checkpoint import load_checkpoint
 from training.classifier import ClassifierConfig, ClassifierRunner, NoiseResistance
@@ -60,11 +60,15 @@ def test_full_fit_writes_every_component_and_trains_on_pseudo_samples(tmp_path, 
     assert history[1]["pseudo_samples"] == 2 * train_size
     assert all(r["train_contrastive"] > 0 for r in history)
     assert set(report["seconds"]) >= {"proxy", "generator", "classifier", "total"}
-    # for people: a model card and the training curves, one polyline per plotted series
+    # for people: a model card and the training curves as a PNG picture
     folder = Path(report["checkpoint"])
     card = (folder / "README.md").read_text()
-    assert "Labels: " in card and "| classifier | 2 |" in card and "training-curves.svg" in card
-    assert (folder / "training-curves.svg").read_text().count("<polyline") == 6  # 3 components x 2
+    assert (
+        "Labels: " in card
+        and "| classifier | 2 |" in card
+        and "![training curves](training-curves.png)" in card
+    )
+    assert png_size(folder / "training-curves.png")[0] > 3 * 300  # three panels side by side
 
 
 def test_ablation_switches_change_what_is_trained(tmp_path, tiny_mlm, data):

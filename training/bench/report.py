@@ -53,71 +53,6 @@ def sweep_points(result: dict) -> list[tuple[int, float, float, float, float]]:
     return sorted(points)
 
 
-def sweep_svg(
-    points: Sequence[tuple[int, float, float, float, float]],
-    title: str,
-    baseline: tuple[float, float] | None = None,
-) -> str:
-    """A line plot of macro-F1 and accuracy (with ±1 std bars) against the step group; `baseline`
-    (macro-F1, accuracy of no augmentation) is drawn as dashed lines."""
-    width, height, left, right, top, bottom = 640, 360, 64, 20, 40, 56
-    values = [v for p in points for v in (p[1] - p[2], p[1] + p[2], p[3] - p[4], p[3] + p[4])]
-    values += list(baseline or ())
-    low, high = min(values), max(values)
-    pad = max(0.005, (high - low) * 0.1)
-    low, high = low - pad, high + pad
-
-    def x(group: float) -> float:
-        return left + (group - 1) / 7 * (width - left - right)
-
-    def y(value: float) -> float:
-        return top + (high - value) / (high - low) * (height - top - bottom)
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
-        '<rect width="100%" height="100%" fill="white"/>',
-        f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="14">{title}</text>',
-        f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="black"/>',
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="black"/>',
-    ]
-    for g in range(1, 9):
-        lo, hi = 4 * g - 3, 4 * g
-        parts.append(f'<text x="{x(g)}" y="{height - bottom + 18}" text-anchor="middle">{lo}-{hi}</text>')
-    parts.append(
-        f'<text x="{width / 2}" y="{height - 12}" text-anchor="middle">step group (t of T = 32)</text>'
-    )
-    for i in range(5):
-        value = low + (high - low) * i / 4
-        parts.append(f'<text x="{left - 8}" y="{y(value) + 4}" text-anchor="end">{100 * value:.1f}</text>')
-        parts.append(
-            f'<line x1="{left}" y1="{y(value)}" x2="{width - right}" y2="{y(value)}" stroke="#ddd"/>'
-        )
-    for index, (name, color) in enumerate((("macro-F1", "#1f77b4"), ("accuracy", "#d62728"))):
-        column = 1 + 2 * index
-        if baseline is not None:
-            level = y(baseline[index])
-            parts.append(
-                f'<line x1="{left}" y1="{level:.1f}" x2="{width - right}" y2="{level:.1f}" stroke="{color}" '
-                'stroke-dasharray="6 4" stroke-opacity="0.7"/>'
-            )
-        line = " ".join(f"{x(p[0]):.1f},{y(p[column]):.1f}" for p in points)
-        parts.append(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="2"/>')
-        for p in points:
-            cx, mean, std = x(p[0]), p[column], p[column + 1]
-            parts.append(
-                f'<line x1="{cx}" y1="{y(mean - std):.1f}" x2="{cx}" y2="{y(mean + std):.1f}" stroke="{color}"/>'
-            )
-            parts.append(f'<circle cx="{cx}" cy="{y(mean):.1f}" r="3" fill="{color}"/>')
-        parts.append(
-            f'<rect x="{width - 130}" y="{top + 16 * index}" width="10" height="10" fill="{color}"/>'
-        )
-        parts.append(f'<text x="{width - 114}" y="{top + 9 + 16 * index}">{name} (%)</text>')
-    if baseline is not None:
-        parts.append(f'<text x="{width - 130}" y="{top + 41}">dashed: no augmentation</text>')
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
-
-
 def render(results: Sequence[dict], out: str | Path, intro: str = "") -> Path:
     """Write the Markdown page (and the sweep plot beside it when a result has step groups)."""
     out = Path(out)
@@ -141,12 +76,13 @@ def render(results: Sequence[dict], out: str | Path, intro: str = "") -> Path:
         lines += ["", format_table(result["summary"]), ""]
         points = sweep_points(result)
         if len(points) >= 2:
-            name = Path(result["path"]).stem + "-sweep.svg"
+            from training.plots import save_png, sweep_figure
+
+            name = Path(result["path"]).stem + "-sweep.png"
             none = next((row for row in result["summary"] if row["method"] == "none"), None)
             baseline = (none["macro_f1"], none["accuracy"]) if none else None
-            (out.parent / name).write_text(
-                sweep_svg(points, f"{Path(config['data_dir']).name}: step-group sweep", baseline)
-            )
+            title = f"{Path(config['data_dir']).name}: step-group sweep"
+            save_png(sweep_figure(points, title, baseline), out.parent / name)
             lines += [f"![step-group sweep]({name})", ""]
     out.write_text("\n".join(lines))
     return out

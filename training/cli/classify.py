@@ -111,12 +111,12 @@ def _cmd_evaluate(args) -> int:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-        from training.model_card import confusion_svg
+        from training.plots import confusion_figure, save_png
 
-        picture = Path(args.out).with_suffix(".confusion.svg")
+        picture = Path(args.out).with_suffix(".confusion.png")
         confusion = report["confusion_matrix"]
         title = f"{report['model']} on {Path(args.input).name}: macro-F1 {report['macro_f1']:.3f}"
-        picture.write_text(confusion_svg(confusion["labels"], confusion["matrix"], title), encoding="utf-8")
+        save_png(confusion_figure(confusion["labels"], confusion["matrix"], title), picture)
         print(f"wrote {args.out} and {picture}")
     return 0
 
