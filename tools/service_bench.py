@@ -311,18 +311,22 @@ def run_load(args: argparse.Namespace) -> dict[str, Any]:
                     errors[f"classify: HTTP {status}"] += 1
 
         peak = list(rss_before)
+        series: list[list[tuple[float, float]]] = [[] for _ in stack.workers]  # (s since the burst, MiB)
         sampling = threading.Event()
 
-        def sample_rss() -> None:  # the workers' peak during the load
+        def sample_rss() -> None:  # the workers' memory through the load: its peak and its course
             while not sampling.wait(0.5):
+                now = time.monotonic() - load_started
                 for i, process in enumerate(stack.workers):
                     with contextlib.suppress(OSError, RuntimeError):
-                        peak[i] = max(peak[i], rss_mib(process.pid))
+                        rss = rss_mib(process.pid)
+                        peak[i] = max(peak[i], rss)
+                        series[i].append((round(now, 1), round(rss, 1)))
 
-        sampler = threading.Thread(target=sample_rss, daemon=True)
-        sampler.start()
         load_started = time.monotonic()
         load_started_wall = dt.datetime.now(dt.UTC)
+        sampler = threading.Thread(target=sample_rss, daemon=True)
+        sampler.start()
         with (
             ThreadPoolExecutor(args.augment_jobs) as submitters,
             ThreadPoolExecutor(args.classify_concurrency) as classifiers,
@@ -351,6 +355,7 @@ def run_load(args: argparse.Namespace) -> dict[str, Any]:
                 if view.get("started_at"):
                     run_time.append((ended - dt.datetime.fromisoformat(view["started_at"])).total_seconds())
         last_end_s = (max(ends) - load_started_wall).total_seconds() if ends else None
+        finished = [round((end - load_started_wall).total_seconds(), 1) for end in sorted(ends)]
         sampling.set()
         time.sleep(args.settle_s)  # let allocators return what the last jobs freed
         rss_after = [rss_mib(p.pid) for p in stack.workers]
@@ -397,10 +402,51 @@ def run_load(args: argparse.Namespace) -> dict[str, Any]:
                 }
                 for i in range(len(stack.workers))
             ],
+            # Does memory level off? The workers' RSS at the middle of the burst against its end.
+            "worker_rss_second_half_growth_pct": [
+                second_half_growth_pct(samples, last_end_s) for samples in series
+            ],
+            "worker_rss_series": [thin(samples, 500) for samples in series],
+            "jobs_finished_at_s": thin(finished, 500),
             "logs": str(folder),
         }
     finally:
         stack.stop()
+
+
+def thin(values: list, at_most: int) -> list:
+    """Every k-th value (the last one always kept) so that at most about `at_most` remain."""
+    if len(values) <= at_most:
+        return list(values)
+    step = -(-len(values) // at_most)
+    return values[::step] + ([values[-1]] if (len(values) - 1) % step else [])
+
+
+def second_half_growth_pct(samples: list[tuple[float, float]], end_s: float | None) -> float | None:
+    """RSS growth (%) from the middle of the burst to its end: near 0 when memory has levelled off.
+
+    samples: (seconds since the burst, MiB); the reading nearest each moment is used."""
+    if not samples or not end_s:
+        return None
+
+    def at(moment: float) -> float:
+        return min(samples, key=lambda sample: abs(sample[0] - moment))[1]
+
+    middle, end = at(end_s / 2), at(end_s)
+    return round(100 * (end - middle) / middle, 2)
+
+
+def plot_soak(report: dict[str, Any], path: Path) -> Path:
+    """Each worker's RSS through the burst, beside the jobs finished, as a PNG."""
+    from training.plots import save_png, soak_figure
+
+    finished = [(t, k + 1) for k, t in enumerate(report["jobs_finished_at_s"])]
+    a = report["augment"]
+    title = (
+        f"{a['submitted']} augment jobs, {report['settings']['workers']} worker(s) on "
+        f"{report['settings']['device']}: RSS during the burst"
+    )
+    return save_png(soak_figure([tuple(s) for s in report["worker_rss_series"][0]], title, finished), path)
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -436,6 +482,11 @@ def format_report(report: dict[str, Any]) -> str:
             f"{'worker ' + str(w['worker']):<28}{w['ready']:>10}{w['before']:>10}{w['peak']:>10}{w['after']:>10}"
             f"{w['growth']:>10}{w['growth_pct']:>10}"
         )
+    halves = report.get("worker_rss_second_half_growth_pct") or []
+    lines.append(
+        "RSS growth from the middle of the burst to its end (levelled off: near 0): "
+        + ", ".join("-" if g is None else f"{g:+.2f}%" for g in halves)
+    )
     return "\n".join(lines)
 
 
@@ -592,6 +643,9 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--timeout-s", type=float, default=3600, help="give up on jobs not done by then")
     load.add_argument("--settle-s", type=float, default=5.0)
     load.add_argument("--out", type=Path, default=REPO / "runs" / "load.json")
+    load.add_argument(
+        "--plot", type=Path, default=None, help="also draw the first worker's RSS through the burst (PNG)"
+    )
     cls = sub.add_parser(
         "classify", help="/classify latency at concurrency 1 and 16 against the offline forward"
     )
@@ -619,6 +673,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=2))
     print(format_report(report))
     print(f"\nJSON: {args.out}; logs: {report['logs']}")
+    if args.plot:
+        print(f"plot: {plot_soak(report, args.plot)}")
     return 0 if report["error_count"] == 0 else 1
 
 
