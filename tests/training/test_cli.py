@@ -286,3 +286,23 @@ def test_version_prints_the_package_version():
 
     proc = run_cli("--version")
     assert proc.stdout.strip() == f"python -m training {__version__}"
+
+
+def test_every_flag_of_every_command_has_help_with_its_default():
+    import argparse
+
+    from training.cli import _parsers, build_parser
+
+    missing = []
+    for parser in _parsers(build_parser()):
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            if not action.option_strings or isinstance(
+                action, argparse._HelpAction | argparse._VersionAction
+            ):
+                continue
+            shown = formatter._get_help_string(action) if action.help else ""
+            has_default = action.default not in (None, False) and not action.required
+            if not shown or (has_default and "default" not in shown.lower()):
+                missing.append(f"{parser.prog} {action.option_strings[0]}: {shown!r}")
+    assert not missing, "\n".join(missing)

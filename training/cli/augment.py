@@ -40,8 +40,8 @@ def register(sub) -> None:
         help="checkpoint folder: required by diffusioncls; with another method, its classifier scores the outputs",
     )
     p.add_argument("--base", default=None, help="masked-LM folder or HF id for mlm_substitution")
-    p.add_argument("--text-column", default="text")
-    p.add_argument("--label-column", default="label")
+    p.add_argument("--text-column", default="text", help="column of the texts")
+    p.add_argument("--label-column", default="label", help="column of the labels")
     p.add_argument(
         "--policy", choices=["ge", "bd"], default="ge", help="ge: --n per text; bd: balance the classes"
     )

@@ -32,13 +32,17 @@ def register(sub) -> None:
         "--test-split", default="test", help="evaluation file in --data without .csv (default test)"
     )
     q.add_argument("--methods", default="none,diffusioncls", help="comma-separated; 'list' prints them")
-    q.add_argument("--seeds", default="0,1,2")
+    q.add_argument("--seeds", default="0,1,2", help="comma-separated seeds; use at least 5 for a verdict")
     q.add_argument("--n", type=int, default=PSEUDO_PER_ORIGINAL, help="pseudo samples per original (G/E)")
-    q.add_argument("--regenerate-every", type=int, default=1)
-    q.add_argument("--proxy-epochs", type=int, default=6)
-    q.add_argument("--gen-epochs", type=int, default=2)
-    q.add_argument("--clf-epochs", type=int, default=4)
-    q.add_argument("--clf-batch-size", type=int, default=16)
+    q.add_argument(
+        "--regenerate-every", type=int, default=1, help="epochs between fresh pseudo samples, 0 = once"
+    )
+    q.add_argument("--proxy-epochs", type=int, default=6, help="proxy classifier epochs")
+    q.add_argument("--gen-epochs", type=int, default=2, help="generator epochs")
+    q.add_argument("--clf-epochs", type=int, default=4, help="task classifier epochs")
+    q.add_argument(
+        "--clf-batch-size", type=int, default=16, help="originals per batch (their pseudo samples join)"
+    )
     q.add_argument(
         "--patience",
         type=int,
@@ -47,7 +51,7 @@ def register(sub) -> None:
         "the last weights (k-shot settings, whose validation split is a handful of texts)",
     )
     q.add_argument("--lr", type=float, default=1e-4, help="learning rate of proxy, generator and classifier")
-    q.add_argument("--max-length", type=int, default=96)
+    q.add_argument("--max-length", type=int, default=96, help="tokens per text, specials included")
     q.add_argument("--max-test", type=int, default=None, help="score on the first N test rows only")
     q.add_argument(
         "--judge-texts",
@@ -71,7 +75,7 @@ def register(sub) -> None:
         "auto = a 'cache' folder beside --out, none = off (default auto)",
     )
     add_device(q)
-    q.add_argument("--quiet", action="store_true")
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
     decoding_args(q, "decoding of DiffusionCLS pseudo samples")
     sp = bench.add_parser(
         "speed", help="sampler vs forward-pass limit, a naive decoder and nlpaug, in one run"
@@ -80,14 +84,14 @@ def register(sub) -> None:
     src.add_argument("--checkpoint", help="a fitted checkpoint (its generator and classifier or proxy)")
     src.add_argument("--base", help="a base MLM folder: speed only, with untrained label rows and proxy")
     sp.add_argument("--texts", required=True, help="file of real texts (.csv/.jsonl text column or .txt)")
-    sp.add_argument("--seq-len", type=int, default=64)
-    sp.add_argument("--batch-sizes", default="1,8,32,128")
-    sp.add_argument("--rounds", default="1,4,8")
+    sp.add_argument("--seq-len", type=int, default=64, help="prompt tokens of every input")
+    sp.add_argument("--batch-sizes", default="1,8,32,128", help="comma-separated batch sizes")
+    sp.add_argument("--rounds", default="1,4,8", help="comma-separated decoding rounds K")
     sp.add_argument("--min-seconds", type=float, default=3.0, help="least time per measurement")
-    sp.add_argument("--naive-samples", type=int, default=3)
+    sp.add_argument("--naive-samples", type=int, default=3, help="samples of the one-token-per-pass decoder")
     sp.add_argument("--nlpaug-python", default=None, help="interpreter with nlpaug (default: this one)")
     sp.add_argument("--nlpaug-model", default=None, help="MLM folder for nlpaug (default: --base)")
-    sp.add_argument("--nlpaug-samples", type=int, default=64)
+    sp.add_argument("--nlpaug-samples", type=int, default=64, help="samples timed through nlpaug")
     sp.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     add_device(sp)
     sp.add_argument("--out", required=True, help="result JSON (the table is written beside it as .md)")
@@ -144,7 +148,7 @@ def register(sub) -> None:
 
     r = bench.add_parser("report", help="Markdown page (and step-group plot) from result JSON files")
     r.add_argument("results", nargs="+", help="result JSON files written by bench quality")
-    r.add_argument("--out", default="docs/RESULTS.md")
+    r.add_argument("--out", default="docs/RESULTS.md", help="the Markdown page to write")
     r.add_argument("--intro", default="", help="a file whose text goes under the title")
     p.set_defaults(run=_cmd_bench)
 

@@ -20,8 +20,8 @@ def register(sub) -> None:
     p.add_argument("--train", required=True, help="labelled .csv/.tsv/.jsonl with text and label")
     p.add_argument("--base", required=True, help="base MLM: HF model id or folder")
     p.add_argument("--out", required=True, help="checkpoint folder to write")
-    p.add_argument("--text-column", default="text")
-    p.add_argument("--label-column", default="label")
+    p.add_argument("--text-column", default="text", help="column of the texts")
+    p.add_argument("--label-column", default="label", help="column of the labels")
     p.add_argument("--val-fraction", type=float, default=0.1, help="validation share carved from --train")
     p.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint folder")
     p.add_argument(
@@ -33,18 +33,28 @@ def register(sub) -> None:
     )
     g = p.add_argument_group("proxy classifier")
     g.add_argument("--proxy-epochs", type=int, default=None, help="default: by --budget (8 full, 6 quick)")
-    g.add_argument("--proxy-lr", type=float, default=1e-4)
-    g.add_argument("--proxy-batch-size", type=int, default=32)
-    g.add_argument("--proxy-patience", type=int, default=2)
+    g.add_argument("--proxy-lr", type=float, default=1e-4, help="learning rate of the proxy")
+    g.add_argument("--proxy-batch-size", type=int, default=32, help="texts per batch")
+    g.add_argument(
+        "--proxy-patience",
+        type=int,
+        default=2,
+        help="epochs without a better validation macro-F1 before stopping",
+    )
     generator_args(p, epochs=2, lr=1e-4)
     g = p.add_argument_group("task classifier")
     g.add_argument("--no-classifier", action="store_true", help="stop after the generator")
     g.add_argument("--clf-epochs", type=int, default=None, help="default: by --budget (5 full, 3 quick)")
-    g.add_argument("--clf-lr", type=float, default=1e-4)
+    g.add_argument("--clf-lr", type=float, default=1e-4, help="learning rate of the task classifier")
     g.add_argument(
         "--clf-batch-size", type=int, default=16, help="originals per batch (their pseudo samples join)"
     )
-    g.add_argument("--clf-patience", type=int, default=2)
+    g.add_argument(
+        "--clf-patience",
+        type=int,
+        default=2,
+        help="epochs without a better validation macro-F1 before stopping",
+    )
     g.add_argument(
         "--policy", choices=["ge", "bd"], default="ge", help="pseudo samples: n each (ge) or balance (bd)"
     )

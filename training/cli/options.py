@@ -28,11 +28,16 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 def generator_args(p: argparse.ArgumentParser, epochs: int, lr: float) -> None:
     g = p.add_argument_group("generator training")
-    g.add_argument("--gen-epochs", type=int, default=epochs)
-    g.add_argument("--gen-lr", type=float, default=lr)
-    g.add_argument("--gen-batch-size", type=int, default=32)
+    g.add_argument("--gen-epochs", type=int, default=epochs, help="passes over the texts")
+    g.add_argument("--gen-lr", type=float, default=lr, help="learning rate of the generator")
+    g.add_argument("--gen-batch-size", type=int, default=32, help="masked prompts per batch")
     g.add_argument("--draws", type=int, default=2, help="masks drawn per text per epoch (default 2)")
-    g.add_argument("--label-dropout", type=float, default=0.1)
+    g.add_argument(
+        "--label-dropout",
+        type=float,
+        default=0.1,
+        help="share of prompts trained with the null label (for guidance)",
+    )
     g.add_argument("--max-length", type=int, default=128, help="tokens per prompt, specials included")
     g.add_argument(
         "--total-steps", type=int, default=TOTAL_STEPS, help=f"diffusion steps T (default {TOTAL_STEPS})"
