@@ -7,11 +7,8 @@ draw per token. Shapes: B = batch, L = sequence length, T = total diffusion step
 from __future__ import annotations
 
 import math
-import re
 
 import torch
-
-from training.defaults import STEP_GROUPS, TOTAL_STEPS
 
 
 def importance_from_attention(cls_attention: torch.Tensor, content_mask: torch.Tensor) -> torch.Tensor:
@@ -90,28 +87,3 @@ def unit_max(values: torch.Tensor, units: torch.Tensor, n_units: int) -> torch.T
     """
     out = torch.zeros((values.shape[0], n_units), dtype=values.dtype, device=values.device)
     return out.scatter_reduce(1, units, values, reduce="amax", include_self=True)
-
-
-def step_group(group: int, total_steps: int = TOTAL_STEPS, n_groups: int = STEP_GROUPS) -> tuple[int, int]:
-    """Inclusive step range of a group: the paper splits 1..32 into 8 groups of 4 (group 4 = 13..16)."""
-    if total_steps % n_groups:
-        raise ValueError(f"{total_steps} steps do not split into {n_groups} equal groups")
-    if not 1 <= group <= n_groups:
-        raise ValueError(f"group must be in 1..{n_groups}")
-    size = total_steps // n_groups
-    return (group - 1) * size + 1, group * size
-
-
-def parse_step_range(spec: str, total_steps: int, n_groups: int = STEP_GROUPS) -> tuple[int, int]:
-    """`13-16`, `14` or `group:4` -> inclusive (low, high) within 1..T (the ends in either order)."""
-    spec = spec.strip()
-    match = re.fullmatch(r"group:(\d+)", spec)
-    if match:
-        return step_group(int(match.group(1)), total_steps, n_groups)
-    match = re.fullmatch(r"(\d+)(?:\s*[-:]\s*(\d+))?", spec)
-    if not match:
-        raise ValueError(f"bad step range {spec!r}; use e.g. 13-16, 14 or group:4")
-    low, high = sorted((int(match.group(1)), int(match.group(2) or match.group(1))))
-    if not 1 <= low <= high <= total_steps:
-        raise ValueError(f"step range {spec!r} must satisfy 1 <= low <= high <= {total_steps}")
-    return low, high

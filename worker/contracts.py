@@ -9,7 +9,6 @@ changing what a worker expects.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -229,12 +228,8 @@ class Progress(BaseModel):
     total: int
 
 
-_STEP_RANGE = re.compile(r"(\d+)(?:\s*[-:]\s*(\d+))?")
-_STEP_GROUP = re.compile(r"group:(\d+)")
-
-
 def steps_json_schema(total_steps: int, n_groups: int = STEP_GROUPS) -> dict[str, Any]:
-    """The JSON Schema of exactly the `steps` values `parse_steps` accepts for this `total_steps`."""
+    """The JSON Schema of exactly the `steps` values `training.steps.parse_steps` accepts for this `total_steps`."""
     numbers = "|".join(str(v) for v in range(total_steps, 0, -1))  # longest first
     step = rf"(?:{numbers})"
     forms = [rf"{step}(?:\s*[-:]\s*{step})?"]
@@ -252,39 +247,3 @@ def steps_json_schema(total_steps: int, n_groups: int = STEP_GROUPS) -> dict[str
             {"type": "null"},
         ]
     }
-
-
-def parse_steps(
-    spec: str | list[int] | tuple[int, ...], total_steps: int, n_groups: int = STEP_GROUPS
-) -> tuple[int, int]:
-    """`"13-16"`, `"14"`, `"group:4"` or `[13, 16]` -> inclusive (low, high) within 1..total_steps.
-
-    A range's two ends may come in either order (`"16-13"` is 13-16): it names the same steps, and so
-    every value the OpenAPI schema admits is accepted (JSON Schema cannot say low <= high).
-
-    The forms of the CLI's `--steps` (`training.schedule.parse_step_range`, which a test checks this
-    against), written here without torch so the service can check a request before enqueueing it.
-    """
-    forms = "use e.g. '13-16', '14', 'group:4' or [13, 16]"
-    if isinstance(spec, list | tuple):
-        if len(spec) not in (1, 2) or not all(isinstance(v, int) for v in spec):
-            raise ValueError(f"bad step range {spec!r}; {forms}")
-        low, high = sorted((spec[0], spec[-1]))
-    else:
-        text = spec.strip()
-        group = _STEP_GROUP.fullmatch(text)
-        if group:
-            if total_steps % n_groups:
-                raise ValueError(f"{total_steps} steps do not split into {n_groups} equal groups")
-            g = int(group.group(1))
-            if not 1 <= g <= n_groups:
-                raise ValueError(f"step group must be in 1..{n_groups}")
-            size = total_steps // n_groups
-            return (g - 1) * size + 1, g * size
-        match = _STEP_RANGE.fullmatch(text)
-        if not match:
-            raise ValueError(f"bad step range {spec!r}; {forms}")
-        low, high = sorted((int(match.group(1)), int(match.group(2) or match.group(1))))
-    if not 1 <= low <= high <= total_steps:
-        raise ValueError(f"step range {low}-{high} must satisfy 1 <= low <= high <= {total_steps}")
-    return low, high

@@ -17,7 +17,8 @@ from service.errors import ApiError, error_responses
 from service.queue import BackendUnavailable, IdempotencyConflict, QueueFull
 from service.schemas import AugmentRequest, JobAccepted
 from service.texts import check_texts
-from worker.contracts import PSEUDO_PER_ORIGINAL, AugmentPayload, Decoding, parse_steps
+from training.steps import parse_steps  # the one step-range grammar (standard library only)
+from worker.contracts import PSEUDO_PER_ORIGINAL, AugmentPayload, Decoding
 from worker.methods import DIFFUSION, check_classic_params, method_descriptions
 
 router = APIRouter(tags=["augment"], dependencies=[ApiKey], route_class=JSONRoute)

@@ -96,7 +96,7 @@ def test_diffusioncls_parameters_become_options(tiny_augmenter):
     assert build_augmenter(
         "diffusioncls", {"steps": [3, 5]}, {"diffusion": tiny_augmenter}
     ).options.steps == (3, 5)
-    with pytest.raises(ValueError, match=r"method 'diffusioncls': step range '40-50' must satisfy"):
+    with pytest.raises(ValueError, match=r"method 'diffusioncls': step range 40-50 must satisfy"):
         build_augmenter("diffusioncls", {"steps": "40-50"}, Resources(diffusion=tiny_augmenter))
     result = method.augment(["The movie was great today!"], ["joy"], [2], 0)
     assert len(result.augmentations) == 2

@@ -1,6 +1,5 @@
 import math
 
-import pytest
 import torch
 
 from training.schedule import (
@@ -9,8 +8,6 @@ from training.schedule import (
     keep_at,
     keep_curve,
     masks_from_uniform,
-    parse_step_range,
-    step_group,
 )
 
 
@@ -90,30 +87,6 @@ def test_importance_from_attention_scales_content_by_its_max():
     content = torch.tensor([[False, True, True, False], [False, True, True, False]])
     w = importance_from_attention(attention, content)
     assert torch.allclose(w, torch.tensor([[0.0, 1.0, 0.5, 0.0], [0.0, 0.0, 0.0, 0.0]]))
-
-
-def test_step_groups_of_the_paper():
-    assert step_group(4) == (13, 16)
-    assert step_group(1) == (1, 4)
-    assert step_group(8) == (29, 32)
-    with pytest.raises(ValueError):
-        step_group(9)
-    with pytest.raises(ValueError):
-        step_group(1, total_steps=30, n_groups=8)
-
-
-@pytest.mark.parametrize(
-    ("spec", "expected"),
-    [("13-16", (13, 16)), ("14", (14, 14)), ("group:4", (13, 16)), (" 2:5 ", (2, 5)), ("16-13", (13, 16))],
-)
-def test_parse_step_range(spec, expected):
-    assert parse_step_range(spec, 32) == expected
-
-
-@pytest.mark.parametrize("spec", ["0-3", "40", "abc", "group:0"])
-def test_parse_step_range_rejects_bad_ranges(spec):
-    with pytest.raises(ValueError):
-        parse_step_range(spec, 32)
 
 
 def test_unit_max_takes_each_words_most_important_piece():

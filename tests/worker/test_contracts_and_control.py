@@ -10,34 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from training.checkpoint import read_settings
-from training.schedule import parse_step_range
+from training.steps import parse_steps
 from worker.checkpoint_info import CheckpointInfoError, read_checkpoint_info
-from worker.contracts import AugmentPayload, parse_steps, steps_json_schema
+from worker.contracts import AugmentPayload, steps_json_schema
 from worker.control import JobCanceled, JobGuard, JobTimedOut, NullContext, current_context, use_context
-
-
-@pytest.mark.parametrize("spec", ["13-16", "14", "group:4", "group:1", "1-32", " 3 - 5 ", "7:9", "16-13"])
-def test_step_parser_agrees_with_training(spec):
-    assert parse_steps(spec, 32) == parse_step_range(spec, 32)
-
-
-def test_a_range_names_the_same_steps_in_either_order():
-    assert parse_steps("16-13", 32) == parse_steps([16, 13], 32) == (13, 16)
-
-
-@pytest.mark.parametrize("spec", ["0-3", "33", "group:9", "soon", "1-2-3", "16-33"])
-def test_step_parser_refuses_what_training_refuses(spec):
-    with pytest.raises(ValueError):
-        parse_step_range(spec, 32)
-    with pytest.raises(ValueError):
-        parse_steps(spec, 32)
-
-
-def test_step_parser_takes_lists():
-    assert parse_steps([13, 16], 32) == (13, 16)
-    assert parse_steps([9], 32) == (9, 9)
-    with pytest.raises(ValueError, match="13-16"):
-        parse_steps([1, 2, 3], 32)
 
 
 @settings(max_examples=300, deadline=None)

@@ -312,7 +312,7 @@ def build_augmenter(
 
 def _build_diffusion(p: dict[str, Any], res: Resources) -> Augmenter:
     from training.augmenters.diffusion import DiffusionOptions
-    from training.schedule import parse_step_range
+    from training.steps import parse_steps
 
     if res.diffusion is None:
         raise ValueError("needs a loaded checkpoint (resources.diffusion: a DiffusionAugmenter)")
@@ -321,7 +321,7 @@ def _build_diffusion(p: dict[str, Any], res: Resources) -> Augmenter:
     steps = base.steps
     if "steps" in p:
         raw = p["steps"]
-        steps = parse_step_range(raw, total) if isinstance(raw, str) else raw
+        steps = parse_steps(raw, total) if isinstance(raw, str) else raw
         if not 1 <= steps[0] <= steps[1] <= total:
             raise ValueError(f"steps {list(steps)} must satisfy 1 <= low <= high <= {total}")
     decode = replace(

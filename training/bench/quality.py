@@ -47,7 +47,7 @@ from training.pipeline import (
     untrained_generator,
 )
 from training.policies import augment_balanced, each_counts
-from training.schedule import step_group
+from training.steps import step_group
 from training.text import TextCodec
 
 

@@ -77,11 +77,11 @@ def decoding_args(p: argparse.ArgumentParser, title: str) -> None:
 def sampler_defaults(args, total_steps: int, defaults=None):
     """Decoding flags over `defaults` (the checkpoint's, or the built-in ones)."""
     from training.checkpoint import SamplerDefaults
-    from training.schedule import parse_step_range
+    from training.steps import parse_steps
 
     defaults = defaults or SamplerDefaults()
     return SamplerDefaults(
-        steps=parse_step_range(args.steps, total_steps) if args.steps else defaults.steps,
+        steps=parse_steps(args.steps, total_steps) if args.steps else defaults.steps,
         rounds=args.rounds if args.rounds is not None else defaults.rounds,
         temperature=args.temperature if args.temperature is not None else defaults.temperature,
         top_k=args.top_k if args.top_k is not None else defaults.top_k,
