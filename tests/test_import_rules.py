@@ -12,9 +12,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 # Torch-free and self-contained, so the torch-free side of the worker (and through it the API) can read
-# them: the method's default numbers and decoding knobs (imports nothing), and the step-range grammar
-# (the standard library and training.defaults only).
-LEAF_MODULES = {"training.defaults", "training.steps"}
+# them: the method's default numbers and decoding knobs (imports nothing), the step-range grammar and
+# the checkpoint settings file's reader (the standard library and each other only).
+LEAF_MODULES = {"training.defaults", "training.steps", "training.checkpoint_format"}
 
 
 def imports(path: Path, module_level_only: bool = False) -> set[str]:

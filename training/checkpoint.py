@@ -25,20 +25,20 @@ from typing import Any
 
 import torch
 
+from training.checkpoint_format import (
+    FORMAT,
+    FORMAT_VERSION,
+    SETTINGS_FILE,
+    CheckpointError,
+    read_settings_file,
+)
 from training.common import library_versions
 from training.defaults import DEFAULT_STEPS
 from training.generator import LABEL_POSITION, NULL_LABEL_TOKEN, PREFIX_LENGTH, ScheduleConfig, label_token
 from training.model_card import CARD_FILE, CURVES_FILE, model_card
 from training.sampler import DecodeConfig
 
-SETTINGS_FILE = "diffusioncls.json"
-FORMAT = "diffusioncls-checkpoint"
-FORMAT_VERSION = 1
 COMPONENTS = ("generator", "proxy", "classifier")
-
-
-class CheckpointError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -88,12 +88,7 @@ class CheckpointSettings:
 
     @staticmethod
     def from_json(body: dict[str, Any]) -> CheckpointSettings:
-        if body.get("format") != FORMAT:
-            raise CheckpointError(f"not a {FORMAT} settings file")
-        if body.get("format_version") != FORMAT_VERSION:
-            raise CheckpointError(
-                f"checkpoint format version {body.get('format_version')} is not supported (expected {FORMAT_VERSION})"
-            )
+        """The settings of a body that `read_settings_file` has checked."""
         sampler = dict(body["sampler"])
         sampler["steps"] = tuple(sampler["steps"])
         return CheckpointSettings(
@@ -161,14 +156,11 @@ def write_checkpoint(
 
 
 def read_settings(folder: str | Path) -> CheckpointSettings:
-    path = Path(folder) / SETTINGS_FILE
-    if not path.is_file():
-        raise CheckpointError(f"{folder} is not a checkpoint: {SETTINGS_FILE} is missing")
+    _, body = read_settings_file(folder)
     try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"{path} is not valid JSON: {err}") from None
-    return CheckpointSettings.from_json(body)
+        return CheckpointSettings.from_json(body)
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{Path(folder) / SETTINGS_FILE} lacks or has a bad field: {err}") from None
 
 
 @dataclass

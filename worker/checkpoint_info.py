@@ -1,28 +1,27 @@
 """What a checkpoint folder promises, read from its `diffusioncls.json` without torch.
 
 The service validates requests (labels, step ranges, decoding defaults) against the checkpoint it
-serves without loading a model, so it reads the settings file directly. `training.checkpoint` remains
-the one writer and full reader of the format; this reader only needs the public JSON keys and checks
-the same format marker and version.
+serves without loading a model. The file is opened and its format checked by
+`training.checkpoint_format.read_settings_file`, as `training.checkpoint` does; this reader then keeps
+only the public JSON keys the service needs.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from training.checkpoint_format import (  # standard library only
+    SETTINGS_FILE,
+    CheckpointError,
+    read_settings_file,
+)
 from training.defaults import DEFAULT_STEPS  # imports nothing
 
-SETTINGS_FILE = "diffusioncls.json"
-FORMAT = "diffusioncls-checkpoint"
-FORMAT_VERSION = 1
-
-
-class CheckpointInfoError(ValueError):
-    pass
+# One error for a folder that is not a readable checkpoint, whichever reader finds it
+CheckpointInfoError = CheckpointError
 
 
 @dataclass(frozen=True)
@@ -53,24 +52,8 @@ class CheckpointInfo:
 
 def read_checkpoint_info(folder: str | Path) -> CheckpointInfo:
     folder = Path(folder)
+    raw, body = read_settings_file(folder)
     path = folder / SETTINGS_FILE
-    if not path.is_file():
-        raise CheckpointInfoError(
-            f"{folder} is not a checkpoint folder ({SETTINGS_FILE} is missing); "
-            "create one with `python -m training fit` or point CHECKPOINT_DIR at one"
-        )
-    raw = path.read_bytes()
-    try:
-        body = json.loads(raw)
-    except json.JSONDecodeError as err:
-        raise CheckpointInfoError(f"{path} is not valid JSON: {err}") from None
-    if body.get("format") != FORMAT:
-        raise CheckpointInfoError(f"{path} is not a {FORMAT} settings file")
-    if body.get("format_version") != FORMAT_VERSION:
-        raise CheckpointInfoError(
-            f"{path}: checkpoint format version {body.get('format_version')} is not supported "
-            f"(expected {FORMAT_VERSION})"
-        )
     try:
         return CheckpointInfo(
             folder=folder,
