@@ -306,3 +306,31 @@ def test_every_flag_of_every_command_has_help_with_its_default():
             if not shown or (has_default and "default" not in shown.lower()):
                 missing.append(f"{parser.prog} {action.option_strings[0]}: {shown!r}")
     assert not missing, "\n".join(missing)
+
+
+def test_each_bench_command_runs_its_own_handler():
+    from training.cli import bench, build_parser
+
+    parser = build_parser()
+    cases = {
+        "quality": ["--data", "d", "--base", "b", "--out", "o"],
+        "speed": ["--base", "b", "--texts", "t", "--out", "o"],
+        "mlm": ["--bases", "b", "--heldout", "h", "--out", "o"],
+        "decoding": [
+            "--checkpoint",
+            "c",
+            "--texts",
+            "t",
+            "--lm",
+            "l",
+            "--setting",
+            "s:rounds=8",
+            "--out",
+            "o",
+        ],
+        "fluency-lm": ["--texts", "t", "--out", "o"],
+        "report": ["r.json"],
+    }
+    for name, argv in cases.items():
+        args = parser.parse_args(["bench", name, *argv])
+        assert args.run is getattr(bench, "_bench_" + name.replace("-", "_")), name

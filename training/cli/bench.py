@@ -16,6 +16,15 @@ def register(sub) -> None:
         help="benchmarks: quality (methods over seeds), speed (sampler vs forward limit), report (docs page)",
     )
     bench = p.add_subparsers(dest="bench", required=True)
+    _register_quality(bench)
+    _register_speed(bench)
+    _register_mlm(bench)
+    _register_decoding(bench)
+    _register_fluency_lm(bench)
+    _register_report(bench)
+
+
+def _register_quality(bench) -> None:
     q = bench.add_parser(
         "quality", help="train the same classifier per method and seed; score on the test split"
     )
@@ -77,6 +86,10 @@ def register(sub) -> None:
     add_device(q)
     q.add_argument("--quiet", action="store_true", help="no progress bars")
     decoding_args(q, "decoding of DiffusionCLS pseudo samples")
+    q.set_defaults(run=_bench_quality)
+
+
+def _register_speed(bench) -> None:
     sp = bench.add_parser(
         "speed", help="sampler vs forward-pass limit, a naive decoder and nlpaug, in one run"
     )
@@ -95,7 +108,10 @@ def register(sub) -> None:
     sp.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     add_device(sp)
     sp.add_argument("--out", required=True, help="result JSON (the table is written beside it as .md)")
+    sp.set_defaults(run=_bench_speed)
 
+
+def _register_mlm(bench) -> None:
     m = bench.add_parser(
         "mlm", help="masked-token accuracy and pseudo-perplexity of base models, side by side"
     )
@@ -111,7 +127,10 @@ def register(sub) -> None:
     )
     m.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda[:i]")
     m.add_argument("--out", required=True, help="result JSON (the table is written beside it as .md)")
+    m.set_defaults(run=_bench_mlm)
 
+
+def _register_decoding(bench) -> None:
     d = bench.add_parser(
         "decoding", help="fluency / label kept / words changed / speed of decoding settings on one checkpoint"
     )
@@ -139,60 +158,58 @@ def register(sub) -> None:
     d.add_argument("--seed", type=int, default=0, help="seed of the rewrites (default 0)")
     d.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda[:i]")
     d.add_argument("--out", required=True, help="result JSON (the table is written beside it as .md)")
+    d.set_defaults(run=_bench_decoding)
+
+
+def _register_fluency_lm(bench) -> None:
     f = bench.add_parser("fluency-lm", help="build the word trigram Kneser-Ney fluency model from plain text")
     f.add_argument(
         "--texts", required=True, nargs="+", help=".txt/.txt.gz/.csv/.jsonl files (split into sentences)"
     )
     f.add_argument("--min-count", type=int, default=2, help="rarer words are <unk> (default 2)")
     f.add_argument("--out", required=True, help="model file (.npz)")
+    f.set_defaults(run=_bench_fluency_lm)
 
+
+def _register_report(bench) -> None:
     r = bench.add_parser("report", help="Markdown page (and step-group plot) from result JSON files")
     r.add_argument("results", nargs="+", help="result JSON files written by bench quality")
     r.add_argument("--out", default="docs/RESULTS.md", help="the Markdown page to write")
     r.add_argument("--intro", default="", help="a file whose text goes under the title")
-    p.set_defaults(run=_cmd_bench)
+    r.set_defaults(run=_bench_report)
 
 
-def _cmd_bench(args) -> int:
-    import shlex
+def _bench_mlm(args) -> int:
+    from training.bench.mlm import format_mlm_table, run_mlm_bench
 
-    from training.bench.methods import METHODS
-    from training.bench.quality import BenchConfig, resumable_runs, run_quality_bench
-    from training.bench.summary import format_table, write_result
+    result = run_mlm_bench(
+        args.bases,
+        args.heldout,
+        rates=[float(r) for r in args.rates.split(",")],
+        windows=args.windows,
+        pppl_windows=args.pppl_windows,
+        max_length=args.max_length,
+        device=args.device,
+    )
+    return _save_bench(args, result, format_mlm_table)
+
+
+def _bench_report(args) -> int:
+    from training.bench.report import load_results, render
+
+    intro = Path(args.intro).read_text(encoding="utf-8") if args.intro else ""
+    print(f"wrote {render(load_results(args.results), args.out, intro)}")
+    return 0
+
+
+def _quality_config(args):
+    """The BenchConfig of `bench quality`'s flags."""
+    from training.bench.quality import BenchConfig
     from training.classifier import ClassifierConfig
     from training.generator import GeneratorConfig
 
-    if args.bench == "speed":
-        return _bench_speed(args)
-    if args.bench == "mlm":
-        from training.bench.mlm import format_mlm_table, run_mlm_bench
-
-        result = run_mlm_bench(
-            args.bases,
-            args.heldout,
-            rates=[float(r) for r in args.rates.split(",")],
-            windows=args.windows,
-            pppl_windows=args.pppl_windows,
-            max_length=args.max_length,
-            device=args.device,
-        )
-        return _save_bench(args, result, format_mlm_table)
-    if args.bench == "fluency-lm":
-        return _bench_fluency_lm(args)
-    if args.bench == "decoding":
-        return _bench_decoding(args)
-    if args.bench == "report":
-        from training.bench.report import load_results, render
-
-        intro = Path(args.intro).read_text(encoding="utf-8") if args.intro else ""
-        print(f"wrote {render(load_results(args.results), args.out, intro)}")
-        return 0
-    if args.methods == "list":
-        for name, spec in METHODS.items():
-            print(f"{name:<22} {spec.description}")
-        return 0
     sampler = sampler_defaults(args, TOTAL_STEPS)
-    config = BenchConfig(
+    return BenchConfig(
         data_dir=args.data,
         base=args.base,
         setting=args.setting,
@@ -224,8 +241,22 @@ def _cmd_bench(args) -> int:
         judge_texts=args.judge_texts,
         device=args.device,
     )
-    command = "python -m training " + shlex.join(args.argv)
 
+
+def _bench_quality(args) -> int:
+    import shlex
+
+    from training.bench.methods import METHODS
+    from training.bench.quality import resumable_runs, run_quality_bench
+    from training.bench.summary import format_table, write_result
+    from training.bench.verdict import VERDICT_HEADER, verdict_row
+
+    if args.methods == "list":
+        for name, spec in METHODS.items():
+            print(f"{name:<22} {spec.description}")
+        return 0
+    config = _quality_config(args)
+    command = "python -m training " + shlex.join(args.argv)
     done: list[dict] = []
     if args.resume and Path(args.out).is_file():
         done = resumable_runs(json.loads(Path(args.out).read_text()), config)
@@ -242,8 +273,6 @@ def _cmd_bench(args) -> int:
         config, progress=not args.quiet, on_record=save_partial, done=done, cache_dir=cache
     )
     result["command"] = command
-    from training.bench.verdict import VERDICT_HEADER, verdict_row
-
     table = format_table(result["summary"])
     table += "\n\n" + VERDICT_HEADER + "\n" + verdict_row(args.setting, result["runs"])
     header = (
