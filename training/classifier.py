@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -337,6 +338,20 @@ class BestWeights:
         if self._state is not None:
             model.load_state_dict(self._state)
 
+    def report(self, history: list[dict]) -> dict:
+        """The training report: the epoch whose weights are the result, and its validation score."""
+        if self.patience == 0:  # the last weights are the result
+            return {
+                "history": history,
+                "best_epoch": len(history),
+                "best_val_macro_f1": history[-1].get("val_macro_f1", -1.0),
+            }
+        return {
+            "history": history,
+            "best_epoch": self.best_epoch or len(history),
+            "best_val_macro_f1": self.best_score,
+        }
+
 
 @dataclass
 class _Objective:
@@ -401,6 +416,70 @@ class _Objective:
         return ce + self.noise.weight * lc, ce, lc
 
 
+@dataclass
+class _Steps:
+    """One optimiser step per batch: the originals of the batch with their pseudo samples, scored by
+    the objective, gradients clipped to norm 1."""
+
+    model: Any
+    codec: TextCodec
+    objective: _Objective
+    optimizer: torch.optim.Optimizer
+    schedule: Any
+    precision: str
+    rng: random.Random
+    torch_gen: torch.Generator
+
+    @classmethod
+    def build(
+        cls,
+        model,
+        codec: TextCodec,
+        objective: _Objective,
+        config: ClassifierConfig,
+        originals: int,
+        rng: random.Random,
+        torch_gen: torch.Generator,
+    ) -> _Steps:
+        """AdamW over the model (and the label confusion model, when there is one) with linear warm-up
+        and decay over all the steps of `config.epochs` epochs of `originals` texts."""
+        extra = {"confusion": objective.confusion} if objective.confusion else {}
+        optimizer = adamw(torch.nn.ModuleDict({"model": model, **extra}), config.lr, config.weight_decay)
+        total = math.ceil(originals / config.batch_size) * config.epochs
+        schedule = linear_warmup_decay(optimizer, total, round(config.warmup_ratio * total))
+        return cls(model, codec, objective, optimizer, schedule, config.precision, rng, torch_gen)
+
+    def epoch(self, batches, examples: Sequence[tuple[list[int], list[list[int]], int]]) -> dict[str, float]:
+        """Train on each batch of indices into `examples` (original ids, its pseudo samples' ids, its
+        label); the mean losses of the epoch."""
+        device = next(self.model.parameters()).device
+        sums = {"loss": 0.0, "ce": 0.0, "contrastive": 0.0}
+        steps = 0
+        for batch in batches:
+            sequences = [examples[i][0] for i in batch]
+            labels = [examples[i][2] for i in batch]
+            for i in batch:
+                sequences.extend(examples[i][1])
+                labels.extend([examples[i][2]] * len(examples[i][1]))
+            ids, attention = pad_batch(sequences, self.codec.pad_id)
+            gold = torch.tensor(labels, device=device)
+            loss, ce, lc = self.objective.losses(
+                self.model, ids, attention, gold, len(batch), self.precision, self.rng, self.torch_gen
+            )
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            self.optimizer.step()
+            self.schedule.step()
+            sums["loss"] += loss.item()
+            sums["ce"] += ce.item()
+            sums["contrastive"] += lc.item() if lc is not None else 0.0
+            steps += 1
+            if hasattr(batches, "set_postfix"):  # a progress bar
+                batches.set_postfix(loss=f"{sums['loss'] / steps:.4f}")
+        return {f"train_{k}": v / max(1, steps) for k, v in sums.items()}
+
+
 def train_classifier(
     model,
     codec: TextCodec,
@@ -424,9 +503,7 @@ def train_classifier(
     `options` adds label confusion learning or mixup.
     Model selection only ever sees `val` (carved from training data), never a test split.
     """
-    device = next(model.parameters()).device
-    names = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    label_index = {name: i for i, name in enumerate(names)}
+    label_index = {model.config.id2label[i]: i for i in range(model.config.num_labels)}
     runner = ClassifierRunner(model, codec, config.max_length, precision=config.precision)
     room = config.max_length - 2
     originals = runner.inputs(codec.encode(train.texts, room))
@@ -434,52 +511,19 @@ def train_classifier(
     extra: list[list[list[int]]] = [[] for _ in originals]  # pseudo-sample inputs per original
     rng = random.Random(seed)
     torch_gen = torch.Generator().manual_seed(seed)
-    objective = _objective(model, names, targets, noise, options, seed)
-    trainable = torch.nn.ModuleDict(
-        {"model": model, **({"confusion": objective.confusion} if objective.confusion else {})}
-    )
-    optimizer = adamw(trainable, config.lr, config.weight_decay)
-    total_steps = math.ceil(len(originals) / config.batch_size) * config.epochs
-    schedule = linear_warmup_decay(optimizer, total_steps, round(config.warmup_ratio * total_steps))
+    objective = _objective(model, list(label_index), targets, noise, options, seed)
+    steps = _Steps.build(model, codec, objective, config, len(originals), rng, torch_gen)
     history: list[dict] = []
     best = BestWeights(config.patience)
     for epoch in range(1, config.epochs + 1):
         record: dict = {"epoch": epoch}
         due = epoch == 1 or (regenerate_every > 0 and (epoch - 1) % regenerate_every == 0)
         if pseudo is not None and due:
-            started = time.perf_counter()
-            model.eval()
-            texts = pseudo(epoch, runner)
-            extra = [runner.inputs(codec.encode(group, room)) if group else [] for group in texts]
-            record["pseudo_samples"] = sum(len(group) for group in extra)
-            record["generation_seconds"] = round(time.perf_counter() - started, 1)
+            extra = _pseudo_inputs(pseudo, epoch, runner, record)
         model.train()
-        sums = {"loss": 0.0, "ce": 0.0, "contrastive": 0.0}
-        steps = 0
         batches = list(bucketed_batches([len(s) for s in originals], config.batch_size, rng))
         bar = tqdm(batches, desc=f"{desc} epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
-        for batch in bar:
-            sequences = [originals[i] for i in batch]
-            labels = [targets[i] for i in batch]
-            for i in batch:
-                sequences.extend(extra[i])
-                labels.extend([targets[i]] * len(extra[i]))
-            ids, attention = pad_batch(sequences, codec.pad_id)
-            gold = torch.tensor(labels, device=device)
-            loss, ce, lc = objective.losses(
-                model, ids, attention, gold, len(batch), config.precision, rng, torch_gen
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            sums["loss"] += loss.item()
-            sums["ce"] += ce.item()
-            sums["contrastive"] += lc.item() if lc is not None else 0.0
-            steps += 1
-            bar.set_postfix(loss=f"{sums['loss'] / steps:.4f}")
-        record.update({f"train_{k}": v / max(1, steps) for k, v in sums.items()})
+        record.update(steps.epoch(bar, [(originals[i], extra[i], targets[i]) for i in range(len(originals))]))
         stop = False
         if val is not None and len(val):
             model.eval()
@@ -495,17 +539,22 @@ def train_classifier(
             break
     best.restore(model)
     model.eval()
-    if config.patience == 0:  # the last weights are the result
-        return {
-            "history": history,
-            "best_epoch": len(history),
-            "best_val_macro_f1": history[-1].get("val_macro_f1", -1.0),
-        }
-    return {
-        "history": history,
-        "best_epoch": best.best_epoch or len(history),
-        "best_val_macro_f1": best.best_score,
-    }
+    return best.report(history)
+
+
+def _pseudo_inputs(
+    pseudo: PseudoSource, epoch: int, runner: ClassifierRunner, record: dict
+) -> list[list[list[int]]]:
+    """Fresh pseudo samples from the classifier as it is now, as its inputs per original; their number
+    and the time they took go into the epoch's `record`."""
+    started = time.perf_counter()
+    runner.model.eval()
+    texts = pseudo(epoch, runner)
+    room = runner.max_length - 2
+    extra = [runner.inputs(runner.codec.encode(group, room)) if group else [] for group in texts]
+    record["pseudo_samples"] = sum(len(group) for group in extra)
+    record["generation_seconds"] = round(time.perf_counter() - started, 1)
+    return extra
 
 
 def _objective(
