@@ -3,6 +3,7 @@ checkpoint). Base models are made by `training.pretrain`."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import asdict, dataclass, replace
@@ -302,75 +303,55 @@ def fit(
     started = time.perf_counter()
     dev = resolve_device(device)
     train, val = train_val_split(data, val_fraction, seed)
-    labels = data.label_names
     base_tokenizer = load_tokenizer(base)
     codec = TextCodec(base_tokenizer)
     timings: dict[str, float] = {}
-
-    t0 = time.perf_counter()
-    proxy, proxy_report = train_proxy(
-        base, codec, train, val, config=proxy_config, seed=seed, device=dev, progress=progress
-    )
-    timings["proxy"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    bundle = train_diffusion_generator(
-        base,
-        codec,
-        labels,
-        train,
-        val,
-        importance_source=proxy,
-        config=generator_config,
-        schedule=schedule,
-        seed=seed,
-        device=dev,
-        label_prompt=label_prompt,
-        progress=progress,
-    )
-    timings["generator"] = time.perf_counter() - t0
-
+    with _timed(timings, "proxy"):
+        proxy, proxy_report = train_proxy(
+            base, codec, train, val, config=proxy_config, seed=seed, device=dev, progress=progress
+        )
+    with _timed(timings, "generator"):
+        bundle = train_diffusion_generator(
+            base,
+            codec,
+            data.label_names,
+            train,
+            val,
+            importance_source=proxy,
+            config=generator_config,
+            schedule=schedule,
+            seed=seed,
+            device=dev,
+            label_prompt=label_prompt,
+            progress=progress,
+        )
     models = {"generator": bundle.model, "proxy": proxy.model}
     classifier_settings: dict = {}
     classifier_report: dict | None = None
     if classifier_config is not None:
-        t0 = time.perf_counter()
-        source = None
-        if plan.enabled:
-            source = diffusion_pseudo_source(
-                bundle,
+        with _timed(timings, "classifier"):
+            source = _pseudo_source_of(bundle, codec, proxy, train, plan, schedule, generator_config, seed)
+            models["classifier"], classifier_report = train_task_classifier(
+                base,
                 codec,
-                schedule=schedule,
-                max_length=generator_config.max_length,
-                proxy=proxy,
-                train=train,
-                plan=plan,
+                train,
+                val,
+                config=classifier_config,
                 seed=seed,
+                device=dev,
+                noise=noise,
+                pseudo=source,
+                regenerate_every=plan.regenerate_every,
+                progress=progress,
             )
-        classifier, classifier_report = train_task_classifier(
-            base,
-            codec,
-            train,
-            val,
-            config=classifier_config,
-            seed=seed,
-            device=dev,
-            noise=noise,
-            pseudo=source,
-            regenerate_every=plan.regenerate_every,
-            progress=progress,
-        )
-        models["classifier"] = classifier
         classifier_settings = {
             "config": classifier_config.to_dict(),
             "noise_resistance": noise.to_dict(),
             "pseudo_samples": plan.to_dict(),
             **classifier_report,
         }
-        timings["classifier"] = time.perf_counter() - t0
-
     settings = CheckpointSettings(
-        labels=labels,
+        labels=data.label_names,
         base_model=str(base),
         schedule=schedule,
         sampler=sampler,
@@ -383,14 +364,7 @@ def fit(
         },
         proxy={"config": proxy_config.to_dict(), **proxy_report},
         classifier=classifier_settings,
-        data={
-            "source": data.source,
-            "train": len(train),
-            "validation": len(val),
-            "label_counts": data.counts(),
-            "val_fraction": val_fraction,
-            "seed": seed,
-        },
+        data=_data_summary(data, train, val, val_fraction, seed),
     )
     write_checkpoint(
         out, settings, base_tokenizer, models, generator_tokenizer=bundle.tokenizer, overwrite=overwrite
@@ -398,7 +372,7 @@ def fit(
     timings["total"] = time.perf_counter() - started
     return {
         "checkpoint": str(out),
-        "labels": labels,
+        "labels": data.label_names,
         "train": len(train),
         "validation": len(val),
         "proxy": proxy_report,
@@ -406,3 +380,43 @@ def fit(
         "classifier": classifier_report,
         "seconds": {k: round(v, 1) for k, v in timings.items()},
     }
+
+
+def _pseudo_source_of(bundle, codec, proxy, train, plan, schedule, generator_config, seed):
+    """The classifier's pseudo samples from the fitted generator, or None when the plan has none."""
+    if not plan.enabled:
+        return None
+    return diffusion_pseudo_source(
+        bundle,
+        codec,
+        schedule=schedule,
+        max_length=generator_config.max_length,
+        proxy=proxy,
+        train=train,
+        plan=plan,
+        seed=seed,
+    )
+
+
+def _data_summary(
+    data: LabelledData, train: LabelledData, val: LabelledData, val_fraction: float, seed: int
+) -> dict[str, Any]:
+    """What the checkpoint records of the data it was fitted on."""
+    return {
+        "source": data.source,
+        "train": len(train),
+        "validation": len(val),
+        "label_counts": data.counts(),
+        "val_fraction": val_fraction,
+        "seed": seed,
+    }
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], stage: str):
+    """Adds the seconds the block took to `timings[stage]`."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = time.perf_counter() - t0
