@@ -31,6 +31,15 @@ def register(sub) -> None:
         help="epochs and pseudo samples left unset: quick (under 1,000 texts: fewer classifier epochs, 2 pseudo "
         "samples per text generated once), full (the paper's schedule), auto = by the data size (default)",
     )
+    _proxy_args(p)
+    generator_args(p, epochs=2, lr=1e-4)
+    _classifier_args(p)
+    decoding_args(p, "decoding of pseudo samples (also stored as the checkpoint's defaults)")
+    add_common(p)
+    p.set_defaults(run=_cmd_fit)
+
+
+def _proxy_args(p) -> None:
     g = p.add_argument_group("proxy classifier")
     g.add_argument("--proxy-epochs", type=int, default=None, help="default: by --budget (8 full, 6 quick)")
     g.add_argument("--proxy-lr", type=float, default=1e-4, help="learning rate of the proxy")
@@ -41,7 +50,9 @@ def register(sub) -> None:
         default=2,
         help="epochs without a better validation macro-F1 before stopping",
     )
-    generator_args(p, epochs=2, lr=1e-4)
+
+
+def _classifier_args(p) -> None:
     g = p.add_argument_group("task classifier")
     g.add_argument("--no-classifier", action="store_true", help="stop after the generator")
     g.add_argument("--clf-epochs", type=int, default=None, help="default: by --budget (5 full, 3 quick)")
@@ -83,9 +94,6 @@ def register(sub) -> None:
     g.add_argument("--no-augmentation", action="store_true", help="w/o D.A.: no pseudo samples")
     g.add_argument("--no-label-prompt", action="store_true", help="w/o L.A.P.: generator never sees labels")
     g.add_argument("--no-noise-resistance", action="store_true", help="w/o N.R.T.: cross-entropy only")
-    decoding_args(p, "decoding of pseudo samples (also stored as the checkpoint's defaults)")
-    add_common(p)
-    p.set_defaults(run=_cmd_fit)
 
 
 QUICK_BELOW = 1_000  # texts: below this, `--budget auto` is quick
@@ -122,10 +130,9 @@ def fit_minutes(texts: int, args, rounds: int) -> float:
 
 
 def _cmd_fit(args) -> int:
-    from training.classifier import ClassifierConfig, NoiseResistance
     from training.data import read_labelled
-    from training.generator import GeneratorConfig, ScheduleConfig
-    from training.pipeline import PseudoPlan, fit
+    from training.generator import ScheduleConfig
+    from training.pipeline import fit
 
     data = read_labelled(args.train, args.text_column, args.label_column)
     print(f"{len(data)} texts, {len(data.label_names)} labels: {data.counts()}")
@@ -144,45 +151,7 @@ def _cmd_fit(args) -> int:
         data,
         args.base,
         args.out,
-        proxy_config=ClassifierConfig(
-            lr=args.proxy_lr,
-            epochs=args.proxy_epochs,
-            batch_size=args.proxy_batch_size,
-            patience=args.proxy_patience,
-            max_length=args.max_length,
-            precision=args.precision,
-        ),
-        generator_config=GeneratorConfig(
-            lr=args.gen_lr,
-            epochs=args.gen_epochs,
-            draws_per_example=args.draws,
-            batch_size=args.gen_batch_size,
-            label_dropout=args.label_dropout,
-            max_length=args.max_length,
-            precision=args.precision,
-        ),
-        classifier_config=None
-        if args.no_classifier
-        else ClassifierConfig(
-            lr=args.clf_lr,
-            epochs=args.clf_epochs,
-            batch_size=args.clf_batch_size,
-            patience=args.clf_patience,
-            max_length=args.max_length,
-            precision=args.precision,
-        ),
-        noise=NoiseResistance(
-            weight=0.0 if args.no_noise_resistance else args.contrastive_weight, temperature=args.tau
-        ),
-        plan=PseudoPlan(
-            enabled=not args.no_augmentation,
-            policy=args.policy,
-            n=args.n,
-            regenerate_every=args.regenerate_every,
-            reflective=not args.no_reflective,
-            min_label_prob=args.min_label_prob,
-            options=diffusion_options(sampler, score=False),
-        ),
+        **_stage_configs(args, sampler),
         label_prompt=not args.no_label_prompt,
         schedule=ScheduleConfig(args.total_steps, args.lam),
         sampler=sampler,
@@ -192,9 +161,60 @@ def _cmd_fit(args) -> int:
         progress=not args.quiet,
         overwrite=args.overwrite,
     )
-    print(
-        f"proxy: best epoch {report['proxy']['best_epoch']}, validation macro-F1 {report['proxy']['best_val_macro_f1']:.4f}"
+    _print_report(report)
+    return 0
+
+
+def _stage_configs(args, sampler) -> dict:
+    """The proxy, generator and classifier settings, the noise-resistant loss and the pseudo-sample
+    plan that `fit` takes, from the flags."""
+    from training.classifier import ClassifierConfig, NoiseResistance
+    from training.generator import GeneratorConfig
+    from training.pipeline import PseudoPlan
+
+    common = {"max_length": args.max_length, "precision": args.precision}
+    classifier = ClassifierConfig(
+        lr=args.clf_lr,
+        epochs=args.clf_epochs,
+        batch_size=args.clf_batch_size,
+        patience=args.clf_patience,
+        **common,
     )
+    return {
+        "proxy_config": ClassifierConfig(
+            lr=args.proxy_lr,
+            epochs=args.proxy_epochs,
+            batch_size=args.proxy_batch_size,
+            patience=args.proxy_patience,
+            **common,
+        ),
+        "generator_config": GeneratorConfig(
+            lr=args.gen_lr,
+            epochs=args.gen_epochs,
+            draws_per_example=args.draws,
+            batch_size=args.gen_batch_size,
+            label_dropout=args.label_dropout,
+            **common,
+        ),
+        "classifier_config": None if args.no_classifier else classifier,
+        "noise": NoiseResistance(
+            weight=0.0 if args.no_noise_resistance else args.contrastive_weight, temperature=args.tau
+        ),
+        "plan": PseudoPlan(
+            enabled=not args.no_augmentation,
+            policy=args.policy,
+            n=args.n,
+            regenerate_every=args.regenerate_every,
+            reflective=not args.no_reflective,
+            min_label_prob=args.min_label_prob,
+            options=diffusion_options(sampler, score=False),
+        ),
+    }
+
+
+def _print_report(report: dict) -> None:
+    proxy = report["proxy"]
+    print(f"proxy: best epoch {proxy['best_epoch']}, validation macro-F1 {proxy['best_val_macro_f1']:.4f}")
     last = report["generator"]["history"][-1]
     print("generator: " + ", ".join(f"{k}={v:.4f}" for k, v in last.items() if k != "epoch"))
     if report["classifier"]:
@@ -204,4 +224,3 @@ def _cmd_fit(args) -> int:
         )
     print("seconds: " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()))
     print(f"wrote {report['checkpoint']}")
-    return 0
