@@ -51,6 +51,14 @@ def register(sub) -> None:
         default=PSEUDO_PER_ORIGINAL,
         help=f"new texts per input under the ge policy (default {PSEUDO_PER_ORIGINAL})",
     )
+    _method_setting_args(p)
+    p.add_argument("--no-score", action="store_true", help="skip the classifier's probability of each label")
+    p.add_argument("--limit", type=int, default=None, help="augment only the first N inputs")
+    add_common(p)
+    p.set_defaults(run=_cmd_augment)
+
+
+def _method_setting_args(p) -> None:
     g = p.add_argument_group("method settings (shortcuts for --param; each applies where the method has it)")
     g.add_argument(
         "--steps",
@@ -75,10 +83,6 @@ def register(sub) -> None:
         help="diffusioncls: keep outputs the classifier gives their label at least this probability, topping up "
         "with fresh rewrites; the best of the rest, flagged, fill what is still missing (default 0 = off)",
     )
-    p.add_argument("--no-score", action="store_true", help="skip the classifier's probability of each label")
-    p.add_argument("--limit", type=int, default=None, help="augment only the first N inputs")
-    add_common(p)
-    p.set_defaults(run=_cmd_augment)
 
 
 OUTPUT_COLUMNS = [
@@ -141,8 +145,7 @@ def method_params(args) -> dict[str, str | int | float | bool]:
 def _cmd_augment(args) -> int:
     from tqdm.auto import tqdm
 
-    from training.augmenters.registry import Resources, build_augmenter, parse_params
-    from training.common import resolve_device
+    from training.augmenters.registry import build_augmenter, parse_params
     from training.data import read_labelled
     from training.policies import augment_balanced, each_counts
 
@@ -158,21 +161,7 @@ def _cmd_augment(args) -> int:
     if args.limit:
         data = data.subset(range(min(args.limit, len(data))))
     t0 = time.perf_counter()
-    device = resolve_device(args.device)
-    resources = Resources(mlm_base=args.base, device=str(device))
-    scorer = None
-    if args.checkpoint:
-        from training.augmenters.diffusion import DiffusionAugmenter
-        from training.checkpoint import load_checkpoint
-
-        checkpoint = load_checkpoint(args.checkpoint, device)
-        diffusion = DiffusionAugmenter.from_checkpoint(checkpoint, args.precision)
-        if args.method == "diffusioncls":
-            diffusion.check_labels(data.labels)
-            resources.diffusion = diffusion
-            resources.diffusion_options = diffusion_options(checkpoint.settings.sampler)
-        elif not args.no_score:
-            scorer = diffusion.scorer
+    resources, scorer = _resources(args, data.labels)
     method = build_augmenter(args.method, params, resources)
     load_seconds = time.perf_counter() - t0
     bar = tqdm(total=0, desc=f"augment ({args.method})", unit="text", disable=args.quiet)
@@ -201,6 +190,29 @@ def _cmd_augment(args) -> int:
         print(f"shortfall ({where}): {s.reason}", file=sys.stderr)
     print(f"wrote {len(result.augmentations)} texts to {args.out}")
     return 0
+
+
+def _resources(args, labels):
+    """The models the method needs (a checkpoint's generator and classifier, or an MLM base), and the
+    classifier that scores a classic method's outputs (None when there is none or --no-score)."""
+    from training.augmenters.registry import Resources
+    from training.common import resolve_device
+
+    device = resolve_device(args.device)
+    resources = Resources(mlm_base=args.base, device=str(device))
+    if not args.checkpoint:
+        return resources, None
+    from training.augmenters.diffusion import DiffusionAugmenter
+    from training.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(args.checkpoint, device)
+    diffusion = DiffusionAugmenter.from_checkpoint(checkpoint, args.precision)
+    if args.method != "diffusioncls":
+        return resources, None if args.no_score else diffusion.scorer
+    diffusion.check_labels(labels)
+    resources.diffusion = diffusion
+    resources.diffusion_options = diffusion_options(checkpoint.settings.sampler)
+    return resources, None
 
 
 def _mean(values: list) -> float | None:
