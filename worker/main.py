@@ -38,18 +38,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from worker import runtime
     from worker.checkpoint_info import CheckpointInfoError
-    from worker.rq_worker import ModelWorker, serve
+    from worker.rq_worker import serve
 
     connection = Redis.from_url(settings.redis_url)
     try:
         connection.ping()  # fail fast on a wrong URL, before spending time on the model
-    except RedisConnectionError as err:
-        print(f"worker: cannot reach Redis at REDIS_URL: {err}", file=sys.stderr)
-        return 2
-    try:
         loaded = runtime.ModelRuntime.load(
             settings.checkpoint_dir, settings.device, "augment", settings.torch_threads
         )
+    except RedisConnectionError as err:
+        print(f"worker: cannot reach Redis at REDIS_URL: {err}", file=sys.stderr)
+        return 2
     except (CheckpointInfoError, OSError, ValueError) as err:
         print(f"worker: cannot load the checkpoint: {err}", file=sys.stderr)
         return 2
@@ -60,21 +59,25 @@ def main(argv: list[str] | None = None) -> int:
 
         serve_metrics(settings.metrics_port)
     queue = Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
+    return serve(lambda: _make_worker(queue, connection, settings), connection, settings.log_level.upper())
 
-    def make_worker() -> ModelWorker:
-        worker = ModelWorker(
-            [queue],
-            connection=connection,
-            serializer=JSONSerializer,
-            heartbeat_s=settings.heartbeat_s,
-            # An idle worker wakes every ~60 s to clean the registries (abandoned jobs of dead workers).
-            worker_ttl=75,
-            maintenance_interval=60,
-        )
-        logging.getLogger(__name__).info("worker %s ready on queue %r", worker.name, settings.queue_name)
-        return worker
 
-    return serve(make_worker, connection, settings.log_level.upper())
+def _make_worker(queue, connection, settings):
+    from rq.serializers import JSONSerializer
+
+    from worker.rq_worker import ModelWorker
+
+    worker = ModelWorker(
+        [queue],
+        connection=connection,
+        serializer=JSONSerializer,
+        heartbeat_s=settings.heartbeat_s,
+        # An idle worker wakes every ~60 s to clean the registries (abandoned jobs of dead workers).
+        worker_ttl=75,
+        maintenance_interval=60,
+    )
+    logging.getLogger(__name__).info("worker %s ready on queue %r", worker.name, settings.queue_name)
+    return worker
 
 
 if __name__ == "__main__":
