@@ -29,7 +29,7 @@ from service.queue import BackendUnavailable, EmbeddedBackend, JobBackend, JobSe
 from service.redact import install_access_log_redaction
 from service.routes import augment, classify, health, jobs, playground
 from service.settings import Settings
-from worker.checkpoint_info import read_checkpoint_info
+from worker.checkpoint_info import CheckpointInfo, read_checkpoint_info
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +55,43 @@ def create_app(
     install_access_log_redaction(settings.log_redact_params, [key])
     metrics = Metrics()
 
+    app = FastAPI(
+        title="DiffusionCLS augmentation",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan(settings, info, metrics, load_models=load_models, job_function=job_function),
+        # Operation ids are the routes' names (augment, get_job, ...), not FastAPI's
+        # `submit_augment_augment_post`: they become the method names of generated clients.
+        generate_unique_id_function=lambda route: route.name,
+    )
+    install_error_handlers(app)
+    app.openapi = contract_openapi(app, settings, info)  # type: ignore[method-assign]
+
+    app.add_exception_handler(BackendUnavailable, _queue_down)
+    for module in (augment, jobs, classify, health, playground):
+        app.include_router(module.router)
+    metrics.watch_jobs(lambda: app.state.core.backend.counts())
+    # Starlette runs the last added middleware first: metrics see every response, 413s included.
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(RequestId)  # outermost: even a 413 or a 500 carries the id
+    return app
+
+
+def _lifespan(
+    settings: Settings,
+    info: CheckpointInfo,
+    metrics: Metrics,
+    *,
+    load_models: bool,
+    job_function: Callable[[dict[str, Any]], Any] | None,
+):
+    """What the app holds while it runs: the job backend, the models (loaded in the background), the
+    /classify micro-batcher and, with Redis, the reaper of dead workers' jobs; all stopped on exit."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        job_settings = JobSettings(
-            timeout_s=settings.job_timeout_s,
-            result_ttl_s=settings.result_ttl_s,
-            failure_ttl_s=settings.failure_ttl_s,
-            retries=settings.job_retries,
-            max_depth=settings.max_queue_depth,
-        )
-        backend: JobBackend
-        if settings.redis_url:
-            backend = RedisBackend(settings.redis_url, settings.queue_name, job_settings)
-        else:
-            backend = EmbeddedBackend(job_settings, job_function)
+        backend = _job_backend(settings, job_function)
         models = ModelHolder(settings, info)
         batcher = MicroBatcher(
             models.classify,
@@ -94,35 +117,30 @@ def create_app(
             await batcher.stop()
             backend.close()
 
-    app = FastAPI(
-        title="DiffusionCLS augmentation",
-        version=__version__,
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        # Operation ids are the routes' names (augment, get_job, ...), not FastAPI's
-        # `submit_augment_augment_post`: they become the method names of generated clients.
-        generate_unique_id_function=lambda route: route.name,
+    return lifespan
+
+
+def _job_backend(settings: Settings, job_function: Callable[[dict[str, Any]], Any] | None) -> JobBackend:
+    """Redis/rq when REDIS_URL is set, else the in-process backend (embedded mode)."""
+    job_settings = JobSettings(
+        timeout_s=settings.job_timeout_s,
+        result_ttl_s=settings.result_ttl_s,
+        failure_ttl_s=settings.failure_ttl_s,
+        retries=settings.job_retries,
+        max_depth=settings.max_queue_depth,
     )
-    install_error_handlers(app)
-    app.openapi = contract_openapi(app, settings, info)  # type: ignore[method-assign]
+    if settings.redis_url:
+        return RedisBackend(settings.redis_url, settings.queue_name, job_settings)
+    return EmbeddedBackend(job_settings, job_function)
 
-    @app.exception_handler(BackendUnavailable)
-    async def _queue_down(request: Request, exc: BackendUnavailable) -> JSONResponse:
-        return error_response(
-            503,
-            "unavailable",
-            "the job queue (Redis) does not answer; retry later",
-            headers={"Retry-After": "5"},
-        )
 
-    for module in (augment, jobs, classify, health, playground):
-        app.include_router(module.router)
-    metrics.watch_jobs(lambda: app.state.core.backend.counts())
-    # Starlette runs the last added middleware first: metrics see every response, 413s included.
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
-    app.add_middleware(RequestMetrics, metrics=metrics)
-    app.add_middleware(RequestId)  # outermost: even a 413 or a 500 carries the id
-    return app
+async def _queue_down(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(
+        503,
+        "unavailable",
+        "the job queue (Redis) does not answer; retry later",
+        headers={"Retry-After": "5"},
+    )
 
 
 async def _reap_forever(backend: JobBackend, interval_s: float) -> None:
