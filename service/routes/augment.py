@@ -18,6 +18,7 @@ from service.queue import BackendUnavailable, IdempotencyConflict, QueueFull
 from service.schemas import AugmentRequest, JobAccepted
 from service.texts import check_texts
 from training.steps import parse_steps  # the one step-range grammar (standard library only)
+from worker.checkpoint_info import CheckpointInfo
 from worker.contracts import PSEUDO_PER_ORIGINAL, AugmentPayload, Decoding
 from worker.methods import DIFFUSION, check_classic_params, method_descriptions
 
@@ -62,33 +63,10 @@ def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
         )
     labels = [item.label for item in body.items]
     steps = None
-    decoding = Decoding(**body.decoding.model_dump())
     if body.method == DIFFUSION:
-        unknown = sorted(set(labels) - set(info.labels))
-        if unknown:
-            raise _invalid(
-                f"unknown label(s) {unknown}; this checkpoint knows {info.labels}",
-                {"unknown": unknown, "known": info.labels},
-            )
-        if body.params:
-            raise _invalid(
-                "diffusioncls takes no params; use steps and decoding", {"params": sorted(body.params)}
-            )
-        if body.steps is not None:
-            try:
-                steps = parse_steps(body.steps, info.total_steps)
-            except ValueError as err:
-                raise _invalid(str(err), {"field": "steps"}) from None
-    elif body.steps is not None or body.decoding.model_dump(exclude_none=True) or body.min_label_prob:
-        raise _invalid(
-            f"steps, decoding and min_label_prob apply to {DIFFUSION} only; pass {body.method}'s options "
-            "in params"
-        )
+        steps = _diffusion_steps(body, labels, info)
     else:
-        try:
-            check_classic_params(body.method, body.params)
-        except ValueError as err:
-            raise _invalid(str(err), {"params": sorted(body.params or {})}) from None
+        _check_classic(body)
     return AugmentPayload(
         checkpoint_id=info.checkpoint_id,
         method=body.method,
@@ -97,12 +75,69 @@ def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
         policy=body.policy,
         n=n,
         steps=steps,
-        decoding=decoding,
+        decoding=Decoding(**body.decoding.model_dump()),
         params=body.params,
         seed=body.seed,
         min_label_prob=body.min_label_prob,
         max_output_chars=settings.max_text_chars,
     )
+
+
+def _diffusion_steps(body: AugmentRequest, labels: list[str], info: CheckpointInfo) -> tuple[int, int] | None:
+    """A diffusioncls request's checks against the checkpoint; its step range (None: the default)."""
+    unknown = sorted(set(labels) - set(info.labels))
+    if unknown:
+        raise _invalid(
+            f"unknown label(s) {unknown}; this checkpoint knows {info.labels}",
+            {"unknown": unknown, "known": info.labels},
+        )
+    if body.params:
+        raise _invalid(
+            "diffusioncls takes no params; use steps and decoding", {"params": sorted(body.params)}
+        )
+    if body.steps is None:
+        return None
+    try:
+        return parse_steps(body.steps, info.total_steps)
+    except ValueError as err:
+        raise _invalid(str(err), {"field": "steps"}) from None
+
+
+def _check_classic(body: AugmentRequest) -> None:
+    """A classic method's request: no diffusion settings, and parameters the method takes."""
+    if body.steps is not None or body.decoding.model_dump(exclude_none=True) or body.min_label_prob:
+        raise _invalid(
+            f"steps, decoding and min_label_prob apply to {DIFFUSION} only; pass {body.method}'s options "
+            "in params"
+        )
+    try:
+        check_classic_params(body.method, body.params)
+    except ValueError as err:
+        raise _invalid(str(err), {"params": sorted(body.params or {})}) from None
+
+
+def _replay(
+    state: AppState, payload: AugmentPayload, key_digest: str, job_id: str, response: Response
+) -> JobAccepted | None:
+    """Claim an Idempotency-Key for `job_id`; the job it already names when the same request used it
+    before (None: the key is new), or 409 when another request did."""
+    canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    try:
+        existing = state.backend.claim_idempotency(key_digest, _digest(canonical), job_id)
+    except IdempotencyConflict:
+        # 409, not the 422 of the IETF idempotency-key draft: the request itself is valid, only its
+        # key is taken (by another request); the same request with a new key is accepted.
+        raise ApiError(
+            409,
+            "conflict",
+            "this Idempotency-Key was used with a different request body; use a new key for a new request",
+        ) from None
+    if existing is None:
+        return None
+    view = state.backend.get(existing)
+    response.headers["Location"] = f"/jobs/{existing}"
+    response.headers["Idempotent-Replayed"] = "true"
+    return JobAccepted(id=existing, status=view.status if view else "queued", location=f"/jobs/{existing}")
 
 
 NO_WORKER_WARNING = "no worker is serving the queue; the job waits until one starts"
@@ -178,24 +213,9 @@ def submit_augment(
     key_digest = None
     if idempotency_key is not None:
         key_digest = _digest(idempotency_key)
-        canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        try:
-            existing = state.backend.claim_idempotency(key_digest, _digest(canonical), job_id)
-        except IdempotencyConflict:
-            # 409, not the 422 of the IETF idempotency-key draft: the request itself is valid, only its
-            # key is taken (by another request); the same request with a new key is accepted.
-            raise ApiError(
-                409,
-                "conflict",
-                "this Idempotency-Key was used with a different request body; use a new key for a new request",
-            ) from None
-        if existing is not None:
-            view = state.backend.get(existing)
-            response.headers["Location"] = f"/jobs/{existing}"
-            response.headers["Idempotent-Replayed"] = "true"
-            return JobAccepted(
-                id=existing, status=view.status if view else "queued", location=f"/jobs/{existing}"
-            )
+        replayed = _replay(state, payload, key_digest, job_id, response)
+        if replayed is not None:
+            return replayed
     try:
         state.backend.submit(job_id, payload.model_dump(mode="json"))
     except (QueueFull, BackendUnavailable) as err:
