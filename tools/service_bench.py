@@ -248,6 +248,114 @@ def augment_body(args: argparse.Namespace, index: int, labels: list[str]) -> dic
     return {"items": items, "n": args.n, "seed": index, "method": args.method}
 
 
+class Burst:
+    """`--augment-jobs` submissions released at once (one thread each) while `--classify-calls` calls of
+    /classify run `--classify-concurrency` at a time; what each answered, tallied under one lock."""
+
+    def __init__(self, api: Api, args: argparse.Namespace, labels: list[str]):
+        self.api, self.args, self.labels = api, args, labels
+        self.errors: Counter[str] = Counter()
+        self.submit_latency: list[float] = []
+        self.classify_latency: list[float] = []
+        self.job_ids: list[str] = []
+        self.lock = threading.Lock()
+        self.barrier = threading.Barrier(args.augment_jobs)
+
+    def submit(self, index: int) -> None:
+        body = augment_body(self.args, index, self.labels)
+        self.barrier.wait()  # all at once
+        t0 = time.perf_counter()
+        try:
+            status, answer = self.api.call("POST", "/augment", body)
+        except OSError as err:
+            with self.lock:
+                self.errors[f"augment submit: {type(err).__name__}"] += 1
+            return
+        elapsed = time.perf_counter() - t0
+        with self.lock:
+            self.submit_latency.append(elapsed)
+            if status == 202:
+                self.job_ids.append(answer["id"])
+            else:
+                self.errors[f"augment submit: HTTP {status}"] += 1
+
+    def classify(self, index: int) -> None:
+        n = self.args.classify_texts
+        texts = [CLASSIFY_TEXTS[(index + k) % len(CLASSIFY_TEXTS)] for k in range(n)]
+        t0 = time.perf_counter()
+        try:
+            status, answer = self.api.call("POST", "/classify", {"texts": texts})
+        except OSError as err:
+            with self.lock:
+                self.errors[f"classify: {type(err).__name__}"] += 1
+            return
+        elapsed = time.perf_counter() - t0
+        with self.lock:
+            self.classify_latency.append(elapsed)
+            if status != 200 or len(answer["results"]) != len(texts):
+                self.errors[f"classify: HTTP {status}"] += 1
+
+    def run(self, started: float) -> tuple[float, float]:
+        """Seconds after `started` (monotonic) when every submission, then every /classify call, was answered."""
+        args = self.args
+        with (
+            ThreadPoolExecutor(args.augment_jobs) as submitters,
+            ThreadPoolExecutor(args.classify_concurrency) as classifiers,
+        ):
+            submitted = [submitters.submit(self.submit, i) for i in range(args.augment_jobs)]
+            classified = [classifiers.submit(self.classify, i) for i in range(args.classify_calls)]
+            for future in submitted:
+                future.result()
+            submit_done_s = time.monotonic() - started
+            for future in classified:
+                future.result()
+            return submit_done_s, time.monotonic() - started
+
+
+class RssSampler:
+    """The workers' resident memory every half second from `started` (monotonic): its peak and its course."""
+
+    def __init__(self, processes: list[subprocess.Popen], floor: list[float], started: float):
+        self.processes, self.started = processes, started
+        self.peak = list(floor)
+        self.series: list[list[tuple[float, float]]] = [[] for _ in processes]  # (s since start, MiB)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            now = time.monotonic() - self.started
+            for i, process in enumerate(self.processes):
+                with contextlib.suppress(OSError, RuntimeError):
+                    rss = rss_mib(process.pid)
+                    self.peak[i] = max(self.peak[i], rss)
+                    self.series[i].append((round(now, 1), round(rss, 1)))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def job_timings(views: dict[str, dict], since: dt.datetime) -> dict[str, Any]:
+    """Per finished job: submit-to-done and run time (s), and when it ended (s after `since`)."""
+    complete, run, ends = [], [], []
+    for view in views.values():
+        if view.get("ended_at") and view.get("created_at"):
+            created = dt.datetime.fromisoformat(view["created_at"])
+            ended = dt.datetime.fromisoformat(view["ended_at"])
+            complete.append((ended - created).total_seconds())
+            ends.append(ended)
+            if view.get("started_at"):
+                run.append((ended - dt.datetime.fromisoformat(view["started_at"])).total_seconds())
+    finished = [round((end - since).total_seconds(), 1) for end in sorted(ends)]
+    return {
+        "complete": complete,
+        "run": run,
+        "finished": finished,
+        "last_end_s": (max(ends) - since).total_seconds() if ends else None,
+    }
+
+
 def run_load(args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="dcls-load-"))
     stack = Stack(args, folder)
@@ -260,7 +368,6 @@ def run_load(args: argparse.Namespace) -> dict[str, Any]:
         _, info = api.call("GET", "/info")
         labels = info["model"]["labels"]
         rss_ready = [rss_mib(p.pid) for p in stack.workers]
-
         # Warm-up: "before" is taken once the workers' allocators have reached their working size,
         # so that before -> after shows growth with the number of jobs (a leak), not first-use.
         warm = [
@@ -269,98 +376,23 @@ def run_load(args: argparse.Namespace) -> dict[str, Any]:
         ]
         warm_views = wait_jobs(api, warm, args.timeout_s)
         rss_before = [rss_mib(p.pid) for p in stack.workers]
-
-        errors: Counter[str] = Counter()
-        submit_latency: list[float] = []
-        classify_latency: list[float] = []
-        job_ids: list[str] = []
-        lock = threading.Lock()
-        barrier = threading.Barrier(args.augment_jobs)
-
-        def submit(index: int) -> None:
-            body = augment_body(args, index, labels)
-            barrier.wait()  # all at once
-            t0 = time.perf_counter()
-            try:
-                status, answer = api.call("POST", "/augment", body)
-            except OSError as err:
-                with lock:
-                    errors[f"augment submit: {type(err).__name__}"] += 1
-                return
-            elapsed = time.perf_counter() - t0
-            with lock:
-                submit_latency.append(elapsed)
-                if status == 202:
-                    job_ids.append(answer["id"])
-                else:
-                    errors[f"augment submit: HTTP {status}"] += 1
-
-        def classify(index: int) -> None:
-            texts = [CLASSIFY_TEXTS[(index + k) % len(CLASSIFY_TEXTS)] for k in range(args.classify_texts)]
-            t0 = time.perf_counter()
-            try:
-                status, answer = api.call("POST", "/classify", {"texts": texts})
-            except OSError as err:
-                with lock:
-                    errors[f"classify: {type(err).__name__}"] += 1
-                return
-            elapsed = time.perf_counter() - t0
-            with lock:
-                classify_latency.append(elapsed)
-                if status != 200 or len(answer["results"]) != len(texts):
-                    errors[f"classify: HTTP {status}"] += 1
-
-        peak = list(rss_before)
-        series: list[list[tuple[float, float]]] = [[] for _ in stack.workers]  # (s since the burst, MiB)
-        sampling = threading.Event()
-
-        def sample_rss() -> None:  # the workers' memory through the load: its peak and its course
-            while not sampling.wait(0.5):
-                now = time.monotonic() - load_started
-                for i, process in enumerate(stack.workers):
-                    with contextlib.suppress(OSError, RuntimeError):
-                        rss = rss_mib(process.pid)
-                        peak[i] = max(peak[i], rss)
-                        series[i].append((round(now, 1), round(rss, 1)))
-
+        burst = Burst(api, args, labels)
         load_started = time.monotonic()
         load_started_wall = dt.datetime.now(dt.UTC)
-        sampler = threading.Thread(target=sample_rss, daemon=True)
-        sampler.start()
-        with (
-            ThreadPoolExecutor(args.augment_jobs) as submitters,
-            ThreadPoolExecutor(args.classify_concurrency) as classifiers,
-        ):
-            submitted = [submitters.submit(submit, i) for i in range(args.augment_jobs)]
-            classified = [classifiers.submit(classify, i) for i in range(args.classify_calls)]
-            for future in submitted:
-                future.result()
-            submit_done_s = time.monotonic() - load_started
-            for future in classified:
-                future.result()
-            classify_done_s = time.monotonic() - load_started
-        views = wait_jobs(api, job_ids, args.timeout_s)
+        sampler = RssSampler(stack.workers, rss_before, load_started)
+        submit_done_s, classify_done_s = burst.run(load_started)
+        views = wait_jobs(api, burst.job_ids, args.timeout_s)
         drained_s = time.monotonic() - load_started
         statuses = Counter(v["status"] for v in views.values())
         for status, count in statuses.items():
             if status != "succeeded":
-                errors[f"job {status}"] += count
-        complete_latency, run_time, ends = [], [], []
-        for view in views.values():
-            if view.get("ended_at") and view.get("created_at"):
-                created = dt.datetime.fromisoformat(view["created_at"])
-                ended = dt.datetime.fromisoformat(view["ended_at"])
-                complete_latency.append((ended - created).total_seconds())
-                ends.append(ended)
-                if view.get("started_at"):
-                    run_time.append((ended - dt.datetime.fromisoformat(view["started_at"])).total_seconds())
-        last_end_s = (max(ends) - load_started_wall).total_seconds() if ends else None
-        finished = [round((end - load_started_wall).total_seconds(), 1) for end in sorted(ends)]
-        sampling.set()
+                burst.errors[f"job {status}"] += count
+        timings = job_timings(views, load_started_wall)
+        sampler.stop()
         time.sleep(args.settle_s)  # let allocators return what the last jobs freed
         rss_after = [rss_mib(p.pid) for p in stack.workers]
         stack.check_alive()
-        outputs = sum(len(v["result"]["outputs"]) for v in views.values() if v.get("result"))
+        last_end_s = timings["last_end_s"]
         return {
             "settings": {
                 k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "command"
@@ -369,16 +401,16 @@ def run_load(args: argparse.Namespace) -> dict[str, Any]:
             "base_model": info["model"]["base_model"],
             "startup_s": round(startup_s, 1),
             "warm_up_jobs": dict(Counter(v["status"] for v in warm_views.values())),
-            "errors": dict(errors),
-            "error_count": sum(errors.values()),
+            "errors": dict(burst.errors),
+            "error_count": sum(burst.errors.values()),
             "augment": {
                 "submitted": args.augment_jobs,
-                "accepted": len(job_ids),
+                "accepted": len(burst.job_ids),
                 "statuses": dict(statuses),
-                "outputs": outputs,
-                "submit_latency_s": percentiles(submit_latency),
-                "complete_latency_s": percentiles(complete_latency),
-                "run_time_s": percentiles(run_time),
+                "outputs": sum(len(v["result"]["outputs"]) for v in views.values() if v.get("result")),
+                "submit_latency_s": percentiles(burst.submit_latency),
+                "complete_latency_s": percentiles(timings["complete"]),
+                "run_time_s": percentiles(timings["run"]),
                 "all_submitted_after_s": round(submit_done_s, 2),
                 "queue_drain_s": round(last_end_s, 2) if last_end_s is not None else None,
                 "observed_drained_after_s": round(drained_s, 2),
@@ -386,32 +418,36 @@ def run_load(args: argparse.Namespace) -> dict[str, Any]:
             "classify": {
                 "calls": args.classify_calls,
                 "texts_per_call": args.classify_texts,
-                "latency_s": percentiles(classify_latency),
+                "latency_s": percentiles(burst.classify_latency),
                 "all_done_after_s": round(classify_done_s, 2),
                 "throughput_calls_per_s": round(args.classify_calls / classify_done_s, 1),
             },
             "worker_rss_mib": [
-                {
-                    "worker": i,
-                    "ready": round(rss_ready[i], 1),
-                    "before": round(rss_before[i], 1),
-                    "peak": round(peak[i], 1),
-                    "after": round(rss_after[i], 1),
-                    "growth": round(rss_after[i] - rss_before[i], 1),
-                    "growth_pct": round(100 * (rss_after[i] - rss_before[i]) / rss_before[i], 2),
-                }
+                rss_row(i, rss_ready[i], rss_before[i], sampler.peak[i], rss_after[i])
                 for i in range(len(stack.workers))
             ],
             # Does memory level off? The workers' RSS at the middle of the burst against its end.
             "worker_rss_second_half_growth_pct": [
-                second_half_growth_pct(samples, last_end_s) for samples in series
+                second_half_growth_pct(samples, last_end_s) for samples in sampler.series
             ],
-            "worker_rss_series": [thin(samples, 500) for samples in series],
-            "jobs_finished_at_s": thin(finished, 500),
+            "worker_rss_series": [thin(samples, 500) for samples in sampler.series],
+            "jobs_finished_at_s": thin(timings["finished"], 500),
             "logs": str(folder),
         }
     finally:
         stack.stop()
+
+
+def rss_row(worker: int, ready: float, before: float, peak: float, after: float) -> dict[str, Any]:
+    return {
+        "worker": worker,
+        "ready": round(ready, 1),
+        "before": round(before, 1),
+        "peak": round(peak, 1),
+        "after": round(after, 1),
+        "growth": round(after - before, 1),
+        "growth_pct": round(100 * (after - before) / before, 2),
+    }
 
 
 def thin(values: list, at_most: int) -> list:
