@@ -651,7 +651,7 @@ def format_classify(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tools.service_bench", description=__doc__.split("\n\n")[0]
     )
@@ -691,6 +691,11 @@ def main(argv: list[str] | None = None) -> int:
     cls.add_argument("--min-seconds", type=float, default=5.0, help="least time of the offline measurement")
     cls.add_argument("--torch-threads", type=int, default=None)
     cls.add_argument("--out", type=Path, default=REPO / "runs" / "classify.json")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not (args.checkpoint / "diffusioncls.json").is_file():
         print(
