@@ -25,10 +25,11 @@ class MethodSpec:
     equal_examples: bool = False
 
 
-def _methods() -> dict[str, MethodSpec]:
-    methods = {
+def _baselines() -> dict[str, MethodSpec]:
+    """No augmentation, and the fair baselines: the same compute as an augmented run, and the
+    standard answers to imbalance."""
+    return {
         "none": MethodSpec("no augmentation: cross-entropy on the originals"),
-        # fair baselines: the same compute as an augmented run, and the standard answers to imbalance
         "none-equal-examples": MethodSpec(
             "no augmentation, (1 + n) x the epochs: as many examples seen as n pseudo samples per original",
             equal_examples=True,
@@ -42,6 +43,13 @@ def _methods() -> dict[str, MethodSpec]:
             "resample",
             policy="bd",
         ),
+    }
+
+
+def _diffusion_variants() -> dict[str, MethodSpec]:
+    """DiffusionCLS under both policies, the paper's ablations (Table 4), guidance, the label filter
+    and the step-group sweep (Figure 6)."""
+    methods = {
         "diffusioncls": MethodSpec(
             "DiffusionCLS, G/E: n reflective pseudo samples per original, Lc + Le", "diffusion", True
         ),
@@ -60,22 +68,29 @@ def _methods() -> dict[str, MethodSpec]:
         "diffusioncls-no-nrt": MethodSpec(
             "ablation w/o N.R.T.: pseudo samples, cross-entropy only", "diffusion", False
         ),
+        "diffusioncls-cfg2": MethodSpec(
+            "DiffusionCLS G/E with classifier-free guidance, scale 2", "diffusion", True, guidance=2.0
+        ),
+        "diffusioncls-filter": MethodSpec(
+            "DiffusionCLS G/E keeping pseudo samples the judge gives the intended label >= 0.5",
+            "diffusion",
+            True,
+            min_label_prob=0.5,
+        ),
     }
-    methods["diffusioncls-cfg2"] = MethodSpec(
-        "DiffusionCLS G/E with classifier-free guidance, scale 2", "diffusion", True, guidance=2.0
-    )
-    methods["diffusioncls-filter"] = MethodSpec(
-        "DiffusionCLS G/E keeping pseudo samples the judge gives the intended label >= 0.5",
-        "diffusion",
-        True,
-        min_label_prob=0.5,
-    )
     for g in range(1, 9):
         methods[f"diffusioncls-g{g}"] = MethodSpec(
             f"DiffusionCLS G/E from step group {g} of 8", "diffusion", True, step_group=g
         )
-    for name in ("eda", "aeda", "resample", "mlm_substitution"):
-        methods[name] = MethodSpec(f"{name}, G/E: n samples per original, cross-entropy", name)
+    return methods
+
+
+def _classic() -> dict[str, MethodSpec]:
+    """The classic augmenters, label confusion (and LCDA), mixup and embedding-space oversampling."""
+    methods = {
+        name: MethodSpec(f"{name}, G/E: n samples per original, cross-entropy", name)
+        for name in ("eda", "aeda", "resample", "mlm_substitution")
+    }
     confusion = TrainingOptions(label_confusion_alpha=4.0)
     methods["label_confusion"] = MethodSpec(
         "label confusion learning (alpha 4) on the originals", options=confusion
@@ -93,4 +108,4 @@ def _methods() -> dict[str, MethodSpec]:
     return methods
 
 
-METHODS = _methods()
+METHODS = {**_baselines(), **_diffusion_variants(), **_classic()}
