@@ -256,36 +256,30 @@ def train_generator(
     """
     device = next(model.parameters()).device
     runner = MaskedLMRunner(model, config.precision)
-    rng = random.Random(seed)
-    generator = torch.Generator().manual_seed(seed)
+    rng, generator = random.Random(seed), torch.Generator().manual_seed(seed)
     items = [i for i in range(len(examples)) for _ in range(config.draws_per_example)]
-    lengths = [len(examples[i].encoded) for i in items]
-    steps_per_epoch = math.ceil(len(items) / config.batch_size)
-    total = steps_per_epoch * config.epochs
-    head = head_prefix(model)
-    fast = {head: config.new_head_lr} if head_is_new and head else None
-    optimizer = adamw(model, config.lr, config.weight_decay, fast)
-    scheduler = linear_warmup_decay(optimizer, total, round(config.warmup_ratio * total))
+    total = math.ceil(len(items) / config.batch_size) * config.epochs
+    optimizer, scheduler = _optimiser(model, config, head_is_new, total)
     history = []
     for epoch in range(1, config.epochs + 1):
         model.train()
         loss_sum, token_count = 0.0, 0
-        batches = list(bucketed_batches(lengths, config.batch_size, rng))
+        batches = list(bucketed_batches([len(examples[i].encoded) for i in items], config.batch_size, rng))
         bar = tqdm(batches, desc=f"{desc} epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
         for batch in bar:
-            chosen = [examples[items[i]] for i in batch]
             ids, attention, positions, targets = make_training_batch(
-                chosen, codec, schedule, null_label_id, config.label_dropout, generator
+                [examples[items[i]] for i in batch],
+                codec,
+                schedule,
+                null_label_id,
+                config.label_dropout,
+                generator,
             )
             with torch.random.fork_rng(devices=[]):  # dropout draws from a local stream
                 torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
                 logits = runner(ids.to(device), attention.to(device), positions.to(device))
             loss = masked_diffusion_loss(logits, targets.to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
+            _optimiser_step(model, loss, optimizer, scheduler)
             loss_sum += loss.item() * len(targets)
             token_count += len(targets)
             bar.set_postfix(loss=f"{loss_sum / max(1, token_count):.4f}")
@@ -302,6 +296,23 @@ def train_generator(
             )
     model.eval()
     return {"history": history}
+
+
+def _optimiser(model, config: GeneratorConfig, head_is_new: bool, total_steps: int):
+    """AdamW (a new MLM head at its own, higher learning rate) with linear warm-up and decay."""
+    head = head_prefix(model)
+    fast = {head: config.new_head_lr} if head_is_new and head else None
+    optimizer = adamw(model, config.lr, config.weight_decay, fast)
+    return optimizer, linear_warmup_decay(optimizer, total_steps, round(config.warmup_ratio * total_steps))
+
+
+def _optimiser_step(model, loss: torch.Tensor, optimizer, scheduler) -> None:
+    """Backpropagate `loss`, clip the gradient norm to 1, step the optimiser and the schedule."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
 
 
 @torch.inference_mode()
