@@ -183,20 +183,9 @@ class DiffusionAugmenter:
         encoded = self.codec.encode(texts, self.max_content)
         weights = self.importance_source.importance(encoded)
         curves = [self.unit_keep_curve(w, e) for w, e in zip(weights, encoded, strict=True)]
-        states = []
-        for i, e in enumerate(encoded):
-            seen = {self.codec.normalise(e.text), self.codec.normalise(self.codec.decode_run(e.ids))}
-            seen.update(self.codec.normalise(t) for t in (exclude[i] if exclude else ()))
-            states.append(_ItemState(needed=counts[i], seen=seen))
+        states, shortfalls = self._item_states(encoded, counts, exclude)
         timings["importance"] += time.perf_counter() - clock
         requested = sum(counts)
-        shortfalls: list[Shortfall] = []
-        for i, e in enumerate(encoded):
-            if counts[i] and not any(e.maskable):
-                shortfalls.append(
-                    Shortfall(i, counts[i], 0, "the text has no tokens the generator can rewrite")
-                )
-                states[i].needed = 0
         decoded_chains, forward_passes = 0, 0
         for attempt in range(options.max_attempts):
             clock = time.perf_counter()
@@ -224,16 +213,7 @@ class DiffusionAugmenter:
             timings["accept"] += time.perf_counter() - clock
             if progress is not None:
                 progress(sum(min(len(s.accepted), s.needed) for s in states), requested)
-        for state in states:
-            # Attempts ran out: the best off-label outputs make up the count, flagged as such.
-            state.reserve.sort(key=lambda a: -a.provenance["label_prob"])
-            for a in state.reserve[: max(0, state.needed - len(state.accepted))]:
-                a.provenance["below_min_label_prob"] = True
-                state.accepted.append(a)
-        for i, state in enumerate(states):
-            if len(state.accepted) < state.needed:
-                reason = f"only {len(state.accepted)} distinct new texts in {state.chains_tried} tries"
-                shortfalls.append(Shortfall(i, state.needed, len(state.accepted), reason))
+        shortfalls += _settle(states)
         augmentations = [a for s in states for a in s.accepted]
         if options.score and self.scorer is not None and augmentations:
             score_augmentations(self.scorer, augmentations)
@@ -246,6 +226,23 @@ class DiffusionAugmenter:
             **{f"{name}_seconds": round(value, 4) for name, value in timings.items()},
         }
         return AugmentResult(augmentations, sorted(shortfalls, key=lambda s: s.source_index), stats)
+
+    def _item_states(
+        self, encoded: Sequence[EncodedText], counts: Sequence[int], exclude: Sequence[Iterable[str]] | None
+    ) -> tuple[list[_ItemState], list[Shortfall]]:
+        """Per input, what it needs and the texts it must not produce (itself, `exclude`); and the
+        shortfalls of inputs with nothing the generator can rewrite (they need nothing more)."""
+        states, shortfalls = [], []
+        for i, e in enumerate(encoded):
+            seen = {self.codec.normalise(e.text), self.codec.normalise(self.codec.decode_run(e.ids))}
+            seen.update(self.codec.normalise(t) for t in (exclude[i] if exclude else ()))
+            states.append(_ItemState(needed=counts[i], seen=seen))
+            if counts[i] and not any(e.maskable):
+                shortfalls.append(
+                    Shortfall(i, counts[i], 0, "the text has no tokens the generator can rewrite")
+                )
+                states[i].needed = 0
+        return states, shortfalls
 
     def _filter(self, states: Sequence[_ItemState], options: DiffusionOptions) -> None:
         """Move this attempt's new outputs into `accepted` (up to the count), or into the reserve
@@ -388,3 +385,18 @@ class ConfiguredDiffusion:
 
     def augment(self, texts, labels, counts, seed, progress=None, exclude=None) -> AugmentResult:
         return self.augmenter.augment(texts, labels, counts, seed, progress, exclude, self.options)
+
+
+def _settle(states: Sequence[_ItemState]) -> list[Shortfall]:
+    """When the attempts have run out: the best off-label outputs make up each input's count, flagged
+    as such; the inputs still short are reported."""
+    shortfalls = []
+    for i, state in enumerate(states):
+        state.reserve.sort(key=lambda a: -a.provenance["label_prob"])
+        for a in state.reserve[: max(0, state.needed - len(state.accepted))]:
+            a.provenance["below_min_label_prob"] = True
+            state.accepted.append(a)
+        if len(state.accepted) < state.needed:
+            reason = f"only {len(state.accepted)} distinct new texts in {state.chains_tried} tries"
+            shortfalls.append(Shortfall(i, state.needed, len(state.accepted), reason))
+    return shortfalls
