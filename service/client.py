@@ -410,8 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--chunk-size", type=int, default=64, help="rows per job (default 64)")
     a.add_argument("--in-flight", type=int, default=4, help="jobs on the queue at once (default 4)")
     a.add_argument("--attempts", type=int, default=3, help="submissions of a failing chunk (default 3)")
-    a.add_argument("--text-column", default="text")
-    a.add_argument("--label-column", default="label")
+    a.add_argument("--text-column", default="text", help="column of the texts (default text)")
+    a.add_argument("--label-column", default="label", help="column of the labels (default label)")
     args = parser.parse_args(argv)
     if args.chunk_size < 1 or args.in_flight < 1 or args.n < 1:
         parser.error("--chunk-size, --in-flight and --n must be at least 1")
