@@ -9,9 +9,13 @@ def test_thin_keeps_every_kth_value_and_the_last():
     assert thin([1, 2], 5) == [1, 2]
 
 
-def test_second_half_growth_is_measured_from_the_middle_of_the_burst_to_its_end():
-    levelled = [(0.0, 100.0), (4.9, 110.0), (10.0, 110.0)]
-    growing = [(0.0, 100.0), (5.0, 200.0), (10.0, 206.0)]
-    assert second_half_growth_pct(levelled, 10.0) == 0.0  # rose early, then flat
-    assert second_half_growth_pct(growing, 10.0) == 3.0  # 200 -> 206 MiB
+def test_second_half_growth_compares_median_readings_of_the_middle_and_the_end():
+    # 0-10 s: rises from 100 to 110 MiB, then flat at 110 with one low reading (a job's buffers freed)
+    levelled = [(float(t), min(110.0, 100.0 + t)) for t in range(11)] + [
+        (float(t), 110.0) for t in range(11, 21)
+    ]
+    levelled[19] = (19.0, 90.0)
+    assert second_half_growth_pct(levelled, 20.0) == 0.0  # medians of 8-12 s and 18-20 s: 110 and 110
+    growing = [(float(t), 100.0 + 2 * t) for t in range(21)]
+    assert second_half_growth_pct(growing, 20.0) == 15.0  # medians 120 (8-12 s) -> 138 (18-20 s)
     assert second_half_growth_pct([], 10.0) is None and second_half_growth_pct(growing, None) is None

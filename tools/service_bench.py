@@ -431,7 +431,8 @@ def run_load(args: argparse.Namespace) -> dict[str, Any]:
                 second_half_growth_pct(samples, last_end_s) for samples in sampler.series
             ],
             "worker_rss_series": [thin(samples, 500) for samples in sampler.series],
-            "jobs_finished_at_s": thin(timings["finished"], 500),
+            # (seconds after the burst, jobs finished by then)
+            "jobs_finished_at_s": thin([(t, k + 1) for k, t in enumerate(timings["finished"])], 500),
             "logs": str(folder),
         }
     finally:
@@ -461,14 +462,18 @@ def thin(values: list, at_most: int) -> list:
 def second_half_growth_pct(samples: list[tuple[float, float]], end_s: float | None) -> float | None:
     """RSS growth (%) from the middle of the burst to its end: near 0 when memory has levelled off.
 
-    samples: (seconds since the burst, MiB); the reading nearest each moment is used."""
+    samples: (seconds since the burst, MiB). Each side is the median of its readings (40-60% and
+    90-100% of the burst), so that one reading taken while a job's buffers were freed does not decide it."""
     if not samples or not end_s:
         return None
 
-    def at(moment: float) -> float:
-        return min(samples, key=lambda sample: abs(sample[0] - moment))[1]
+    def median_between(low: float, high: float) -> float | None:
+        values = sorted(rss for t, rss in samples if low * end_s <= t <= high * end_s)
+        return statistics.median(values) if values else None
 
-    middle, end = at(end_s / 2), at(end_s)
+    middle, end = median_between(0.4, 0.6), median_between(0.9, 1.0)
+    if middle is None or end is None:
+        return None
     return round(100 * (end - middle) / middle, 2)
 
 
@@ -476,7 +481,7 @@ def plot_soak(report: dict[str, Any], path: Path) -> Path:
     """Each worker's RSS through the burst, beside the jobs finished, as a PNG."""
     from training.plots import save_png, soak_figure
 
-    finished = [(t, k + 1) for k, t in enumerate(report["jobs_finished_at_s"])]
+    finished = [tuple(point) for point in report["jobs_finished_at_s"]]
     a = report["augment"]
     title = (
         f"{a['submitted']} augment jobs, {report['settings']['workers']} worker(s) on "
