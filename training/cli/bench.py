@@ -69,6 +69,15 @@ def _register_quality(bench) -> None:
         help="held-out judge of 'label kept': fitted on at most N train rows the run does not use "
         "(none under --setting full); 0 = no judge (default 1000)",
     )
+    _quality_output_args(q)
+    add_device(q)
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
+    decoding_args(q, "decoding of DiffusionCLS pseudo samples")
+    q.set_defaults(run=_bench_quality)
+
+
+def _quality_output_args(q) -> None:
+    """Where `bench quality` writes, resumes from and caches its trained stages."""
     q.add_argument("--out", required=True, help="result JSON (a Markdown table is written beside it)")
     q.add_argument(
         "--resume",
@@ -83,10 +92,6 @@ def _register_quality(bench) -> None:
         "with the same data, seed, base and settings (about 90 MB each for MiniLM-L6); "
         "auto = a 'cache' folder beside --out, none = off (default auto)",
     )
-    add_device(q)
-    q.add_argument("--quiet", action="store_true", help="no progress bars")
-    decoding_args(q, "decoding of DiffusionCLS pseudo samples")
-    q.set_defaults(run=_bench_quality)
 
 
 def _register_speed(bench) -> None:
