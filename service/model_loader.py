@@ -59,7 +59,11 @@ class ModelHolder:
             from worker import runtime
 
             loaded = runtime.ModelRuntime.load(
-                self.settings.checkpoint_dir, self.settings.device, self.purpose, self.settings.torch_threads
+                self.settings.checkpoint_dir,
+                self.settings.device,
+                self.purpose,
+                self.settings.torch_threads,
+                classify_quantize=self.settings.classify_quantize,
             )
             if self.purpose == "augment":
                 runtime.install(loaded)  # the embedded job function finds it there

@@ -537,11 +537,13 @@ def classify_texts(count: int) -> list[str]:
     return [f"{pool[i % len(pool)]} ({i})" for i in range(count)]
 
 
-def offline_throughput(checkpoint: Path, texts: list[str], batch: int, min_s: float) -> dict[str, float]:
+def offline_throughput(
+    checkpoint: Path, texts: list[str], batch: int, min_s: float, quantize: str = "none"
+) -> dict[str, float]:
     """Texts/s of the batched classifier forward in this process (no HTTP), and one-text latency."""
     from worker.runtime import ModelRuntime  # torch: only this command needs it
 
-    runtime = ModelRuntime.load(checkpoint, device="cpu", purpose="classify")
+    runtime = ModelRuntime.load(checkpoint, device="cpu", purpose="classify", classify_quantize=quantize)
     runtime.classify(texts[:batch])  # warm-up
     done, started = 0, time.perf_counter()
     while time.perf_counter() - started < min_s:
@@ -588,7 +590,7 @@ def http_classify(api: Api, texts: list[str], concurrency: int) -> dict[str, Any
 
 def run_classify(args: argparse.Namespace) -> dict[str, Any]:
     texts = classify_texts(args.calls)
-    offline = offline_throughput(args.checkpoint, texts, args.batch, args.min_seconds)
+    offline = offline_throughput(args.checkpoint, texts, args.batch, args.min_seconds, args.quantize)
     folder = Path(tempfile.mkdtemp(prefix="classify-bench-"))
     port = free_port()
     env = dict(
@@ -601,6 +603,7 @@ def run_classify(args: argparse.Namespace) -> dict[str, Any]:
         LOG_LEVEL="WARNING",
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         CLASSIFY_MAX_BATCH=str(args.batch),
+        CLASSIFY_QUANTIZE=args.quantize,
     )
     env.pop("REDIS_URL", None)  # embedded mode: one process, the same /classify path as with Redis
     if args.torch_threads:
@@ -695,6 +698,12 @@ def build_parser() -> argparse.ArgumentParser:
     cls.add_argument("--batch", type=int, default=64, help="offline batch size and CLASSIFY_MAX_BATCH")
     cls.add_argument("--min-seconds", type=float, default=5.0, help="least time of the offline measurement")
     cls.add_argument("--torch-threads", type=int, default=None)
+    cls.add_argument(
+        "--quantize",
+        choices=["none", "int8"],
+        default="none",
+        help="CLASSIFY_QUANTIZE of the server, and the same model offline (default none)",
+    )
     cls.add_argument("--out", type=Path, default=REPO / "runs" / "classify.json")
     return parser
 

@@ -44,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         connection.ping()  # fail fast on a wrong URL, before spending time on the model
         loaded = runtime.ModelRuntime.load(
-            settings.checkpoint_dir, settings.device, "augment", settings.torch_threads
+            settings.checkpoint_dir,
+            settings.device,
+            "augment",
+            settings.torch_threads,
+            classify_quantize=settings.classify_quantize,
         )
     except RedisConnectionError as err:
         print(f"worker: cannot reach Redis at REDIS_URL: {err}", file=sys.stderr)

@@ -21,7 +21,7 @@ import torch
 
 from training.augmenters.diffusion import DiffusionAugmenter
 from training.checkpoint import Checkpoint, load_checkpoint
-from training.classifier import ClassifierRunner
+from training.classifier import ClassifierRunner, quantize_int8
 from training.common import quiet_transformers, resolve_device
 from training.text import TextCodec
 from worker.checkpoint_info import CheckpointInfo, read_checkpoint_info
@@ -55,6 +55,7 @@ class ModelRuntime:
         device: str = "auto",
         purpose: Purpose = "augment",
         torch_threads: int | None = None,
+        classify_quantize: str = "none",
     ) -> ModelRuntime:
         started = time.perf_counter()
         quiet_transformers()
@@ -66,9 +67,15 @@ class ModelRuntime:
         dev = resolve_device(device)
         checkpoint = load_checkpoint(folder, dev, components=tuple(c for c in wanted if c))
         model = getattr(checkpoint, judge) if judge else None
+        precision = "auto"
+        if model is not None and classify_quantize == "int8":
+            model, precision = quantize_int8(model), "fp32"  # int8 kernels take float32 activations
         classifier = (
             ClassifierRunner(
-                model, TextCodec(checkpoint.tokenizer), max_length=checkpoint.settings.max_length
+                model,
+                TextCodec(checkpoint.tokenizer),
+                max_length=checkpoint.settings.max_length,
+                precision=precision,
             )
             if model is not None
             else None
@@ -132,6 +139,10 @@ def current() -> ModelRuntime:
 
             settings = WorkerSettings()
             _runtime = ModelRuntime.load(
-                settings.checkpoint_dir, settings.device, "augment", settings.torch_threads
+                settings.checkpoint_dir,
+                settings.device,
+                "augment",
+                settings.torch_threads,
+                classify_quantize=settings.classify_quantize,
             )
         return _runtime

@@ -38,6 +38,11 @@ class WorkerSettings(BaseSettings):
     metrics_port: int | None = Field(
         None, ge=1, le=65535, description="serve this worker's Prometheus metrics on this port (/metrics)"
     )
+    classify_quantize: Literal["none", "int8"] = Field(
+        "none",
+        description="int8: the classifier's linear layers in int8 on the CPU (about 1.5x the /classify "
+        "throughput for about 1 point of accuracy; docs/SPEED.md); none: as trained",
+    )
     log_format: Literal["plain", "json"] = Field(
         "plain", description="plain text lines, or one JSON object per line (with request_id and job_id)"
     )

@@ -154,3 +154,32 @@ def test_outputs_over_the_text_limit_are_dropped_and_shortfalls_name_the_label(t
     ).model_dump(mode="json")
     shortfall = jobs.augment(nothing)["shortfalls"][0]
     assert shortfall["source_index"] == 0 and shortfall["label"] == "anger"
+
+
+def test_int8_classifier_answers_like_the_float_one_and_only_on_the_cpu(tiny_checkpoint):
+    from worker.runtime import ModelRuntime
+    from worker.settings import WorkerSettings
+
+    texts = ["The movie was great today!", "Our team was rude again!", "I feel so alone tonight."]
+    plain = ModelRuntime.load(tiny_checkpoint, "cpu", "classify")
+    int8 = ModelRuntime.load(tiny_checkpoint, "cpu", "classify", classify_quantize="int8")
+    quantized = [m for m in int8.classifier.model.modules() if "quantized" in type(m).__module__]
+    assert quantized and int8.classifier.precision == "fp32"  # int8 kernels take float32 activations
+    for a, b in zip(plain.classify(texts), int8.classify(texts), strict=True):
+        assert set(b.probabilities) == set(a.probabilities)
+        assert sum(b.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+        for name, p in a.probabilities.items():
+            assert b.probabilities[name] == pytest.approx(p, abs=0.05)  # close, not equal
+    with pytest.raises(ValueError, match="CLASSIFY_QUANTIZE|classify_quantize"):
+        WorkerSettings(classify_quantize="int4")
+
+
+def test_int8_quantisation_refuses_a_gpu_model():
+    import torch
+
+    from training.classifier import quantize_int8
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    model.to("meta")  # any device but the CPU
+    with pytest.raises(ValueError, match="CPU only"):
+        quantize_int8(model)
