@@ -9,7 +9,7 @@
 #      (tools/service_bench.py load, /classify load beside it);
 #   4. with the time left (BUDGET_S, default 470 s, counted from the start): the quality bench on
 #      India-COVID-X fraction:0.2, seeds outer, every finished (seed, method) saved; rerunning
-#      resumes it.
+#      resumes it, on a fresh lease from docs/bench/india-f02-v3-h200.json.
 # DATA_DIR (default gpu_check/) is made on the CPU machine by scripts/gpu-check-data.sh.
 # DEVICE=cpu and small sizes (SMOKE=1) make a dry run on any machine. OUT_DIR gets 7 files (a lease
 # returns 8): speed.json/.md, sampler-profile.txt, fit-eval.json, load.json, india-f02.json/.md.
@@ -86,6 +86,10 @@ timeout --signal=INT --kill-after=20 "$(cap 150)" "$PY" -m tools.service_bench l
     --out "$OUT/load.json" || echo "load run did not finish"
 
 step "4. quality bench, India-COVID-X fraction:0.2, until the budget ends"
+# A fresh lease continues the runs an earlier one saved into docs/bench (the same settings: --resume
+# refuses anything else); a warm machine continues its own.
+SAVED=docs/bench/india-f02-v3-h200.json
+[ "$SMOKE" = 1 ] || [ -f "$WORK/india-f02.json" ] || [ ! -f "$SAVED" ] || cp "$SAVED" "$WORK/india-f02.json"
 timeout "$(cap 100000)" "$PY" -m training bench quality --data "$DATA/india_covid_x" --base "$BASE" \
     --setting fraction:0.2 --methods "$METHODS" --seeds "$SEEDS" --device "$DEVICE" --quiet \
     --cache "$WORK/cache" --resume --out "$WORK/india-f02.json" "${BENCH_FLAGS[@]}" 2>&1 | tail -n 40
