@@ -26,6 +26,7 @@ from training.common import (
     autocast,
     bucketed_batches,
     linear_warmup_decay,
+    optimiser_step,
     pad_batch,
     pretrained_kwargs,
     seeded,
@@ -465,13 +466,13 @@ class _Steps:
         schedule = linear_warmup_decay(optimizer, total, round(config.warmup_ratio * total))
         return cls(model, codec, objective, optimizer, schedule, config.precision, rng, torch_gen)
 
-    def epoch(self, batches, examples: Sequence[tuple[list[int], list[list[int]], int]]) -> dict[str, float]:
+    def epoch(self, bar, examples: Sequence[tuple[list[int], list[list[int]], int]]) -> dict[str, float]:
         """Train on each batch of indices into `examples` (original ids, its pseudo samples' ids, its
-        label); the mean losses of the epoch."""
+        label) that the progress bar `bar` yields; the mean losses of the epoch."""
         device = next(self.model.parameters()).device
         sums = {"loss": 0.0, "ce": 0.0, "contrastive": 0.0}
         steps = 0
-        for batch in batches:
+        for batch in bar:
             sequences = [examples[i][0] for i in batch]
             labels = [examples[i][2] for i in batch]
             for i in batch:
@@ -482,17 +483,12 @@ class _Steps:
             loss, ce, lc = self.objective.losses(
                 self.model, ids, attention, gold, len(batch), self.precision, self.rng, self.torch_gen
             )
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-            self.optimizer.step()
-            self.schedule.step()
+            optimiser_step(self.model, loss, self.optimizer, self.schedule)
             sums["loss"] += loss.item()
             sums["ce"] += ce.item()
             sums["contrastive"] += lc.item() if lc is not None else 0.0
             steps += 1
-            if hasattr(batches, "set_postfix"):  # a progress bar
-                batches.set_postfix(loss=f"{sums['loss'] / steps:.4f}")
+            bar.set_postfix(loss=f"{sums['loss'] / steps:.4f}")
         return {f"train_{k}": v / max(1, steps) for k, v in sums.items()}
 
 

@@ -117,6 +117,15 @@ def adamw(model: torch.nn.Module, lr: float, weight_decay: float, fast_lr: dict[
     )
 
 
+def optimiser_step(model: torch.nn.Module, loss: torch.Tensor, optimizer, scheduler) -> None:
+    """Backpropagate `loss`, clip the gradient norm to 1, step the optimiser and the schedule."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+
+
 def linear_warmup_decay(optimizer, total_steps: int, warmup_steps: int):
     """Linear warm-up to the base rate, then linear decay to zero at `total_steps`."""
     total_steps = max(1, total_steps)

@@ -22,6 +22,7 @@ from training.common import (
     autocast,
     bucketed_batches,
     linear_warmup_decay,
+    optimiser_step,
     pad_batch,
     pretrained_kwargs,
     seeded,
@@ -279,7 +280,7 @@ def train_generator(
                 torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
                 logits = runner(ids.to(device), attention.to(device), positions.to(device))
             loss = masked_diffusion_loss(logits, targets.to(device))
-            _optimiser_step(model, loss, optimizer, scheduler)
+            optimiser_step(model, loss, optimizer, scheduler)
             loss_sum += loss.item() * len(targets)
             token_count += len(targets)
             bar.set_postfix(loss=f"{loss_sum / max(1, token_count):.4f}")
@@ -304,15 +305,6 @@ def _optimiser(model, config: GeneratorConfig, head_is_new: bool, total_steps: i
     fast = {head: config.new_head_lr} if head_is_new and head else None
     optimizer = adamw(model, config.lr, config.weight_decay, fast)
     return optimizer, linear_warmup_decay(optimizer, total_steps, round(config.warmup_ratio * total_steps))
-
-
-def _optimiser_step(model, loss: torch.Tensor, optimizer, scheduler) -> None:
-    """Backpropagate `loss`, clip the gradient norm to 1, step the optimiser and the schedule."""
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    optimizer.step()
-    scheduler.step()
 
 
 @torch.inference_mode()
