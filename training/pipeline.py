@@ -303,6 +303,7 @@ def fit(
     started = time.perf_counter()
     dev = resolve_device(device)
     train, val = train_val_split(data, val_fraction, seed)
+    labels = data.label_names
     base_tokenizer = load_tokenizer(base)
     codec = TextCodec(base_tokenizer)
     timings: dict[str, float] = {}
@@ -314,7 +315,7 @@ def fit(
         bundle = train_diffusion_generator(
             base,
             codec,
-            data.label_names,
+            labels,
             train,
             val,
             importance_source=proxy,
@@ -330,7 +331,18 @@ def fit(
     classifier_report: dict | None = None
     if classifier_config is not None:
         with _timed(timings, "classifier"):
-            source = _pseudo_source_of(bundle, codec, proxy, train, plan, schedule, generator_config, seed)
+            source = None
+            if plan.enabled:
+                source = diffusion_pseudo_source(
+                    bundle,
+                    codec,
+                    schedule=schedule,
+                    max_length=generator_config.max_length,
+                    proxy=proxy,
+                    train=train,
+                    plan=plan,
+                    seed=seed,
+                )
             models["classifier"], classifier_report = train_task_classifier(
                 base,
                 codec,
@@ -351,7 +363,7 @@ def fit(
             **classifier_report,
         }
     settings = CheckpointSettings(
-        labels=data.label_names,
+        labels=labels,
         base_model=str(base),
         schedule=schedule,
         sampler=sampler,
@@ -372,7 +384,7 @@ def fit(
     timings["total"] = time.perf_counter() - started
     return {
         "checkpoint": str(out),
-        "labels": data.label_names,
+        "labels": labels,
         "train": len(train),
         "validation": len(val),
         "proxy": proxy_report,
@@ -380,22 +392,6 @@ def fit(
         "classifier": classifier_report,
         "seconds": {k: round(v, 1) for k, v in timings.items()},
     }
-
-
-def _pseudo_source_of(bundle, codec, proxy, train, plan, schedule, generator_config, seed):
-    """The classifier's pseudo samples from the fitted generator, or None when the plan has none."""
-    if not plan.enabled:
-        return None
-    return diffusion_pseudo_source(
-        bundle,
-        codec,
-        schedule=schedule,
-        max_length=generator_config.max_length,
-        proxy=proxy,
-        train=train,
-        plan=plan,
-        seed=seed,
-    )
 
 
 def _data_summary(
