@@ -483,7 +483,15 @@ def run_pretraining(run: PretrainRun) -> dict:
     generator = torch.Generator().manual_seed(config.seed)
     progress = _Progress()
     if run.resume and (run.out / STATE_FILE).exists():
-        progress = _resume(run.out / STATE_FILE, model, optimizer, groups, stream, generator, dev)
+        progress = _resume(
+            run.out / STATE_FILE,
+            model=model,
+            optimizer=optimizer,
+            groups=groups,
+            stream=stream,
+            generator=generator,
+            device=dev,
+        )
     runner = MaskedLMRunner(model, precision)
     if not progress.history:
         progress.history.append(
@@ -492,7 +500,17 @@ def run_pretraining(run: PretrainRun) -> dict:
         print(
             f"pretrain: step 0 held-out top-1 at 15%: {progress.history[-1]['heldout_top1_15']}", flush=True
         )
-    _train_until_budget(run, model, runner, optimizer, stream, generator, tokenizer, progress, dev)
+    _train_until_budget(
+        run,
+        model=model,
+        runner=runner,
+        optimizer=optimizer,
+        stream=stream,
+        generator=generator,
+        tokenizer=tokenizer,
+        progress=progress,
+        device=dev,
+    )
     final = _evaluate(model, tokenizer, run.heldout, config)
     if not progress.history or progress.history[-1]["step"] != progress.step:
         progress.history.append(_checkpoint_score(progress, final))
@@ -506,7 +524,7 @@ def run_pretraining(run: PretrainRun) -> dict:
 
 
 def _train_until_budget(
-    run: PretrainRun, model, runner, optimizer, stream, generator, tokenizer, progress: _Progress, dev
+    run: PretrainRun, *, model, runner, optimizer, stream, generator, tokenizer, progress: _Progress, device
 ) -> None:
     """Optimiser steps until the step or time budget is spent, with the learning-rate schedule, progress
     lines every 30 s, held-out scores every `eval_every` steps and the resumable state saved every
@@ -524,7 +542,16 @@ def _train_until_budget(
             group["lr"] = group["base_lr"] * factor
         windows = stream.next_batch(config.batch_size)
         masks = draw_masks([len(w) for w in windows], config, generator)
-        loss_sum, n_masked = _train_step(model, runner, optimizer, windows, masks, tokenizer, config, dev)
+        loss_sum, n_masked = _train_step(
+            windows,
+            masks,
+            model=model,
+            runner=runner,
+            optimizer=optimizer,
+            tokenizer=tokenizer,
+            config=config,
+            device=device,
+        )
         progress.step += 1
         progress.tokens += sum(len(w) + 2 for w in windows)
         progress.seconds += time.perf_counter() - started
@@ -547,7 +574,7 @@ def _train_until_budget(
 
 
 def _train_step(
-    model, runner, optimizer, windows, masks, tokenizer, config: PretrainConfig, dev
+    windows, masks, *, model, runner, optimizer, tokenizer, config: PretrainConfig, device
 ) -> tuple[float, int]:
     """One optimiser step over `windows` in micro-batches (gradients accumulated, each micro-batch
     weighted by its share of the masked tokens); (summed loss over masked tokens, masked tokens)."""
@@ -561,8 +588,8 @@ def _train_step(
         ids, attention, positions, targets = masked_batch(
             windows[start : start + micro], masks[start : start + micro], tokenizer
         )
-        logits = runner(ids.to(dev), attention.to(dev), positions.to(dev))
-        loss = masked_diffusion_loss(logits, targets.to(dev)) * (len(targets) / n_masked)
+        logits = runner(ids.to(device), attention.to(device), positions.to(device))
+        loss = masked_diffusion_loss(logits, targets.to(device)) * (len(targets) / n_masked)
         loss.backward()
         loss_sum += loss.item() * n_masked
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -570,8 +597,8 @@ def _train_step(
     return loss_sum, n_masked
 
 
-def _resume(state_path: Path, model, optimizer, groups, stream, generator, dev) -> _Progress:
-    state = torch.load(state_path, map_location=dev, weights_only=False)
+def _resume(state_path: Path, *, model, optimizer, groups, stream, generator, device) -> _Progress:
+    state = torch.load(state_path, map_location=device, weights_only=False)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     # The saved groups carry the old run's peak rates; this run's config decides them (a resumed
