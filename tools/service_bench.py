@@ -261,19 +261,27 @@ class Burst:
         self.lock = threading.Lock()
         self.barrier = threading.Barrier(args.augment_jobs)
 
+    def _call(self, kind: str, path: str, body: dict, latencies: list[float]) -> tuple[int, Any] | None:
+        """POST `body`; its latency goes into `latencies`, a failed connection into the errors as `kind`."""
+        t0 = time.perf_counter()
+        try:
+            status, answer = self.api.call("POST", path, body)
+        except OSError as err:
+            with self.lock:
+                self.errors[f"{kind}: {type(err).__name__}"] += 1
+            return None
+        with self.lock:
+            latencies.append(time.perf_counter() - t0)
+        return status, answer
+
     def submit(self, index: int) -> None:
         body = augment_body(self.args, index, self.labels)
         self.barrier.wait()  # all at once
-        t0 = time.perf_counter()
-        try:
-            status, answer = self.api.call("POST", "/augment", body)
-        except OSError as err:
-            with self.lock:
-                self.errors[f"augment submit: {type(err).__name__}"] += 1
+        answered = self._call("augment submit", "/augment", body, self.submit_latency)
+        if answered is None:
             return
-        elapsed = time.perf_counter() - t0
+        status, answer = answered
         with self.lock:
-            self.submit_latency.append(elapsed)
             if status == 202:
                 self.job_ids.append(answer["id"])
             else:
@@ -282,18 +290,10 @@ class Burst:
     def classify(self, index: int) -> None:
         n = self.args.classify_texts
         texts = [CLASSIFY_TEXTS[(index + k) % len(CLASSIFY_TEXTS)] for k in range(n)]
-        t0 = time.perf_counter()
-        try:
-            status, answer = self.api.call("POST", "/classify", {"texts": texts})
-        except OSError as err:
+        answered = self._call("classify", "/classify", {"texts": texts}, self.classify_latency)
+        if answered is not None and (answered[0] != 200 or len(answered[1]["results"]) != len(texts)):
             with self.lock:
-                self.errors[f"classify: {type(err).__name__}"] += 1
-            return
-        elapsed = time.perf_counter() - t0
-        with self.lock:
-            self.classify_latency.append(elapsed)
-            if status != 200 or len(answer["results"]) != len(texts):
-                self.errors[f"classify: HTTP {status}"] += 1
+                self.errors[f"classify: HTTP {answered[0]}"] += 1
 
     def run(self, started: float) -> tuple[float, float]:
         """Seconds after `started` (monotonic) when every submission, then every /classify call, was answered."""
