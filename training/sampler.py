@@ -35,9 +35,8 @@ class DecodeConfig:
     temperature: float = DEFAULT_TEMPERATURE  # 0 = greedy
     top_k: int = DEFAULT_TOP_K  # 0 = no top-k cut
     top_p: float = DEFAULT_TOP_P  # 1 = no nucleus cut
-    guidance_scale: float = (
-        DEFAULT_GUIDANCE_SCALE  # 1 = conditional only; s != 1 adds a null-label pass (CFG)
-    )
+    # 1 = conditional only; s != 1 adds a null-label pass (CFG)
+    guidance_scale: float = DEFAULT_GUIDANCE_SCALE
 
     def __post_init__(self) -> None:
         # The limits every entry point shares (training/defaults.py); the numbers stay as given.
