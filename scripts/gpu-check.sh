@@ -11,6 +11,7 @@
 #      India-COVID-X fraction:0.2, seeds outer, every finished (seed, method) saved; rerunning
 #      resumes it, on a fresh lease from docs/bench/india-f02-v3-h200.json.
 # DATA_DIR (default gpu_check/) is made on the CPU machine by scripts/gpu-check-data.sh.
+# PARTS (default 1234) picks the parts to run: PARTS=4 spends a lease on the quality bench alone.
 # DEVICE=cpu and small sizes (SMOKE=1) make a dry run on any machine. OUT_DIR gets 7 files (a lease
 # returns 8): speed.json/.md, sampler-profile.txt, fit-eval.json, load.json, india-f02.json/.md.
 set -uo pipefail
@@ -23,6 +24,7 @@ BASE=${BASE:-base_models/minilm-l6-mlm-en-v3}
 PY=${PYTHON:-python3}
 WORK=${WORK:-/tmp/gpu-check}  # absolute: kept between calls on a warm machine (the bench resumes)
 SMOKE=${SMOKE:-0}
+PARTS=${PARTS:-1234}
 START=$(date +%s)
 export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 mkdir -p "$OUT" "$WORK"
@@ -54,6 +56,9 @@ else
     FIT_FLAGS=(); BENCH_FLAGS=()
 fi
 
+want() { [[ $PARTS == *$1* ]]; }
+
+if want 1; then
 step "1. speed bench on $DEVICE"
 timeout "$(cap 150)" "$PY" -m training bench speed --base "$BASE" --device "$DEVICE" --texts "$TEST" \
     --batch-sizes "$BATCHES" --rounds "$ROUNDS" --min-seconds 1 --naive-samples 2 --out "$OUT/speed.json" \
@@ -61,7 +66,9 @@ timeout "$(cap 150)" "$PY" -m training bench speed --base "$BASE" --device "$DEV
 timeout "$(cap 60)" "$PY" -m tools.sampler_profile --base "$BASE" --device "$DEVICE" --texts "$TEST" \
     --batch "$PROFILE_BATCH" --rounds 8 >"$OUT/sampler-profile.txt" 2>&1 || echo "profile did not finish"
 head -c 4000 "$OUT/sampler-profile.txt"
+fi
 
+if want 2 || want 3; then
 step "2. fit on India-COVID-X fraction:0.1 on $DEVICE"
 "$PY" - "$DATA/india_covid_x/train.csv" "$WORK/india-f01.csv" <<'PY'
 import csv, sys
@@ -79,12 +86,16 @@ timeout "$(cap 180)" "$PY" -m training fit --train "$WORK/india-f01.csv" --base 
 echo "fit took $(($(date +%s) - fit_start)) s"
 timeout "$(cap 60)" "$PY" -m training evaluate --checkpoint "$WORK/ckpt" --input "$TEST" --device "$DEVICE" \
     --out "$OUT/fit-eval.json" 2>&1 | head -n 12
+fi
 
+if want 3; then
 step "3. one worker on $DEVICE, a burst of $JOBS augment jobs through Redis"
 timeout --signal=INT --kill-after=20 "$(cap 150)" "$PY" -m tools.service_bench load --checkpoint "$WORK/ckpt" --workers 1 --device "$DEVICE" \
     --augment-jobs "$JOBS" --warmup-jobs 10 --classify-calls "$CALLS" --torch-threads 4 \
     --out "$OUT/load.json" || echo "load run did not finish"
+fi
 
+if want 4; then
 step "4. quality bench, India-COVID-X fraction:0.2, until the budget ends"
 # A fresh lease continues the runs an earlier one saved into docs/bench (the same settings: --resume
 # refuses anything else); a warm machine continues its own.
@@ -94,5 +105,6 @@ timeout "$(cap 100000)" "$PY" -m training bench quality --data "$DATA/india_covi
     --setting fraction:0.2 --methods "$METHODS" --seeds "$SEEDS" --device "$DEVICE" --quiet \
     --cache "$WORK/cache" --resume --out "$WORK/india-f02.json" "${BENCH_FLAGS[@]}" 2>&1 | tail -n 40
 cp "$WORK"/india-f02.json "$WORK"/india-f02.md "$OUT/" 2>/dev/null
+fi
 step "done"
 ls -la "$OUT"
