@@ -6,7 +6,7 @@
 #   2. `fit` on India-COVID-X fraction:0.1 on the GPU, timed, and the fitted classifier scored on the
 #      test split;
 #   3. one worker on the GPU serving a burst of 200 augment jobs through a real Redis
-#      (tools/service_bench.py load, /classify load beside it);
+#      (python -m tools.service_bench load, /classify load beside it);
 #   4. with the time left (BUDGET_S, default 470 s, counted from the start): the quality bench on
 #      India-COVID-X fraction:0.2, seeds outer, every finished (seed, method) saved; rerunning
 #      resumes it, on a fresh lease from docs/bench/india-f02-v3-h200.json.

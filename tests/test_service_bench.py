@@ -1,6 +1,6 @@
-"""The pure helpers of tools/service_bench.py (the load test itself needs a whole deployment)."""
+"""The pure helpers of tools/service_bench/ (the load test itself needs a whole deployment)."""
 
-from tools.service_bench import second_half_growth_pct, thin
+from tools.service_bench.rss import second_half_growth_pct, thin
 
 
 def test_thin_keeps_every_kth_value_and_the_last():
