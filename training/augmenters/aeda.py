@@ -14,10 +14,9 @@ character it was put before.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from training.augmenters.base import AugmentResult, ProgressFn
-from training.augmenters.distinct import Proposal, draw_until_distinct
+from training.augmenters.distinct import DrawingAugmenter, ImpossibleFn, Proposal, ProposeFn
 from training.augmenters.words import Token, render, segment, word_indices
 
 MARKS = (".", ";", "?", ":", "!", ",")
@@ -34,7 +33,7 @@ def slots(tokens: list[Token]) -> list[int]:
     ]
 
 
-class AEDAAugmenter:
+class AEDAAugmenter(DrawingAugmenter):
     name = "aeda"
 
     def __init__(
@@ -55,15 +54,7 @@ class AEDAAugmenter:
         self.full_width_marks = tuple(full_width_marks)
         self.tries_per_output = tries_per_output
 
-    def augment(
-        self,
-        texts: Sequence[str],
-        labels: Sequence[str],
-        counts: Sequence[int],
-        seed: int,
-        progress: ProgressFn | None = None,
-        exclude: Sequence[Iterable[str]] | None = None,
-    ) -> AugmentResult:
+    def proposer(self, texts: Sequence[str], seed: int) -> tuple[ProposeFn, ImpossibleFn]:
         segmented: dict[int, list[Token]] = {}
 
         def tokens_of(item: int) -> list[Token]:
@@ -81,18 +72,7 @@ class AEDAAugmenter:
             text, insertions = self.insert_marks(tokens, rng)
             return text, {"insertions": insertions, "ratio": self.ratio}
 
-        return draw_until_distinct(
-            self.name,
-            texts,
-            labels,
-            counts,
-            seed,
-            propose,
-            self.tries_per_output,
-            progress,
-            exclude,
-            impossible,
-        )
+        return propose, impossible
 
     def insert_marks(self, tokens: list[Token], rng: random.Random) -> tuple[str, list[dict]]:
         words = slots(tokens)

@@ -131,6 +131,7 @@ def draw_until_distinct(
     texts: Sequence[str],
     labels: Sequence[str],
     counts: Sequence[int],
+    *,
     seed: int,
     propose: ProposeFn,
     tries_per_output: int,
@@ -164,3 +165,42 @@ def draw_until_distinct(
                 collector.offer(item, try_index, candidate[0], candidate[1])
         collector.progress(progress)
     return collector.result()
+
+
+ImpossibleFn = Callable[[int], str | None]
+"""impossible(item) -> why input `item` can give no new text at all, or None."""
+
+
+class DrawingAugmenter:
+    """A rule-based augmenter (EDA, AEDA): it proposes one rewrite of an input at a time and
+    `draw_until_distinct` keeps the distinct ones. Subclasses say how to propose (`proposer`)."""
+
+    name: str
+    tries_per_output: int
+
+    def proposer(self, texts: Sequence[str], seed: int) -> tuple[ProposeFn, ImpossibleFn]:
+        """(propose, impossible) for these inputs; both may cache per-input work between tries."""
+        raise NotImplementedError
+
+    def augment(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        counts: Sequence[int],
+        seed: int,
+        progress: ProgressFn | None = None,
+        exclude: Sequence[Iterable[str]] | None = None,
+    ) -> AugmentResult:
+        propose, impossible = self.proposer(texts, seed)
+        return draw_until_distinct(
+            self.name,
+            texts,
+            labels,
+            counts,
+            seed=seed,
+            propose=propose,
+            tries_per_output=self.tries_per_output,
+            progress=progress,
+            exclude=exclude,
+            impossible=impossible,
+        )

@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from training.augmenters.base import AugmentResult, ProgressFn
-from training.augmenters.distinct import Proposal, draw_until_distinct
+from training.augmenters.distinct import DrawingAugmenter, ImpossibleFn, Proposal, ProposeFn
 from training.augmenters.wordnet import SynonymSource, WordNet, find_wordnet_folder
 from training.augmenters.words import Token, insert_before, render, segment, word_indices
 from training.common import derive_seed
@@ -87,7 +86,7 @@ def match_case(template: str, word: str) -> str:
     return word
 
 
-class EDAAugmenter:
+class EDAAugmenter(DrawingAugmenter):
     name = "eda"
 
     def __init__(
@@ -124,15 +123,7 @@ class EDAAugmenter:
     def synonym_source(self) -> str | None:
         return self.source.name if self.source is not None else None
 
-    def augment(
-        self,
-        texts: Sequence[str],
-        labels: Sequence[str],
-        counts: Sequence[int],
-        seed: int,
-        progress: ProgressFn | None = None,
-        exclude: Sequence[Iterable[str]] | None = None,
-    ) -> AugmentResult:
+    def proposer(self, texts: Sequence[str], seed: int) -> tuple[ProposeFn, ImpossibleFn]:
         plans: dict[int, tuple[list[Token], _Synonyms, tuple[str, ...], int]] = {}
 
         def plan(item: int):
@@ -162,18 +153,7 @@ class EDAAugmenter:
             facts = {"operation": op, "edits": edits, "synonym_source": self.synonym_source}
             return render(new), facts
 
-        return draw_until_distinct(
-            self.name,
-            texts,
-            labels,
-            counts,
-            seed,
-            propose,
-            self.tries_per_output,
-            progress,
-            exclude,
-            impossible,
-        )
+        return propose, impossible
 
     # -- the four operations: (tokens, synonyms by token position, rng) -> (new tokens | None, edits) ----
     def _synonyms_by_position(self, tokens: list[Token]) -> _Synonyms:
