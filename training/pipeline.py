@@ -1,12 +1,12 @@
 """End-to-end training: `fit` (labelled data -> proxy -> generator -> pseudo samples -> classifier ->
-checkpoint). Base models are made by `training.pretrain`."""
+checkpoint). The trainers of the stages live in `training.stages` and are re-exported here; base models
+are made by `training.pretrain`."""
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,40 +14,35 @@ import torch
 
 from training.augmenters.diffusion import DiffusionAugmenter, DiffusionOptions
 from training.checkpoint import CheckpointSettings, SamplerDefaults, write_checkpoint
-from training.classifier import (
-    ClassifierConfig,
-    ClassifierRunner,
-    NoiseResistance,
-    PseudoSource,
-    TrainingOptions,
-    load_classifier,
-    train_classifier,
-)
-from training.common import pretrained_kwargs, resolve_device
+from training.classifier import ClassifierConfig, ClassifierRunner, NoiseResistance, PseudoSource
+from training.common import resolve_device
 from training.data import LabelledData, train_val_split
 from training.defaults import PSEUDO_PER_ORIGINAL
-from training.generator import (
-    NULL_LABEL_TOKEN,
-    DiffusionExample,
-    GeneratorConfig,
-    ScheduleConfig,
-    add_label_tokens,
-    label_token,
-    load_base_mlm,
-    train_generator,
-)
+from training.generator import GeneratorConfig, ScheduleConfig
 from training.policies import POLICIES, augment_balanced, each_counts
-from training.text import TextCodec, ensure_special_tokens
+from training.stages import (
+    GeneratorBundle,
+    load_tokenizer,
+    train_diffusion_generator,
+    train_proxy,
+    train_task_classifier,
+    untrained_generator,
+)
+from training.text import TextCodec
 
-log = logging.getLogger(__name__)
-
-
-def load_tokenizer(name_or_path: str | Path):
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), **pretrained_kwargs(name_or_path))
-    ensure_special_tokens(tokenizer)
-    return tokenizer
+# The stages' trainers are re-exported: the bench, the tools and the tests import them from here.
+__all__ = [
+    "GeneratorBundle",
+    "PseudoPlan",
+    "diffusion_pseudo_source",
+    "fit",
+    "load_tokenizer",
+    "pseudo_source",
+    "train_diffusion_generator",
+    "train_proxy",
+    "train_task_classifier",
+    "untrained_generator",
+]
 
 
 @dataclass(frozen=True)
@@ -125,132 +120,6 @@ def pseudo_source(
     return make
 
 
-@dataclass
-class GeneratorBundle:
-    """A trained generator and what sampling it needs."""
-
-    model: Any
-    tokenizer: Any  # the base tokenizer plus the label tokens
-    prompt_ids: dict[str, int]  # label -> id of the token it is prompted with (null without prompting)
-    null_id: int
-    label_prompt: bool
-    head_created: bool
-    report: dict
-
-
-def train_proxy(
-    base: str | Path,
-    codec: TextCodec,
-    train: LabelledData,
-    val: LabelledData,
-    *,
-    config: ClassifierConfig,
-    seed: int,
-    device: torch.device,
-    progress: bool = True,
-) -> tuple[ClassifierRunner, dict]:
-    model = load_classifier(base, train.label_names, device, seed)
-    report = train_classifier(model, codec, train, val, config, seed, desc="proxy", progress=progress)
-    return ClassifierRunner(model, codec, max_length=config.max_length), report
-
-
-def untrained_generator(
-    base: str | Path, labels: list[str], device: torch.device, seed: int, label_prompt: bool = True
-) -> GeneratorBundle:
-    """The base MLM with the label tokens added: what `train_diffusion_generator` fine-tunes (and what
-    saved generator weights load into)."""
-    generator, head_created = load_base_mlm(base, device, seed)
-    tokenizer = load_tokenizer(base)
-    token_ids = add_label_tokens(generator, tokenizer, labels)
-    null_id = token_ids[NULL_LABEL_TOKEN]
-    # Without label prompting every example (and later every sample) carries the null label.
-    prompt_ids = {lbl: token_ids[label_token(lbl)] if label_prompt else null_id for lbl in labels}
-    return GeneratorBundle(generator, tokenizer, prompt_ids, null_id, label_prompt, head_created, {})
-
-
-def train_diffusion_generator(
-    base: str | Path,
-    codec: TextCodec,
-    labels: list[str],
-    train: LabelledData,
-    val: LabelledData,
-    *,
-    importance_source: ClassifierRunner,
-    config: GeneratorConfig,
-    schedule: ScheduleConfig,
-    seed: int,
-    device: torch.device,
-    label_prompt: bool = True,
-    progress: bool = True,
-) -> GeneratorBundle:
-    """Importance weights from the proxy, label tokens, masked-diffusion fine-tuning of the base MLM."""
-    bundle = untrained_generator(base, labels, device, seed, label_prompt)
-    if bundle.head_created:
-        log.warning(
-            "%s has no MLM head: one was created and is trained on the labelled texts only; "
-            "run `python -m training pretrain` on unlabelled text first for better generations",
-            base,
-        )
-
-    def examples(data: LabelledData) -> list[DiffusionExample]:
-        encoded = codec.encode(data.texts, config.max_content)
-        weights = importance_source.importance(encoded)
-        return [
-            DiffusionExample(e, bundle.prompt_ids[lbl], w)
-            for e, lbl, w in zip(encoded, data.labels, weights, strict=True)
-            if any(e.maskable)
-        ]
-
-    bundle.report = train_generator(
-        bundle.model,
-        codec,
-        examples(train),
-        bundle.null_id,
-        schedule,
-        config,
-        seed,
-        head_is_new=bundle.head_created,
-        progress=progress,
-        validation=examples(val),
-    )
-    return bundle
-
-
-def train_task_classifier(
-    base: str | Path,
-    codec: TextCodec,
-    train: LabelledData,
-    val: LabelledData,
-    *,
-    config: ClassifierConfig,
-    seed: int,
-    device: torch.device,
-    noise: NoiseResistance = NoiseResistance(),
-    pseudo: PseudoSource | None = None,
-    regenerate_every: int = 1,
-    progress: bool = True,
-    options: TrainingOptions = TrainingOptions(),
-):
-    """The task classifier on originals plus pseudo samples from `pseudo` (None: originals only),
-    with optional training-time `options` (label confusion, mixup)."""
-    model = load_classifier(base, train.label_names, device, seed + 1)
-    report = train_classifier(
-        model,
-        codec,
-        train,
-        val,
-        config,
-        seed,
-        desc="classifier",
-        progress=progress,
-        noise=noise,
-        pseudo=pseudo,
-        regenerate_every=regenerate_every,
-        options=options,
-    )
-    return model, report
-
-
 def diffusion_pseudo_source(
     bundle: GeneratorBundle,
     codec: TextCodec,
@@ -301,101 +170,207 @@ def fit(
     label; it is trained and sampled with the null label) and `noise.weight=0` (w/o N.R.T.).
     """
     started = time.perf_counter()
-    dev = resolve_device(device)
-    train, val = train_val_split(data, val_fraction, seed)
-    labels = data.label_names
-    base_tokenizer = load_tokenizer(base)
-    codec = TextCodec(base_tokenizer)
-    timings: dict[str, float] = {}
-    with _timed(timings, "proxy"):
-        proxy, proxy_report = train_proxy(
-            base, codec, train, val, config=proxy_config, seed=seed, device=dev, progress=progress
-        )
-    with _timed(timings, "generator"):
-        bundle = train_diffusion_generator(
-            base,
-            codec,
-            labels,
-            train,
-            val,
-            importance_source=proxy,
-            config=generator_config,
-            schedule=schedule,
-            seed=seed,
-            device=dev,
-            label_prompt=label_prompt,
-            progress=progress,
-        )
-    models = {"generator": bundle.model, "proxy": proxy.model}
-    classifier_settings: dict = {}
-    classifier_report: dict | None = None
+    run = _FitRun.start(
+        data, base, schedule, val_fraction=val_fraction, seed=seed, device=device, progress=progress
+    )
+    proxy = _proxy_stage(run, proxy_config)
+    bundle = _generator_stage(run, proxy, config=generator_config, label_prompt=label_prompt)
     if classifier_config is not None:
-        with _timed(timings, "classifier"):
-            source = None
-            if plan.enabled:
-                source = diffusion_pseudo_source(
-                    bundle,
-                    codec,
-                    schedule=schedule,
-                    max_length=generator_config.max_length,
-                    proxy=proxy,
-                    train=train,
-                    plan=plan,
-                    seed=seed,
-                )
-            models["classifier"], classifier_report = train_task_classifier(
-                base,
-                codec,
-                train,
-                val,
-                config=classifier_config,
-                seed=seed,
-                device=dev,
-                noise=noise,
-                pseudo=source,
-                regenerate_every=plan.regenerate_every,
-                progress=progress,
-            )
-        classifier_settings = {
-            "config": classifier_config.to_dict(),
-            "noise_resistance": noise.to_dict(),
-            "pseudo_samples": plan.to_dict(),
-            **classifier_report,
-        }
-    settings = CheckpointSettings(
-        labels=labels,
-        base_model=str(base),
-        schedule=schedule,
-        sampler=sampler,
-        max_length=generator_config.max_length,
-        generator={
-            "config": generator_config.to_dict(),
-            "head_created": bundle.head_created,
-            "label_prompt": label_prompt,
-            **bundle.report,
-        },
-        proxy={"config": proxy_config.to_dict(), **proxy_report},
-        classifier=classifier_settings,
-        data=_data_summary(data, train, val, val_fraction, seed),
-    )
+        pseudo = _pseudo_samples(run, bundle, proxy, plan=plan, max_length=generator_config.max_length)
+        _classifier_stage(run, pseudo, config=classifier_config, noise=noise, plan=plan)
+    settings = _checkpoint_settings(run, sampler, generator_config.max_length)
     write_checkpoint(
-        out, settings, base_tokenizer, models, generator_tokenizer=bundle.tokenizer, overwrite=overwrite
+        out,
+        settings,
+        run.codec.tokenizer,
+        run.models,
+        generator_tokenizer=bundle.tokenizer,
+        overwrite=overwrite,
     )
-    timings["total"] = time.perf_counter() - started
+    run.timings["total"] = time.perf_counter() - started
     return {
         "checkpoint": str(out),
-        "labels": labels,
-        "train": len(train),
-        "validation": len(val),
-        "proxy": proxy_report,
-        "generator": bundle.report,
-        "classifier": classifier_report,
-        "seconds": {k: round(v, 1) for k, v in timings.items()},
+        "labels": run.labels,
+        "train": len(run.train),
+        "validation": len(run.val),
+        "proxy": run.reports["proxy"],
+        "generator": run.reports["generator"],
+        "classifier": run.reports.get("classifier"),
+        "seconds": {k: round(v, 1) for k, v in run.timings.items()},
     }
 
 
+@dataclass
+class _FitRun:
+    """One `fit` call: what its stages share (data split, base model, codec, device), and what each
+    stage has made so far."""
+
+    labels: list[str]
+    train: LabelledData
+    val: LabelledData
+    base: str | Path
+    codec: TextCodec  # of the base tokenizer (`codec.tokenizer`), which the checkpoint saves as well
+    schedule: ScheduleConfig
+    seed: int
+    device: torch.device
+    progress: bool
+    data_summary: dict[str, Any]  # what the checkpoint records of the data
+    models: dict[str, Any] = field(default_factory=dict)  # checkpoint component -> trained model
+    reports: dict[str, dict] = field(default_factory=dict)  # stage -> its training report
+    sections: dict[str, dict] = field(default_factory=dict)  # stage -> the checkpoint settings' record of it
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+
+    @classmethod
+    def start(
+        cls,
+        data: LabelledData,
+        base: str | Path,
+        schedule: ScheduleConfig,
+        *,
+        val_fraction: float,
+        seed: int,
+        device: str,
+        progress: bool,
+    ) -> _FitRun:
+        """The validation split, the base tokenizer's codec and the device of a fit."""
+        dev = resolve_device(device)
+        train, val = train_val_split(data, val_fraction, seed)
+        codec = TextCodec(load_tokenizer(base))
+        return cls(
+            labels=data.label_names,
+            train=train,
+            val=val,
+            base=base,
+            codec=codec,
+            schedule=schedule,
+            seed=seed,
+            device=dev,
+            progress=progress,
+            data_summary=_data_summary(data, train, val, val_fraction=val_fraction, seed=seed),
+        )
+
+    def record(self, stage: str, model: Any, *, report: dict, section: dict) -> None:
+        """Keep what a stage made: its model and its section of the checkpoint settings (for the
+        checkpoint), its training report (for fit's result)."""
+        self.models[stage] = model
+        self.reports[stage] = report
+        self.sections[stage] = section
+
+
+def _proxy_stage(run: _FitRun, config: ClassifierConfig) -> ClassifierRunner:
+    """The proxy classifier, whose importance weights the generator is trained with."""
+    with _timed(run.timings, "proxy"):
+        proxy, report = train_proxy(
+            run.base,
+            run.codec,
+            run.train,
+            run.val,
+            config=config,
+            seed=run.seed,
+            device=run.device,
+            progress=run.progress,
+        )
+    run.record("proxy", proxy.model, report=report, section={"config": config.to_dict(), **report})
+    return proxy
+
+
+def _generator_stage(
+    run: _FitRun, proxy: ClassifierRunner, *, config: GeneratorConfig, label_prompt: bool
+) -> GeneratorBundle:
+    """The diffusion generator, fine-tuned from the base MLM with the proxy's importance weights."""
+    with _timed(run.timings, "generator"):
+        bundle = train_diffusion_generator(
+            run.base,
+            run.codec,
+            run.labels,
+            run.train,
+            run.val,
+            importance_source=proxy,
+            config=config,
+            schedule=run.schedule,
+            seed=run.seed,
+            device=run.device,
+            label_prompt=label_prompt,
+            progress=run.progress,
+        )
+    section = {
+        "config": config.to_dict(),
+        "head_created": bundle.head_created,
+        "label_prompt": label_prompt,
+        **bundle.report,
+    }
+    run.record("generator", bundle.model, report=bundle.report, section=section)
+    return bundle
+
+
+def _pseudo_samples(
+    run: _FitRun, bundle: GeneratorBundle, proxy: ClassifierRunner, *, plan: PseudoPlan, max_length: int
+) -> PseudoSource | None:
+    """The generator's pseudo samples for the task classifier; None for the w/o D.A. ablation."""
+    if not plan.enabled:
+        return None
+    return diffusion_pseudo_source(
+        bundle,
+        run.codec,
+        schedule=run.schedule,
+        max_length=max_length,
+        proxy=proxy,
+        train=run.train,
+        plan=plan,
+        seed=run.seed,
+    )
+
+
+def _classifier_stage(
+    run: _FitRun,
+    pseudo: PseudoSource | None,
+    *,
+    config: ClassifierConfig,
+    noise: NoiseResistance,
+    plan: PseudoPlan,
+) -> None:
+    """The task classifier on the originals plus `pseudo` (regenerated as `plan` says)."""
+    with _timed(run.timings, "classifier"):
+        model, report = train_task_classifier(
+            run.base,
+            run.codec,
+            run.train,
+            run.val,
+            config=config,
+            seed=run.seed,
+            device=run.device,
+            noise=noise,
+            pseudo=pseudo,
+            regenerate_every=plan.regenerate_every,
+            progress=run.progress,
+        )
+    section = {
+        "config": config.to_dict(),
+        "noise_resistance": noise.to_dict(),
+        "pseudo_samples": plan.to_dict(),
+        **report,
+    }
+    run.record("classifier", model, report=report, section=section)
+
+
+def _checkpoint_settings(run: _FitRun, sampler: SamplerDefaults, max_length: int) -> CheckpointSettings:
+    """The checkpoint's settings: the sampler defaults and the generator's prompt length, with what the
+    fit recorded of its data and of each stage."""
+    return CheckpointSettings(
+        labels=run.labels,
+        base_model=str(run.base),
+        schedule=run.schedule,
+        sampler=sampler,
+        max_length=max_length,
+        generator=run.sections["generator"],
+        proxy=run.sections["proxy"],
+        classifier=run.sections.get("classifier", {}),  # none without a task classifier
+        data=run.data_summary,
+    )
+
+
 def _data_summary(
-    data: LabelledData, train: LabelledData, val: LabelledData, val_fraction: float, seed: int
+    data: LabelledData, train: LabelledData, val: LabelledData, *, val_fraction: float, seed: int
 ) -> dict[str, Any]:
     """What the checkpoint records of the data it was fitted on."""
     return {

@@ -5,19 +5,26 @@ from a step range, a nested label-aware mask, K-round decoding conditioned on th
 that the output is new. Every chain draws its randomness from its own generator seeded by
 (seed, item, chain), so an output depends on the call's seed and its own position only, never on the
 batch it was decoded in. Exactly n distinct outputs per input, none equal to the input; a shortfall
-is reported, never padded.
+is reported, never padded. Which outputs an input keeps (and the label filter's top-up) is in
+`training.augmenters.diffusion_filter`.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
-from training.augmenters.base import Augmentation, AugmentResult, ProgressFn, Shortfall, check_request
+from training.augmenters.base import Augmentation, AugmentResult, ProgressFn, check_request
+from training.augmenters.diffusion_filter import (
+    ItemState,
+    filter_fresh,
+    item_states,
+    score_augmentations,
+    settle,
+)
 from training.classifier import ClassifierRunner
 from training.common import local_generator, pad_batch, token_limited_batches
 from training.defaults import DEFAULT_STEPS
@@ -25,6 +32,9 @@ from training.generator import LABEL_POSITION, PREFIX_LENGTH, MaskedLMRunner, Sc
 from training.sampler import DecodeConfig, iterative_decode
 from training.schedule import ensure_min_masked, keep_curve, unit_max
 from training.text import EncodedText, TextCodec
+
+# score_augmentations lives in diffusion_filter; the API, the CLI and the worker import it from here.
+__all__ = ["ConfiguredDiffusion", "DiffusionAugmenter", "DiffusionOptions", "score_augmentations"]
 
 
 @dataclass(frozen=True)
@@ -69,17 +79,6 @@ class _Chain:
     step: int
     mask: torch.Tensor  # (n,) bool over content tokens
     uniforms: torch.Tensor  # (K, n)
-
-
-@dataclass
-class _ItemState:
-    needed: int
-    seen: set[str]
-    next_chain: int = 0
-    accepted: list[Augmentation] = field(default_factory=list)
-    fresh: list[Augmentation] = field(default_factory=list)  # new this attempt, not yet filtered
-    reserve: list[Augmentation] = field(default_factory=list)  # new but below min_label_prob
-    chains_tried: int = 0
 
 
 class DiffusionAugmenter:
@@ -174,28 +173,18 @@ class DiffusionAugmenter:
         """
         check_request(texts, labels, counts)
         self.check_labels(labels)
-        low, high = options.steps
-        if not 1 <= low <= high <= self.schedule.total_steps:
-            raise ValueError(f"step range {options.steps} must lie within 1..{self.schedule.total_steps}")
+        self._check_steps(options.steps)
         started = time.perf_counter()
         timings = dict.fromkeys(("importance", "draw", "decode", "accept"), 0.0)
         clock = time.perf_counter()
-        encoded = self.codec.encode(texts, self.max_content)
-        weights = self.importance_source.importance(encoded)
-        curves = [self.unit_keep_curve(w, e) for w, e in zip(weights, encoded, strict=True)]
-        states, shortfalls = self._item_states(encoded, counts, exclude)
+        encoded, curves = self._encode_with_curves(texts)
+        states, shortfalls = item_states(self.codec, encoded, counts, exclude)
         timings["importance"] += time.perf_counter() - clock
         requested = sum(counts)
         decoded_chains, forward_passes = 0, 0
         for attempt in range(options.max_attempts):
             clock = time.perf_counter()
-            chains = []
-            for i, state in enumerate(states):
-                missing = state.needed - len(state.accepted)
-                # Later attempts draw twice what is missing: those inputs already produced repeats.
-                for _ in range(max(0, missing if attempt == 0 else 2 * missing)):
-                    chains.append(self._draw_chain(seed, i, state.next_chain, encoded[i], curves[i], options))
-                    state.next_chain += 1
+            chains = self._draw_chains(attempt, states, encoded, curves, seed=seed, options=options)
             if not chains:
                 break
             timings["draw"] += time.perf_counter() - clock
@@ -205,15 +194,11 @@ class DiffusionAugmenter:
             clock = time.perf_counter()
             decoded_chains += len(chains)
             forward_passes += passes
-            for chain, ids in zip(chains, new_ids, strict=True):
-                state = states[chain.item]
-                state.chains_tried += 1
-                self._consider(chain, ids, encoded[chain.item], labels[chain.item], state, seed, options)
-            self._filter(states, options)
+            self._accept(chains, new_ids, states, encoded, labels, seed=seed, options=options)
             timings["accept"] += time.perf_counter() - clock
             if progress is not None:
                 progress(sum(min(len(s.accepted), s.needed) for s in states), requested)
-        shortfalls += _settle(states)
+        shortfalls += settle(states)
         augmentations = [a for s in states for a in s.accepted]
         if options.score and self.scorer is not None and augmentations:
             score_augmentations(self.scorer, augmentations)
@@ -227,39 +212,55 @@ class DiffusionAugmenter:
         }
         return AugmentResult(augmentations, sorted(shortfalls, key=lambda s: s.source_index), stats)
 
-    def _item_states(
-        self, encoded: Sequence[EncodedText], counts: Sequence[int], exclude: Sequence[Iterable[str]] | None
-    ) -> tuple[list[_ItemState], list[Shortfall]]:
-        """Per input, what it needs and the texts it must not produce (itself, `exclude`); and the
-        shortfalls of inputs with nothing the generator can rewrite (they need nothing more)."""
-        states, shortfalls = [], []
-        for i, e in enumerate(encoded):
-            seen = {self.codec.normalise(e.text), self.codec.normalise(self.codec.decode_run(e.ids))}
-            seen.update(self.codec.normalise(t) for t in (exclude[i] if exclude else ()))
-            states.append(_ItemState(needed=counts[i], seen=seen))
-            if counts[i] and not any(e.maskable):
-                shortfalls.append(
-                    Shortfall(i, counts[i], 0, "the text has no tokens the generator can rewrite")
-                )
-                states[i].needed = 0
-        return states, shortfalls
+    def _check_steps(self, steps: tuple[int, int]) -> None:
+        """Refuse a corruption step range outside the generator's schedule."""
+        low, high = steps
+        if not 1 <= low <= high <= self.schedule.total_steps:
+            raise ValueError(f"step range {steps} must lie within 1..{self.schedule.total_steps}")
 
-    def _filter(self, states: Sequence[_ItemState], options: DiffusionOptions) -> None:
-        """Move this attempt's new outputs into `accepted` (up to the count), or into the reserve
-        when the classifier gives their intended label less than `min_label_prob`."""
-        fresh = [a for s in states for a in s.fresh]
-        if fresh and options.min_label_prob > 0 and self.scorer is not None:
-            score_augmentations(self.scorer, fresh)
-        for state in states:
-            for a in state.fresh:
-                if len(state.accepted) >= state.needed:
-                    break
-                prob = a.provenance.get("label_prob", 1.0)
-                if options.min_label_prob > 0 and not prob >= options.min_label_prob:
-                    state.reserve.append(a)
-                else:
-                    state.accepted.append(a)
-            state.fresh = []
+    def _encode_with_curves(self, texts: Sequence[str]) -> tuple[list[EncodedText], list[torch.Tensor]]:
+        """The inputs encoded, and each one's keep curve from the importance weights of its words."""
+        encoded = self.codec.encode(texts, self.max_content)
+        weights = self.importance_source.importance(encoded)
+        return encoded, [self.unit_keep_curve(w, e) for w, e in zip(weights, encoded, strict=True)]
+
+    def _draw_chains(
+        self,
+        attempt: int,
+        states: Sequence[ItemState],
+        encoded: Sequence[EncodedText],
+        curves: Sequence[torch.Tensor],
+        *,
+        seed: int,
+        options: DiffusionOptions,
+    ) -> list[_Chain]:
+        """This attempt's chains, input by input: as many as each input still misses."""
+        chains = []
+        for i, state in enumerate(states):
+            missing = state.needed - len(state.accepted)
+            # Later attempts draw twice what is missing: those inputs already produced repeats.
+            for _ in range(max(0, missing if attempt == 0 else 2 * missing)):
+                chains.append(self._draw_chain(seed, i, state.next_chain, encoded[i], curves[i], options))
+                state.next_chain += 1
+        return chains
+
+    def _accept(
+        self,
+        chains: Sequence[_Chain],
+        new_ids: Sequence[list[int]],
+        states: Sequence[ItemState],
+        encoded: Sequence[EncodedText],
+        labels: Sequence[str],
+        *,
+        seed: int,
+        options: DiffusionOptions,
+    ) -> None:
+        """Keep the decoded chains that are new for their input, then pass them through the label filter."""
+        for chain, ids in zip(chains, new_ids, strict=True):
+            state = states[chain.item]
+            state.chains_tried += 1
+            self._consider(chain, ids, encoded[chain.item], labels[chain.item], state, seed, options)
+        filter_fresh(states, self.scorer, options.min_label_prob)
 
     # ------------------------------------------------------------------------------------------
     def unit_keep_curve(self, weights: torch.Tensor, encoded: EncodedText) -> torch.Tensor:
@@ -337,7 +338,7 @@ class DiffusionAugmenter:
         ids: list[int],
         encoded: EncodedText,
         label: str,
-        state: _ItemState,
+        state: ItemState,
         seed: int,
         options: DiffusionOptions,
     ) -> None:
@@ -365,16 +366,6 @@ class DiffusionAugmenter:
         state.fresh.append(Augmentation(chain.item, text, label, provenance))
 
 
-def score_augmentations(scorer: ClassifierRunner, augmentations: list[Augmentation]) -> None:
-    """Add the classifier's probability of each intended label and its predicted label."""
-    probs = scorer.predict_proba([a.text for a in augmentations])
-    names = scorer.label_names
-    index = {name: i for i, name in enumerate(names)}
-    for a, row in zip(augmentations, probs, strict=True):
-        a.provenance["label_prob"] = round(float(row[index[a.label]]), 4) if a.label in index else math.nan
-        a.provenance["predicted_label"] = names[int(row.argmax())]
-
-
 @dataclass(frozen=True)
 class ConfiguredDiffusion:
     """A DiffusionAugmenter with fixed options, behind the plain `Augmenter` interface."""
@@ -385,18 +376,3 @@ class ConfiguredDiffusion:
 
     def augment(self, texts, labels, counts, seed, progress=None, exclude=None) -> AugmentResult:
         return self.augmenter.augment(texts, labels, counts, seed, progress, exclude, self.options)
-
-
-def _settle(states: Sequence[_ItemState]) -> list[Shortfall]:
-    """When the attempts have run out: the best off-label outputs make up each input's count, flagged
-    as such; the inputs still short are reported."""
-    shortfalls = []
-    for i, state in enumerate(states):
-        state.reserve.sort(key=lambda a: -a.provenance["label_prob"])
-        for a in state.reserve[: max(0, state.needed - len(state.accepted))]:
-            a.provenance["below_min_label_prob"] = True
-            state.accepted.append(a)
-        if len(state.accepted) < state.needed:
-            reason = f"only {len(state.accepted)} distinct new texts in {state.chains_tried} tries"
-            shortfalls.append(Shortfall(i, state.needed, len(state.accepted), reason))
-    return shortfalls

@@ -4,7 +4,9 @@ For every seed: the setting's training subset (full, fraction, k-shot, imbalance
 carved from it (model selection never sees the test split), a proxy and a generator trained once and
 shared by the DiffusionCLS variants, then one classifier per method, trained the same way and scored
 on the test split. Reports macro-F1 and accuracy (mean ± std over seeds), the change against no
-augmentation, wall time, and, per augmenter, the diversity and consistency of its samples.
+augmentation, wall time, and, per augmenter, the diversity and consistency of its samples. The stages
+a seed shares between methods (and the model cache they go through) are in
+`training.bench.shared_stages`.
 """
 
 from __future__ import annotations
@@ -12,22 +14,24 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+import torch
 
 from training.augmenters.diffusion import DiffusionOptions
 from training.augmenters.registry import Resources, build_augmenter
-from training.bench.cache import ModelCache, entry_key, file_fingerprint, folder_fingerprint
+from training.bench.cache import ModelCache, file_fingerprint, folder_fingerprint
 from training.bench.diversity import diversity_report
-from training.bench.judge import held_out_rows
 from training.bench.methods import METHODS, MethodSpec
+from training.bench.shared_stages import SeedRun, ensure_generator, fit_judge, none_classifier
 from training.bench.summary import summarise
 from training.classifier import (
     PLAIN,
     ClassifierConfig,
     ClassifierRunner,
     NoiseResistance,
-    load_classifier,
+    PseudoSource,
     predict_labels,
 )
 from training.common import resolve_device
@@ -36,19 +40,14 @@ from training.defaults import PSEUDO_PER_ORIGINAL
 from training.generator import GeneratorConfig, ScheduleConfig
 from training.metrics import accuracy, macro_f1
 from training.oversample import rebalance_head
-from training.pipeline import (
-    GeneratorBundle,
-    PseudoPlan,
-    diffusion_pseudo_source,
-    load_tokenizer,
-    train_diffusion_generator,
-    train_proxy,
-    train_task_classifier,
-    untrained_generator,
-)
+from training.pipeline import PseudoPlan, diffusion_pseudo_source
 from training.policies import augment_balanced, each_counts
+from training.stages import load_tokenizer, train_task_classifier
 from training.steps import step_group
 from training.text import TextCodec
+
+# SeedRun moved to shared_stages with the stages it holds; it is still importable from here.
+__all__ = ["BenchConfig", "SeedRun", "resumable_runs", "run_quality_bench"]
 
 
 @dataclass(frozen=True)
@@ -85,27 +84,6 @@ class BenchConfig:
         return body
 
 
-@dataclass
-class SeedRun:
-    """What one seed shares between methods: data splits, codec, proxy, generators."""
-
-    seed: int
-    train: LabelledData
-    val: LabelledData
-    test: LabelledData
-    codec: TextCodec
-    proxy: ClassifierRunner | None = None
-    proxy_seconds: float = 0.0
-    generators: dict[bool, GeneratorBundle] = field(default_factory=dict)  # by label_prompt
-    generator_seconds: dict[bool, float] = field(default_factory=dict)
-    reference: ClassifierRunner | None = None  # the no-augmentation classifier: judge of consistency
-    judge: ClassifierRunner | None = None  # held-out judge (never saw this seed's train or val rows)
-    judge_ceiling: float | None = None  # its accuracy on this seed's untouched originals
-    resources: Resources = field(default_factory=Resources)  # models of the classic augmenters
-    cache: ModelCache | None = None  # trained stages on disk, shared with other runs
-    cache_parts: dict = field(default_factory=dict)  # what every cache key of this seed holds
-
-
 def run_quality_bench(
     config: BenchConfig,
     progress: bool = True,
@@ -123,24 +101,9 @@ def run_quality_bench(
     the same data, seed, base and configuration, and saved there when not.
     """
     device = resolve_device(config.device)
-    data_dir = Path(config.data_dir)
-    full = read_labelled(data_dir / "train.csv")
-    test = read_labelled(data_dir / f"{config.test_split}.csv", min_classes=1)
-    if config.max_test:
-        test = test.subset(range(min(config.max_test, len(test))))
-    unknown = sorted(set(test.labels) - set(full.label_names))
-    if unknown:
-        raise ValueError(f"the test split has labels {unknown} that the training split lacks")
+    full, test = _read_splits(config)
     cache = ModelCache(cache_dir) if cache_dir else None
-    shared_parts = {}
-    if cache is not None:
-        shared_parts = {
-            "train_csv": file_fingerprint(data_dir / "train.csv"),
-            "setting": config.setting,
-            "val_fraction": config.val_fraction,
-            "base": folder_fingerprint(config.base),
-            "device": device.type,
-        }
+    shared_parts = _shared_cache_parts(config, device) if cache is not None else {}
     wanted = {(seed, method) for seed in config.seeds for method in config.methods}
     runs: list[dict] = [r for r in done if (r["seed"], r["method"]) in wanted]
     finished = {(r["seed"], r["method"]) for r in runs}
@@ -154,26 +117,55 @@ def run_quality_bench(
             continue
         subset = apply_setting(full, config.setting, seed)
         train, val = train_val_split(subset, config.val_fraction, seed)
-        ctx = SeedRun(seed, train, val, test, TextCodec(load_tokenizer(config.base)), resources=resources)
+        codec = TextCodec(load_tokenizer(config.base))
+        ctx = SeedRun(seed, train, val, test, codec, device=device, progress=progress, resources=resources)
         ctx.cache, ctx.cache_parts = cache, {**shared_parts, "seed": seed}
         log(
             f"seed {seed}: {len(train)} train / {len(val)} validation / {len(test)} test, counts {train.counts()}"
         )
-        _fit_judge(config, ctx, full, subset, device, progress, log)
+        fit_judge(config, ctx, full=full, used=subset, log=log)
         if "none" in config.methods and "none" not in pending and any(METHODS[m].pseudo for m in pending):
-            ctx.reference = _none_classifier(config, ctx, device, progress)[0]  # judge of consistency
+            ctx.reference = none_classifier(config, ctx)[0]  # judge of consistency
         for method in pending:
-            record = _run_method(config, ctx, method, device, progress)
-            runs.append(record)
-            log(
-                f"  {method:<22} macro-F1 {record['macro_f1']:.4f}  accuracy {record['accuracy']:.4f}  "
-                f"({record['seconds']:.0f}s, {record.get('pseudo_samples', 0)} pseudo samples)"
-            )
+            runs.append(_run_method(config, ctx, method))
+            log(_method_line(runs[-1]))
             if on_record is not None and len(runs) < len(wanted):
                 on_record(_result(config, runs, started, complete=False))
     if cache is not None:
         log(f"model cache {cache.root}: {cache.hits} loaded, {cache.misses} trained and saved")
     return _result(config, runs, started, complete=True)
+
+
+def _read_splits(config: BenchConfig) -> tuple[LabelledData, LabelledData]:
+    """The training split (before the setting picks from it) and the test split, capped at `max_test`."""
+    data_dir = Path(config.data_dir)
+    full = read_labelled(data_dir / "train.csv")
+    test = read_labelled(data_dir / f"{config.test_split}.csv", min_classes=1)
+    if config.max_test:
+        test = test.subset(range(min(config.max_test, len(test))))
+    unknown = sorted(set(test.labels) - set(full.label_names))
+    if unknown:
+        raise ValueError(f"the test split has labels {unknown} that the training split lacks")
+    return full, test
+
+
+def _shared_cache_parts(config: BenchConfig, device: torch.device) -> dict:
+    """What every model-cache key of the run holds, whatever the seed and stage."""
+    return {
+        "train_csv": file_fingerprint(Path(config.data_dir) / "train.csv"),
+        "setting": config.setting,
+        "val_fraction": config.val_fraction,
+        "base": folder_fingerprint(config.base),
+        "device": device.type,
+    }
+
+
+def _method_line(record: dict) -> str:
+    """The log line of one (seed, method) run."""
+    return (
+        f"  {record['method']:<22} macro-F1 {record['macro_f1']:.4f}  accuracy {record['accuracy']:.4f}  "
+        f"({record['seconds']:.0f}s, {record.get('pseudo_samples', 0)} pseudo samples)"
+    )
 
 
 def resumable_runs(previous: dict, config: BenchConfig) -> list[dict]:
@@ -193,84 +185,8 @@ def resumable_runs(previous: dict, config: BenchConfig) -> list[dict]:
     return list(previous["runs"])
 
 
-def _fit_judge(config: BenchConfig, ctx: SeedRun, full, used, device, progress: bool, log) -> None:
-    """The held-out judge of this seed, from train rows the seed does not use (if there are enough)."""
-    rows = held_out_rows(full, used, config.judge_texts, ctx.seed) if config.judge_texts else None
-    if rows is None:
-        return
-    judge_train, judge_val = train_val_split(rows, 0.1, ctx.seed)
-    parts = {"judge_texts": config.judge_texts, "judge": config.judge.to_dict()}
-    ctx.judge, _, _ = _cached_classifier(
-        ctx,
-        "judge",
-        parts,
-        config,
-        ctx.seed,
-        lambda: train_proxy(
-            config.base,
-            ctx.codec,
-            judge_train,
-            judge_val,
-            config=config.judge,
-            seed=ctx.seed,
-            device=device,
-            progress=progress,
-        ),
-        config.judge.max_length,
-        device,
-    )
-    gold, predicted = predict_labels(ctx.judge, ctx.train)
-    ctx.judge_ceiling = accuracy(gold, predicted)
-    log(f"  held-out judge: {len(rows)} unused train rows, {ctx.judge_ceiling:.1%} right on the originals")
-
-
-def _load_or_train(ctx: SeedRun, stage: str, parts: dict, build, train, module_of):
-    """(stage object, training report, training seconds) of one stage of a seed.
-
-    When an earlier run saved this stage under the same key, `build()` makes the untrained object and
-    the saved weights go into `module_of(it)`; otherwise `train()` -> (object, report) trains it, and
-    it is saved for the next run. Nothing is built that is not used."""
-    key = entry_key(stage, {**ctx.cache_parts, **parts}) if ctx.cache is not None else None
-    if ctx.cache is not None and key is not None and ctx.cache.has(key):
-        thing = build()
-        meta = ctx.cache.load(key, module_of(thing))
-        assert meta is not None
-        return thing, meta["report"], meta["seconds"]
-    t0 = time.perf_counter()
-    thing, report = train()
-    seconds = time.perf_counter() - t0
-    if ctx.cache is not None and key is not None:
-        ctx.cache.save(key, module_of(thing), {"report": report, "seconds": seconds})
-    return thing, report, seconds
-
-
-def _cached_classifier(
-    ctx: SeedRun, stage: str, parts: dict, config: BenchConfig, init_seed: int, train, max_length, device
-) -> tuple[ClassifierRunner, dict, float]:
-    """A classifier stage (judge, proxy, `none`) through `_load_or_train`; `train()` -> (runner, report)."""
-
-    def build() -> ClassifierRunner:
-        model = load_classifier(config.base, ctx.train.label_names, device, init_seed)
-        return ClassifierRunner(model.eval(), ctx.codec, max_length)
-
-    return _load_or_train(ctx, stage, parts, build, train, lambda runner: runner.model)
-
-
-def _none_classifier(config: BenchConfig, ctx: SeedRun, device, progress: bool):
-    """The `none` classifier of this seed (cross-entropy on the originals): (runner, report, seconds)."""
-
-    def train():
-        model, report = train_task_classifier(config.base, ctx.codec, ctx.train, ctx.val, config=config.classifier, seed=ctx.seed, device=device, noise=PLAIN, pseudo=None, regenerate_every=0, progress=progress)  # fmt: skip
-        return ClassifierRunner(model, ctx.codec, config.classifier.max_length), report
-
-    # the task classifier's head is drawn from seed + 1 (train_task_classifier)
-    parts = {"classifier": config.classifier.to_dict()}
-    return _cached_classifier(
-        ctx, "none", parts, config, ctx.seed + 1, train, config.classifier.max_length, device
-    )
-
-
-def _result(config: BenchConfig, runs: list[dict], started: float, complete: bool) -> dict:
+def _result(config: BenchConfig, runs: list[dict], started: float, *, complete: bool) -> dict:
+    """The bench's result so far: configuration, runs, their summary and the seeds done."""
     done = {(r["seed"], r["method"]) for r in runs}
     return {
         "config": config.to_dict(),
@@ -283,126 +199,22 @@ def _result(config: BenchConfig, runs: list[dict], started: float, complete: boo
     }
 
 
-def _ensure_proxy(config: BenchConfig, ctx: SeedRun, device, progress: bool) -> ClassifierRunner:
-    if ctx.proxy is None:
-        ctx.proxy, _, ctx.proxy_seconds = _cached_classifier(
-            ctx,
-            "proxy",
-            {"proxy": config.proxy.to_dict()},
-            config,
-            ctx.seed,
-            lambda: train_proxy(
-                config.base,
-                ctx.codec,
-                ctx.train,
-                ctx.val,
-                config=config.proxy,
-                seed=ctx.seed,
-                device=device,
-                progress=progress,
-            ),
-            config.proxy.max_length,
-            device,
-        )
-    return ctx.proxy
-
-
-def _ensure_generator(
-    config: BenchConfig, ctx: SeedRun, label_prompt: bool, device, progress: bool
-) -> GeneratorBundle:
-    if label_prompt in ctx.generators:
-        return ctx.generators[label_prompt]
-    proxy = _ensure_proxy(config, ctx, device, progress)
-    # the proxy's importance weights shape the generator's training: its configuration is part of the key
-    parts = {
-        "proxy": config.proxy.to_dict(),
-        "generator": config.generator.to_dict(),
-        "schedule": asdict(config.schedule),
-        "label_prompt": label_prompt,
-    }
-
-    def build() -> GeneratorBundle:
-        bundle = untrained_generator(config.base, ctx.train.label_names, device, ctx.seed, label_prompt)
-        bundle.model.eval()
-        return bundle
-
-    def train() -> tuple[GeneratorBundle, dict]:
-        bundle = train_diffusion_generator(
-            config.base,
-            ctx.codec,
-            ctx.train.label_names,
-            ctx.train,
-            ctx.val,
-            importance_source=proxy,
-            config=config.generator,
-            schedule=config.schedule,
-            seed=ctx.seed,
-            device=device,
-            label_prompt=label_prompt,
-            progress=progress,
-        )
-        return bundle, bundle.report
-
-    bundle, report, seconds = _load_or_train(ctx, "generator", parts, build, train, lambda b: b.model)
-    bundle.report = report
-    ctx.generators[label_prompt] = bundle
-    ctx.generator_seconds[label_prompt] = seconds
-    return bundle
-
-
-def _run_method(config: BenchConfig, ctx: SeedRun, method: str, device, progress: bool) -> dict:
+def _run_method(config: BenchConfig, ctx: SeedRun, method: str) -> dict:
+    """Train one method's classifier on this seed and score it on the test split: its record."""
     spec = METHODS[method]
-    source = None
     samples: list[tuple[int, str]] = []  # (source index, text) of the first generation, for diversity
+    source: PseudoSource | None = None
     prerequisites = 0.0  # shared stages this method needs: its cost as if it ran alone
     if spec.pseudo == "diffusion":
-        bundle = _ensure_generator(config, ctx, spec.label_prompt, device, progress)
-        prerequisites = ctx.proxy_seconds + ctx.generator_seconds[spec.label_prompt]
-        options = config.decode
-        if spec.step_group is not None:
-            options = replace(options, steps=step_group(spec.step_group, config.schedule.total_steps))
-        if spec.guidance is not None:
-            options = replace(options, decode=replace(options.decode, guidance_scale=spec.guidance))
-        plan = PseudoPlan(
-            policy=spec.policy,
-            n=config.n,
-            regenerate_every=config.regenerate_every,
-            options=options,
-            min_label_prob=spec.min_label_prob,
-        )
-        assert ctx.proxy is not None
-        inner = diffusion_pseudo_source(
-            bundle,
-            ctx.codec,
-            schedule=config.schedule,
-            max_length=config.generator.max_length,
-            proxy=ctx.proxy,
-            train=ctx.train,
-            plan=plan,
-            seed=ctx.seed,
-        )
-
-        def source(epoch, runner):
-            groups = inner(epoch, runner)
-            if not samples:
-                samples.extend((i, t) for i, group in enumerate(groups) for t in group)
-            return groups
-
+        source, prerequisites = _diffusion_source(config, ctx, spec, samples=samples)
     elif spec.pseudo is not None:
-        t_static = time.perf_counter()
-        groups = _static_samples(config, ctx, spec)
-        prerequisites = time.perf_counter() - t_static
-        samples.extend((i, t) for i, group in enumerate(groups) for t in group)
-
-        def source(epoch, runner):
-            return groups
-
+        source, prerequisites = _static_source(config, ctx, spec, samples=samples)
     t0 = time.perf_counter()
     if method == "none":
-        runner, report, trained_seconds = _none_classifier(config, ctx, device, progress)
+        runner, report, trained_seconds = none_classifier(config, ctx)
         ctx.reference = runner
     else:
-        runner, report = _train_method_classifier(config, ctx, spec, source, device, progress)
+        runner, report = _train_method_classifier(config, ctx, spec, source=source)
         trained_seconds = time.perf_counter() - t0
     gold, predicted = predict_labels(runner, ctx.test)
     n_classes = len(runner.label_names)
@@ -426,7 +238,66 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str, device, progress
     return record
 
 
-def _train_method_classifier(config: BenchConfig, ctx: SeedRun, spec: MethodSpec, source, device, progress):
+def _diffusion_source(
+    config: BenchConfig, ctx: SeedRun, spec: MethodSpec, *, samples: list[tuple[int, str]]
+) -> tuple[PseudoSource, float]:
+    """The pseudo samples of a DiffusionCLS variant, from the seed's shared generator, and the seconds
+    of the shared stages it needs. The first generation also goes to `samples`."""
+    bundle = ensure_generator(config, ctx, spec.label_prompt)
+    prerequisites = ctx.proxy_seconds + ctx.generator_seconds[spec.label_prompt]
+    options = config.decode
+    if spec.step_group is not None:
+        options = replace(options, steps=step_group(spec.step_group, config.schedule.total_steps))
+    if spec.guidance is not None:
+        options = replace(options, decode=replace(options.decode, guidance_scale=spec.guidance))
+    plan = PseudoPlan(
+        policy=spec.policy,
+        n=config.n,
+        regenerate_every=config.regenerate_every,
+        options=options,
+        min_label_prob=spec.min_label_prob,
+    )
+    assert ctx.proxy is not None
+    inner = diffusion_pseudo_source(
+        bundle,
+        ctx.codec,
+        schedule=config.schedule,
+        max_length=config.generator.max_length,
+        proxy=ctx.proxy,
+        train=ctx.train,
+        plan=plan,
+        seed=ctx.seed,
+    )
+
+    def source(epoch, runner):
+        groups = inner(epoch, runner)
+        if not samples:
+            samples.extend((i, t) for i, group in enumerate(groups) for t in group)
+        return groups
+
+    return source, prerequisites
+
+
+def _static_source(
+    config: BenchConfig, ctx: SeedRun, spec: MethodSpec, *, samples: list[tuple[int, str]]
+) -> tuple[PseudoSource, float]:
+    """The pseudo samples of a classic augmenter, drawn once (into `samples` as well), and the
+    seconds drawing them took."""
+    t_static = time.perf_counter()
+    groups = _static_samples(config, ctx, spec)
+    prerequisites = time.perf_counter() - t_static
+    samples.extend((i, t) for i, group in enumerate(groups) for t in group)
+
+    def source(epoch, runner):
+        return groups
+
+    return source, prerequisites
+
+
+def _train_method_classifier(
+    config: BenchConfig, ctx: SeedRun, spec: MethodSpec, *, source: PseudoSource | None
+) -> tuple[ClassifierRunner, dict]:
+    """A method's task classifier, on the originals plus `source`'s pseudo samples."""
     noise = NoiseResistance() if spec.noise_resistant else PLAIN
     classifier_config = config.classifier
     if spec.equal_examples:
@@ -438,11 +309,11 @@ def _train_method_classifier(config: BenchConfig, ctx: SeedRun, spec: MethodSpec
         ctx.val,
         config=classifier_config,
         seed=ctx.seed,
-        device=device,
+        device=ctx.device,
         noise=noise,
         pseudo=source,
         regenerate_every=config.regenerate_every if spec.pseudo == "diffusion" else 0,
-        progress=progress,
+        progress=ctx.progress,
         options=spec.options,
     )
     if spec.rebalance:

@@ -1,0 +1,128 @@
+"""The flags of `bench quality` (and the `BenchConfig` they make) and of `bench report`, the page made
+from its results. `training.cli.bench` adds these parsers and sets their handlers."""
+
+from __future__ import annotations
+
+import argparse
+
+from training.cli.options import add_device, decoding_args, diffusion_options, sampler_defaults
+from training.defaults import PSEUDO_PER_ORIGINAL, TOTAL_STEPS
+
+
+def add_quality(bench) -> argparse.ArgumentParser:
+    q = bench.add_parser(
+        "quality", help="train the same classifier per method and seed; score on the test split"
+    )
+    q.add_argument("--data", required=True, help="dataset folder with train.csv and the test split")
+    q.add_argument(
+        "--base", required=True, help="base MLM (HF id or folder) for proxy, generator and classifier"
+    )
+    q.add_argument(
+        "--setting",
+        default="full",
+        help="full, fraction:<share>, kshot:<k>, imbalance:<ratio>, or steps joined by +",
+    )
+    q.add_argument(
+        "--test-split", default="test", help="evaluation file in --data without .csv (default test)"
+    )
+    q.add_argument("--methods", default="none,diffusioncls", help="comma-separated; 'list' prints them")
+    q.add_argument("--seeds", default="0,1,2", help="comma-separated seeds; use at least 5 for a verdict")
+    q.add_argument("--n", type=int, default=PSEUDO_PER_ORIGINAL, help="pseudo samples per original (G/E)")
+    q.add_argument(
+        "--regenerate-every", type=int, default=1, help="epochs between fresh pseudo samples, 0 = once"
+    )
+    q.add_argument("--proxy-epochs", type=int, default=6, help="proxy classifier epochs")
+    q.add_argument("--gen-epochs", type=int, default=2, help="generator epochs")
+    q.add_argument("--clf-epochs", type=int, default=4, help="task classifier epochs")
+    q.add_argument(
+        "--clf-batch-size", type=int, default=16, help="originals per batch (their pseudo samples join)"
+    )
+    q.add_argument(
+        "--patience",
+        type=int,
+        default=2,
+        help="early stopping of proxy and classifier on validation macro-F1; 0 = train every epoch and keep "
+        "the last weights (k-shot settings, whose validation split is a handful of texts)",
+    )
+    q.add_argument("--lr", type=float, default=1e-4, help="learning rate of proxy, generator and classifier")
+    q.add_argument("--max-length", type=int, default=96, help="tokens per text, specials included")
+    q.add_argument("--max-test", type=int, default=None, help="score on the first N test rows only")
+    q.add_argument(
+        "--judge-texts",
+        type=int,
+        default=1000,
+        help="held-out judge of 'label kept': fitted on at most N train rows the run does not use "
+        "(none under --setting full); 0 = no judge (default 1000)",
+    )
+    _quality_output_args(q)
+    add_device(q)
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
+    decoding_args(q, "decoding of DiffusionCLS pseudo samples")
+    return q
+
+
+def _quality_output_args(q) -> None:
+    """Where `bench quality` writes, resumes from and caches its trained stages."""
+    q.add_argument("--out", required=True, help="result JSON (a Markdown table is written beside it)")
+    q.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the (seed, method) runs already in --out (saved after each one) and run the rest; "
+        "refused when --out was written with other settings",
+    )
+    q.add_argument(
+        "--cache",
+        default="auto",
+        help="folder of trained proxies, generators, judges and `none` classifiers, reused by later runs "
+        "with the same data, seed, base and settings (about 90 MB each for MiniLM-L6); "
+        "auto = a 'cache' folder beside --out, none = off (default auto)",
+    )
+
+
+def add_report(bench) -> argparse.ArgumentParser:
+    r = bench.add_parser("report", help="Markdown page (and step-group plot) from result JSON files")
+    r.add_argument("results", nargs="+", help="result JSON files written by bench quality")
+    r.add_argument("--out", default="docs/RESULTS.md", help="the Markdown page to write")
+    r.add_argument("--intro", default="", help="a file whose text goes under the title")
+    return r
+
+
+def quality_config(args):
+    """The BenchConfig of `bench quality`'s flags."""
+    from training.bench.quality import BenchConfig
+    from training.classifier import ClassifierConfig
+    from training.generator import GeneratorConfig
+
+    sampler = sampler_defaults(args, TOTAL_STEPS)
+    return BenchConfig(
+        data_dir=args.data,
+        base=args.base,
+        setting=args.setting,
+        test_split=args.test_split,
+        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+        seeds=tuple(int(s) for s in args.seeds.split(",")),
+        n=args.n,
+        regenerate_every=args.regenerate_every,
+        proxy=ClassifierConfig(
+            lr=args.lr,
+            epochs=args.proxy_epochs,
+            patience=args.patience,
+            max_length=args.max_length,
+            precision=args.precision,
+        ),
+        generator=GeneratorConfig(
+            lr=args.lr, epochs=args.gen_epochs, max_length=args.max_length, precision=args.precision
+        ),
+        classifier=ClassifierConfig(
+            lr=args.lr,
+            epochs=args.clf_epochs,
+            batch_size=args.clf_batch_size,
+            patience=args.patience,
+            max_length=args.max_length,
+            precision=args.precision,
+        ),
+        decode=diffusion_options(sampler, score=False),
+        max_test=args.max_test,
+        judge_texts=args.judge_texts,
+        device=args.device,
+    )
