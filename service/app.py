@@ -95,12 +95,14 @@ def _lifespan(
         models = ModelHolder(settings, info)
         batcher = MicroBatcher(
             models.classify,
-            settings.classify_max_batch,
-            settings.classify_batch_wait_ms,
+            max_batch=settings.classify_max_batch,
+            wait_ms=settings.classify_batch_wait_ms,
             on_batch=metrics.classify_batch.observe,
         )
         batcher.start()
-        app.state.core = AppState(settings, info, backend, models, batcher, metrics)
+        app.state.core = AppState(
+            settings=settings, info=info, backend=backend, models=models, batcher=batcher, metrics=metrics
+        )
         log.info("mode %s, checkpoint %s (%s)", backend.mode, info.folder.name, info.checkpoint_id)
         if load_models:
             models.start()

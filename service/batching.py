@@ -22,6 +22,7 @@ class MicroBatcher:
     def __init__(
         self,
         fn: BatchFn,
+        *,
         max_batch: int,
         wait_ms: float,
         on_batch: Callable[[int], None] | None = None,

@@ -27,7 +27,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 class BodyError(HTTPException):
     """A body the API cannot read; an `HTTPException` so FastAPI passes it through unchanged."""
 
-    def __init__(self, status: int, type: str, message: str, details: Any = None):
+    def __init__(self, status: int, type: str, message: str, *, details: Any = None):
         super().__init__(status_code=status, detail=message)
         self.type = type
         self.message = message
@@ -35,7 +35,7 @@ class BodyError(HTTPException):
 
 
 def _invalid(message: str, details: Any = None) -> BodyError:
-    return BodyError(422, "invalid_request", message, details)
+    return BodyError(422, "invalid_request", message, details=details)
 
 
 def _reject_constant(name: str) -> Any:
@@ -140,7 +140,7 @@ class JSONRoute(APIRoute):
                     415,
                     "unsupported_media_type",
                     "the body must be JSON: send it with Content-Type: application/json",
-                    {"content_type": strict.headers.get("content-type")},
+                    details={"content_type": strict.headers.get("content-type")},
                 )
             return await handler(strict)
 

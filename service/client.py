@@ -44,7 +44,7 @@ FINAL = {"succeeded", "failed", "canceled"}
 class ApiError(Exception):
     """An error answer of the API (its `{"error": {...}}` body), or a job that did not succeed."""
 
-    def __init__(self, status: int, kind: str, message: str, details: Any = None):
+    def __init__(self, status: int, kind: str, message: str, *, details: Any = None):
         super().__init__(f"{status} {kind}: {message}")
         self.status, self.kind, self.message, self.details = status, kind, message, details
 
@@ -85,6 +85,7 @@ class Client:
     def __init__(
         self,
         url: str,
+        *,
         api_key: str | None = None,
         timeout_s: float = 30.0,
         retries: int = 5,
@@ -122,7 +123,9 @@ class Client:
         if response.status_code >= 400:
             try:
                 body = response.json()["error"]
-                raise ApiError(response.status_code, body["type"], body["message"], body.get("details"))
+                raise ApiError(
+                    response.status_code, body["type"], body["message"], details=body.get("details")
+                )
             except (ValueError, KeyError, TypeError):
                 raise ApiError(response.status_code, "http", response.text[:200]) from None
         return response
@@ -213,7 +216,7 @@ def to_result(view: dict[str, Any]) -> JobResult:
 # Bulk augmentation of a CSV: its chunks through the API (their files: service/bulk_files.py).
 
 
-def run_chunk(client: Client, job: BulkJob, state: BulkState, index: int) -> int:
+def run_chunk(client: Client, job: BulkJob, state: BulkState, *, index: int) -> int:
     """Submit one chunk (again, if its job failed or vanished) until it succeeds; save its outputs
     with their input row numbers; returns the number of outputs."""
     span = job.chunks[index]
@@ -267,7 +270,7 @@ def run_bulk(client: Client, job: BulkJob, progress=None) -> dict[str, int]:
     if progress:
         progress(done_rows, total_rows, 0.0)
     with ThreadPoolExecutor(max_workers=max(1, job.in_flight)) as pool:
-        pending: dict[Future, int] = {pool.submit(run_chunk, client, job, state, i): i for i in todo}
+        pending: dict[Future, int] = {pool.submit(run_chunk, client, job, state, index=i): i for i in todo}
         while pending:
             finished, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
             for future in finished:

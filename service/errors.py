@@ -60,6 +60,7 @@ class ApiError(Exception):
         status: int,
         type: str,
         message: str,
+        *,
         details: Any = None,
         headers: dict[str, str] | None = None,
     ):
@@ -76,7 +77,7 @@ def error_body(type: str, message: str, details: Any = None) -> dict[str, Any]:
 
 
 def error_response(
-    status: int, type: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    status: int, type: str, message: str, *, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse(error_body(type, message, details), status_code=status, headers=headers)
 
@@ -126,11 +127,11 @@ def allowed_methods(request: Request) -> list[str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.type, exc.message, exc.details, exc.headers)
+        return error_response(exc.status, exc.type, exc.message, details=exc.details, headers=exc.headers)
 
     @app.exception_handler(BodyError)
     async def _body_error(request: Request, exc: BodyError) -> JSONResponse:
-        return error_response(exc.status_code, exc.type, exc.message, exc.details)
+        return error_response(exc.status_code, exc.type, exc.message, details=exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -146,7 +147,7 @@ def install_error_handlers(app: FastAPI) -> None:
         else:
             fields = ", ".join(d["field"] + ": " + d["message"] for d in details[:5])
             message = f"invalid request: {fields}"
-        return error_response(422, "invalid_request", message, details)
+        return error_response(422, "invalid_request", message, details=details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -157,13 +158,15 @@ def install_error_handlers(app: FastAPI) -> None:
             allowed = allowed_methods(request)
             if allowed:  # Starlette names only the first matching route's methods
                 headers = {**(getattr(exc, "headers", None) or {}), "Allow": ", ".join(allowed)}
-                return error_response(405, "method_not_allowed", message, {"allowed": allowed}, headers)
+                return error_response(
+                    405, "method_not_allowed", message, details={"allowed": allowed}, headers=headers
+                )
         elif exc.status_code == 400:  # FastAPI's "There was an error parsing the body"
             message = "the body could not be read; send a JSON object with Content-Type: application/json"
         else:
             message = str(exc.detail)
         kind = _STATUS_TYPES.get(exc.status_code, "error")
-        return error_response(exc.status_code, kind, message, None, getattr(exc, "headers", None))
+        return error_response(exc.status_code, kind, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -60,9 +60,9 @@ class ModelHolder:
 
             loaded = runtime.ModelRuntime.load(
                 self.settings.checkpoint_dir,
-                self.settings.device,
-                self.purpose,
-                self.settings.torch_threads,
+                device=self.settings.device,
+                purpose=self.purpose,
+                torch_threads=self.settings.torch_threads,
                 classify_quantize=self.settings.classify_quantize,
             )
             if self.purpose == "augment":

@@ -71,7 +71,7 @@ def text_pattern() -> str:
     return f"^{allowed}*{visible}{allowed}*$"
 
 
-def check_texts(texts: list[str], what: str, max_chars: int | None, field: str) -> None:
+def check_texts(texts: list[str], *, what: str, max_chars: int | None, field: str) -> None:
     """Raise a 422 ApiError naming the first kind of problem and every text that has it.
 
     `what` names the texts in the message ("items", "labels of items", "texts"); `field` is the
@@ -81,27 +81,27 @@ def check_texts(texts: list[str], what: str, max_chars: int | None, field: str) 
         _refuse(
             f"{what} {_show(empty)} have no visible characters (only whitespace, control or zero-width "
             "characters); give each one some text",
-            field,
-            "empty",
-            empty,
+            field=field,
+            reason="empty",
+            indices=empty,
         )
     control = [i for i, t in enumerate(texts) if _has_control(t)]
     if control:
         _refuse(
             f"{what} {_show(control)} contain control characters (U+0000-U+001F, U+007F-U+009F; tab and "
             "newline are fine); remove them",
-            field,
-            "control_characters",
-            control,
+            field=field,
+            reason="control_characters",
+            indices=control,
         )
     if max_chars is not None:
         long = [i for i, t in enumerate(texts) if len(t) > max_chars]
         if long:
             _refuse(
                 f"{what} {_show(long)} are over {max_chars} characters (MAX_TEXT_CHARS); shorten or split them",
-                field,
-                "too_long",
-                long,
+                field=field,
+                reason="too_long",
+                indices=long,
                 limit=max_chars,
             )
 
@@ -111,7 +111,10 @@ def _show(indices: list[int]) -> str:
     return f"[{shown}{', ...' if len(indices) > 10 else ''}]"
 
 
-def _refuse(message: str, field: str, reason: str, indices: list[int], **extra: Any) -> None:
+def _refuse(message: str, *, field: str, reason: str, indices: list[int], **extra: Any) -> None:
     raise ApiError(
-        422, "invalid_request", message, {"field": field, "reason": reason, "indices": indices, **extra}
+        422,
+        "invalid_request",
+        message,
+        details={"field": field, "reason": reason, "indices": indices, **extra},
     )

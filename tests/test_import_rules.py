@@ -14,7 +14,12 @@ REPO = Path(__file__).resolve().parents[1]
 # Torch-free and self-contained, so the torch-free side of the worker (and through it the API) can read
 # them: the method's default numbers and decoding knobs (imports nothing), the step-range grammar and
 # the checkpoint settings file's reader (the standard library and each other only).
-LEAF_MODULES = {"training.defaults", "training.steps", "training.checkpoint_format"}
+LEAF_MODULES = {
+    "training.defaults",
+    "training.steps",
+    "training.checkpoint_format",
+    "training.pretrain_config",
+}
 
 
 def imports(path: Path, module_level_only: bool = False) -> set[str]:

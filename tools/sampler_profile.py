@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     content_len = args.seq_len - PREFIX_LENGTH - 1
     augmenter = replace_window(augmenter, content_len)
     inputs = max(1, args.batch // 4)
-    texts = exact_length_texts(augmenter, read_texts(args.texts), content_len, inputs)[:inputs]
+    texts = exact_length_texts(augmenter, read_texts(args.texts), content_len=content_len, count=inputs)[
+        :inputs
+    ]
     labels = [augmenter.labels[i % len(augmenter.labels)] for i in range(len(texts))]
     options = DiffusionOptions(
         steps=DEFAULT_STEPS,

@@ -140,13 +140,21 @@ class Augmenter:
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
         counts = [n] * len(texts)
         if method == "diffusioncls":
-            options = self._options(steps, rounds, temperature, top_k, top_p, guidance_scale, min_label_prob)
+            options = self._options(
+                steps=steps,
+                rounds=rounds,
+                temperature=temperature,
+                top_k=top_k,
+                top_p=top_p,
+                guidance_scale=guidance_scale,
+                min_label_prob=min_label_prob,
+            )
             result = self.diffusion.augment(
-                list(texts), list(labels), counts, seed, progress, options=options
+                list(texts), list(labels), counts, seed=seed, progress=progress, options=options
             )
         else:
             result = self._classic(method, params or {}).augment(
-                list(texts), list(labels), counts, seed, progress
+                list(texts), list(labels), counts, seed=seed, progress=progress
             )
             if self.diffusion.scorer is not None and result.augmentations:
                 from training.augmenters.diffusion import score_augmentations
@@ -154,7 +162,7 @@ class Augmenter:
                 score_augmentations(self.diffusion.scorer, result.augmentations)
         return _typed(result)
 
-    def _options(self, steps, rounds, temperature, top_k, top_p, guidance_scale, min_label_prob):
+    def _options(self, *, steps, rounds, temperature, top_k, top_p, guidance_scale, min_label_prob):
         from training.augmenters.diffusion import DiffusionOptions
 
         given = {
@@ -188,13 +196,18 @@ def _typed(result: AugmentResult) -> AugmentOutput:
         prob = provenance.pop("label_prob", None)
         outputs.append(
             AugmentedText(
-                a.text,
-                a.label,
-                a.source_index,
-                None if prob is None or (isinstance(prob, float) and math.isnan(prob)) else float(prob),
-                provenance.pop("predicted_label", None),
-                provenance,
+                text=a.text,
+                label=a.label,
+                source_index=a.source_index,
+                label_prob=None
+                if prob is None or (isinstance(prob, float) and math.isnan(prob))
+                else float(prob),
+                predicted_label=provenance.pop("predicted_label", None),
+                provenance=provenance,
             )
         )
-    shortfalls = [Shortfall(s.source_index, s.requested, s.produced, s.reason) for s in result.shortfalls]
+    shortfalls = [
+        Shortfall(source_index=s.source_index, requested=s.requested, produced=s.produced, reason=s.reason)
+        for s in result.shortfalls
+    ]
     return AugmentOutput(outputs, shortfalls, dict(result.stats))

@@ -111,6 +111,7 @@ def write_checkpoint(
     folder: str | Path,
     settings: CheckpointSettings,
     tokenizer,
+    *,
     models: dict[str, Any],
     generator_tokenizer=None,
     overwrite: bool = False,

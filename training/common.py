@@ -96,7 +96,7 @@ def seeded(seed: int):
         yield
 
 
-def adamw(model: torch.nn.Module, lr: float, weight_decay: float, fast_lr: dict[str, float] | None = None):
+def adamw(model: torch.nn.Module, *, lr: float, weight_decay: float, fast_lr: dict[str, float] | None = None):
     """AdamW without weight decay on biases and LayerNorms.
 
     fast_lr maps a parameter-name prefix to its own learning rate (a freshly created head learns
@@ -117,7 +117,7 @@ def adamw(model: torch.nn.Module, lr: float, weight_decay: float, fast_lr: dict[
     )
 
 
-def optimiser_step(model: torch.nn.Module, loss: torch.Tensor, optimizer, scheduler) -> None:
+def optimiser_step(model: torch.nn.Module, loss: torch.Tensor, optimizer, *, scheduler) -> None:
     """Backpropagate `loss`, clip the gradient norm to 1, step the optimiser and the schedule."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -140,7 +140,7 @@ def linear_warmup_decay(optimizer, total_steps: int, warmup_steps: int):
 
 
 def bucketed_batches(
-    lengths: Sequence[int], batch_size: int, rng: random.Random | None, pool_batches: int = 50
+    lengths: Sequence[int], batch_size: int, rng: random.Random | None, *, pool_batches: int = 50
 ) -> Iterator[list[int]]:
     """Index batches of similar length (less padding); shuffled when an rng is given.
 

@@ -89,7 +89,7 @@ def _format(path: Path) -> str:
     raise DataError(path, None, f"unknown file type '{suffix}'; use .csv, .tsv or .jsonl")
 
 
-def _csv_rows(path: Path, text: str, delimiter: str, columns: Sequence[str]):
+def _csv_rows(path: Path, text: str, *, delimiter: str, columns: Sequence[str]):
     """Yield (line_number, {column: value}) for each record, checking the header first."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -142,11 +142,12 @@ def _rows(path: Path, columns: Sequence[str]):
     text = _decode(path)
     if fmt == "jsonl":
         return _jsonl_rows(path, text, columns)
-    return _csv_rows(path, text, "\t" if fmt == "tsv" else ",", columns)
+    return _csv_rows(path, text, delimiter="\t" if fmt == "tsv" else ",", columns=columns)
 
 
 def read_labelled(
     path: str | Path,
+    *,
     text_column: str = "text",
     label_column: str = "label",
     min_classes: int = 2,

@@ -23,7 +23,7 @@ class Knob:
     (the lowest itself excluded when open_low), its built-in default and what it does."""
 
     def __init__(
-        self, kind: type, low: float, high: float, default: float, help: str, open_low: bool = False
+        self, kind: type, low: float, high: float, *, default: float, help: str, open_low: bool = False
     ) -> None:
         self.kind, self.low, self.high, self.default, self.help = kind, low, high, default, help
         self.open_low = open_low
@@ -40,12 +40,16 @@ class Knob:
 # diffusioncls parameters and training.sampler.DecodeConfig all check against, so a value is accepted
 # or refused the same way whichever door it comes through (tests/test_decoding_knobs.py).
 DECODING_KNOBS = {
-    "rounds": Knob(int, 1, 64, DEFAULT_ROUNDS, "decoding rounds K (1 = one-shot)"),
-    "temperature": Knob(float, 0.0, 100.0, DEFAULT_TEMPERATURE, "sampling temperature (0 = greedy)"),
-    "top_k": Knob(int, 0, 100_000, DEFAULT_TOP_K, "keep the k best tokens (0 = off)"),
-    "top_p": Knob(float, 0.0, 1.0, DEFAULT_TOP_P, "nucleus sampling mass (1 = off)", open_low=True),
+    "rounds": Knob(int, 1, 64, default=DEFAULT_ROUNDS, help="decoding rounds K (1 = one-shot)"),
+    "temperature": Knob(
+        float, 0.0, 100.0, default=DEFAULT_TEMPERATURE, help="sampling temperature (0 = greedy)"
+    ),
+    "top_k": Knob(int, 0, 100_000, default=DEFAULT_TOP_K, help="keep the k best tokens (0 = off)"),
+    "top_p": Knob(
+        float, 0.0, 1.0, default=DEFAULT_TOP_P, help="nucleus sampling mass (1 = off)", open_low=True
+    ),
     "guidance_scale": Knob(
-        float, -100.0, 100.0, DEFAULT_GUIDANCE_SCALE, "classifier-free guidance scale (1 = off)"
+        float, -100.0, 100.0, default=DEFAULT_GUIDANCE_SCALE, help="classifier-free guidance scale (1 = off)"
     ),
 }
 

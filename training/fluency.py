@@ -80,17 +80,17 @@ class NgramLM:
         return cls(
             vocab,
             size,
-            tri_keys,
-            tri_counts.astype(np.int64),
-            ctx3_keys,
-            ctx3_total,
-            ctx3_types,
-            bi_keys,
-            bi_cont.astype(np.int64),
-            ctx2_total,
-            ctx2_types,
-            uni_cont,
-            int(len(bi_keys)),
+            tri_keys=tri_keys,
+            tri_counts=tri_counts.astype(np.int64),
+            ctx3_keys=ctx3_keys,
+            ctx3_total=ctx3_total,
+            ctx3_types=ctx3_types,
+            bi_keys=bi_keys,
+            bi_cont=bi_cont.astype(np.int64),
+            ctx2_total=ctx2_total,
+            ctx2_types=ctx2_types,
+            uni_cont=uni_cont,
+            uni_total=int(len(bi_keys)),
         )
 
     @staticmethod

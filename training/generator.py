@@ -193,6 +193,7 @@ def make_training_batch(
     examples: Sequence[DiffusionExample],
     codec: TextCodec,
     schedule: ScheduleConfig,
+    *,
     null_label_id: int,
     label_dropout: float,
     generator: torch.Generator,
@@ -217,10 +218,10 @@ def make_training_batch(
     steps = torch.randint(1, schedule.total_steps + 1, (b,), generator=generator)
     # Masks are drawn per unit (word), one uniform each, as at sampling time.
     uniform = torch.rand((b, width), generator=generator)  # (B, U) with U <= width
-    unit_keep = keep_at(unit_max(weights, units, width), steps, schedule.total_steps, schedule.lam)
+    unit_keep = keep_at(unit_max(weights, units, width), steps, schedule.total_steps, lam=schedule.lam)
     unit_maskable = unit_max(maskable.float(), units, width).bool()
     unit_mask = ensure_min_masked(
-        masks_from_uniform(uniform, unit_keep) & unit_maskable, uniform, unit_keep, unit_maskable
+        masks_from_uniform(uniform, unit_keep) & unit_maskable, uniform, unit_keep, maskable=unit_maskable
     )
     mask = unit_mask.gather(1, units) & maskable
     drop = torch.rand((b,), generator=generator) < label_dropout
@@ -241,6 +242,7 @@ def train_generator(
     model,
     codec: TextCodec,
     examples: Sequence[DiffusionExample],
+    *,
     null_label_id: int,
     schedule: ScheduleConfig,
     config: GeneratorConfig,
@@ -260,7 +262,7 @@ def train_generator(
     rng, generator = random.Random(seed), torch.Generator().manual_seed(seed)
     items = [i for i in range(len(examples)) for _ in range(config.draws_per_example)]
     total = math.ceil(len(items) / config.batch_size) * config.epochs
-    optimizer, scheduler = _optimiser(model, config, head_is_new, total)
+    optimizer, scheduler = _optimiser(model, config, head_is_new=head_is_new, total_steps=total)
     history = []
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -272,22 +274,28 @@ def train_generator(
                 [examples[items[i]] for i in batch],
                 codec,
                 schedule,
-                null_label_id,
-                config.label_dropout,
-                generator,
+                null_label_id=null_label_id,
+                label_dropout=config.label_dropout,
+                generator=generator,
             )
             with torch.random.fork_rng(devices=[]):  # dropout draws from a local stream
                 torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
                 logits = runner(ids.to(device), attention.to(device), positions.to(device))
             loss = masked_diffusion_loss(logits, targets.to(device))
-            optimiser_step(model, loss, optimizer, scheduler)
+            optimiser_step(model, loss, optimizer, scheduler=scheduler)
             loss_sum += loss.item() * len(targets)
             token_count += len(targets)
             bar.set_postfix(loss=f"{loss_sum / max(1, token_count):.4f}")
         record = {"epoch": epoch, "train_loss": loss_sum / max(1, token_count)}
         if validation:
             record["val_loss"] = validation_loss(
-                model, codec, validation, null_label_id, schedule, seed, precision=config.precision
+                model,
+                codec,
+                validation,
+                null_label_id=null_label_id,
+                schedule=schedule,
+                seed=seed,
+                precision=config.precision,
             )
         history.append(record)
         if progress:
@@ -299,11 +307,11 @@ def train_generator(
     return {"history": history}
 
 
-def _optimiser(model, config: GeneratorConfig, head_is_new: bool, total_steps: int):
+def _optimiser(model, config: GeneratorConfig, *, head_is_new: bool, total_steps: int):
     """AdamW (a new MLM head at its own, higher learning rate) with linear warm-up and decay."""
     head = head_prefix(model)
     fast = {head: config.new_head_lr} if head_is_new and head else None
-    optimizer = adamw(model, config.lr, config.weight_decay, fast)
+    optimizer = adamw(model, lr=config.lr, weight_decay=config.weight_decay, fast_lr=fast)
     return optimizer, linear_warmup_decay(optimizer, total_steps, round(config.warmup_ratio * total_steps))
 
 
@@ -312,6 +320,7 @@ def validation_loss(
     model,
     codec: TextCodec,
     examples: Sequence[DiffusionExample],
+    *,
     null_label_id: int,
     schedule: ScheduleConfig,
     seed: int,
@@ -326,7 +335,12 @@ def validation_loss(
     loss_sum, count = 0.0, 0
     for batch in bucketed_batches([len(e.encoded) for e in examples], batch_size, rng=None):
         ids, attention, positions, targets = make_training_batch(
-            [examples[i] for i in batch], codec, schedule, null_label_id, 0.0, generator
+            [examples[i] for i in batch],
+            codec,
+            schedule,
+            null_label_id=null_label_id,
+            label_dropout=0.0,
+            generator=generator,
         )
         logits = runner(ids.to(device), attention.to(device), positions.to(device))
         loss_sum += float(masked_diffusion_loss(logits, targets.to(device))) * len(targets)
@@ -335,7 +349,7 @@ def validation_loss(
 
 
 def unigram_log_prior(
-    codec: TextCodec, texts: Sequence[str], vocab_size: int, smoothing: float = 1.0
+    codec: TextCodec, texts: Sequence[str], vocab_size: int, *, smoothing: float = 1.0
 ) -> torch.Tensor:
     """Smoothed log unigram frequencies: a sensible start for a new head's output bias."""
     counts = torch.full((vocab_size,), smoothing)

@@ -45,6 +45,7 @@ def _interpolate(
     features: torch.Tensor,
     seeds: torch.Tensor,
     pool: torch.Tensor,
+    *,
     need: int,
     k: int,
     generator: torch.Generator,
@@ -64,18 +65,18 @@ def _interpolate(
     return features[start] + gap * (features[neighbour] - features[start])
 
 
-def smote(features: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, k: int = 5):
+def smote(features: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, *, k: int = 5):
     """SMOTE (Chawla et al. 2002): points on segments between a class member and a same-class neighbour."""
     out_x, out_y = [], []
     for c, need in enumerate(shortfalls(labels, int(labels.max()) + 1)):
         members = (labels == c).nonzero().flatten()
         if need and len(members):
-            out_x.append(_interpolate(features, members, members, need, k, generator))
+            out_x.append(_interpolate(features, members, members, need=need, k=k, generator=generator))
             out_y.append(torch.full((need,), c, dtype=labels.dtype))
     return _stack(out_x, out_y, features)
 
 
-def danger_members(features: torch.Tensor, labels: torch.Tensor, c: int, m: int) -> torch.Tensor:
+def danger_members(features: torch.Tensor, labels: torch.Tensor, *, c: int, m: int) -> torch.Tensor:
     """Members of class c on the border: at least half, but not all, of their m nearest neighbours
     (over all classes) belong to other classes (Han et al. 2005)."""
     members = (labels == c).nonzero().flatten()
@@ -90,7 +91,7 @@ def danger_members(features: torch.Tensor, labels: torch.Tensor, c: int, m: int)
 
 
 def borderline_smote(
-    features: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, k: int = 5, m: int = 10
+    features: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, *, k: int = 5, m: int = 10
 ):
     """Borderline-SMOTE-1: SMOTE started only from border members (all members when none is on the border)."""
     out_x, out_y = [], []
@@ -98,8 +99,12 @@ def borderline_smote(
         members = (labels == c).nonzero().flatten()
         if not need or not len(members):
             continue
-        danger = danger_members(features, labels, c, m)
-        out_x.append(_interpolate(features, danger if len(danger) else members, members, need, k, generator))
+        danger = danger_members(features, labels, c=c, m=m)
+        out_x.append(
+            _interpolate(
+                features, danger if len(danger) else members, members, need=need, k=k, generator=generator
+            )
+        )
         out_y.append(torch.full((need,), c, dtype=labels.dtype))
     return _stack(out_x, out_y, features)
 
@@ -107,7 +112,7 @@ def borderline_smote(
 class ConditionalVAE(torch.nn.Module):
     """A small VAE over features, conditioned on the class (one-hot) in encoder and decoder."""
 
-    def __init__(self, dim: int, n_classes: int, hidden: int = 128, latent: int = 16):
+    def __init__(self, *, dim: int, n_classes: int, hidden: int = 128, latent: int = 16):
         super().__init__()
         self.n_classes = n_classes
         self.encoder = torch.nn.Sequential(torch.nn.Linear(dim + n_classes, hidden), torch.nn.GELU())
@@ -124,7 +129,9 @@ class ConditionalVAE(torch.nn.Module):
     def decode(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.decoder(torch.cat([z, self.condition(labels)], -1))
 
-    def loss(self, x: torch.Tensor, labels: torch.Tensor, noise: torch.Tensor, beta: float) -> torch.Tensor:
+    def loss(
+        self, x: torch.Tensor, labels: torch.Tensor, noise: torch.Tensor, *, beta: float
+    ) -> torch.Tensor:
         h = self.encoder(torch.cat([x, self.condition(labels)], -1))
         mean, log_var = self.mean(h), self.log_var(h)
         z = mean + noise * torch.exp(0.5 * log_var)
@@ -137,6 +144,7 @@ def vae_oversample(
     features: torch.Tensor,
     labels: torch.Tensor,
     generator: torch.Generator,
+    *,
     epochs: int = 300,
     beta: float = 1.0,
 ):
@@ -148,11 +156,11 @@ def vae_oversample(
     mean, std = features.mean(0), features.std(0).clamp_min(1e-6)
     x = (features - mean) / std
     with seeded(int(torch.randint(0, 2**31 - 1, (1,), generator=generator))):
-        vae = ConditionalVAE(features.shape[1], n_classes)
+        vae = ConditionalVAE(dim=features.shape[1], n_classes=n_classes)
     optimizer = torch.optim.Adam(vae.parameters(), lr=1e-3)
     for _ in range(epochs):  # full batch: a few thousand rows of a few hundred dimensions
         noise = torch.randn((len(x), vae.latent), generator=generator)
-        loss = vae.loss(x, labels, noise, beta)
+        loss = vae.loss(x, labels, noise, beta=beta)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -173,7 +181,7 @@ def _stack(xs: Sequence[torch.Tensor], ys: Sequence[torch.Tensor], like: torch.T
     return torch.cat(list(xs)), torch.cat(list(ys))
 
 
-def oversample(method: str, features: torch.Tensor, labels: torch.Tensor, seed: int):
+def oversample(method: str, features: torch.Tensor, labels: torch.Tensor, *, seed: int):
     """Synthetic (features, labels) that bring every class up to the largest one."""
     generator = torch.Generator().manual_seed(seed)
     if method == "ros":
@@ -192,6 +200,7 @@ def extract_features(
     model,
     codec: TextCodec,
     texts: Sequence[str],
+    *,
     max_length: int,
     batch_size: int = 64,
     precision: str = "auto",
@@ -213,6 +222,7 @@ def rebalance_head(
     model,
     codec: TextCodec,
     train: LabelledData,
+    *,
     method: str,
     seed: int,
     max_length: int = 128,
@@ -224,9 +234,9 @@ def rebalance_head(
     _, _, head = head_parts(model)
     names = [model.config.id2label[i] for i in range(model.config.num_labels)]
     index = {name: i for i, name in enumerate(names)}
-    features = extract_features(model, codec, train.texts, max_length)
+    features = extract_features(model, codec, train.texts, max_length=max_length)
     labels = torch.tensor([index[y] for y in train.labels])
-    extra_x, extra_y = oversample(method, features, labels, seed)
+    extra_x, extra_y = oversample(method, features, labels, seed=seed)
     x, y = torch.cat([features, extra_x]), torch.cat([labels, extra_y])
     device = head.weight.device
     optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)

@@ -99,18 +99,20 @@ def pseudo_source(
             generator,
             codec,
             label_ids,
-            null_id,
-            schedule,
-            max_length,
-            judge,
+            null_label_id=null_id,
+            schedule=schedule,
+            max_length=max_length,
+            importance_source=judge,
             scorer=judge if filtering else None,
         )
         round_seed = seed + 1_000 * epoch
         method = augmenter.configured(replace(plan.options, score=filtering))
         if plan.policy == "bd":
-            result = augment_balanced(method, train.texts, train.labels, round_seed)
+            result = augment_balanced(method, train.texts, train.labels, seed=round_seed)
         else:
-            result = method.augment(train.texts, train.labels, each_counts(len(train), plan.n), round_seed)
+            result = method.augment(
+                train.texts, train.labels, each_counts(len(train), plan.n), seed=round_seed
+            )
         groups: list[list[str]] = [[] for _ in train.texts]
         for a in result.augmentations:
             if not filtering or a.provenance["label_prob"] >= plan.min_label_prob:
@@ -149,6 +151,7 @@ def fit(
     data: LabelledData,
     base: str | Path,
     out: str | Path,
+    *,
     proxy_config: ClassifierConfig = ClassifierConfig(),
     generator_config: GeneratorConfig = GeneratorConfig(),
     classifier_config: ClassifierConfig | None = ClassifierConfig(epochs=5),
@@ -183,7 +186,7 @@ def fit(
         out,
         settings,
         run.codec.tokenizer,
-        run.models,
+        models=run.models,
         generator_tokenizer=bundle.tokenizer,
         overwrite=overwrite,
     )
@@ -263,8 +266,8 @@ def _proxy_stage(run: _FitRun, config: ClassifierConfig) -> ClassifierRunner:
         proxy, report = train_proxy(
             run.base,
             run.codec,
-            run.train,
-            run.val,
+            train=run.train,
+            val=run.val,
             config=config,
             seed=run.seed,
             device=run.device,
@@ -283,8 +286,8 @@ def _generator_stage(
             run.base,
             run.codec,
             run.labels,
-            run.train,
-            run.val,
+            train=run.train,
+            val=run.val,
             importance_source=proxy,
             config=config,
             schedule=run.schedule,
@@ -334,8 +337,8 @@ def _classifier_stage(
         model, report = train_task_classifier(
             run.base,
             run.codec,
-            run.train,
-            run.val,
+            train=run.train,
+            val=run.val,
             config=config,
             seed=run.seed,
             device=run.device,

@@ -88,6 +88,7 @@ def sweep_figure(
     points: Sequence[tuple[int, float, float, float, float]],
     title: str,
     baseline: tuple[float, float] | None = None,
+    *,
     total_steps: int = 32,
     groups: int = 8,
 ) -> Figure:

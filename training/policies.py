@@ -26,11 +26,13 @@ def balance_counts(labels: Sequence[str], seed: int, eligible: Sequence[bool] | 
     """
     counts = Counter(labels)
     target = max(counts.values())
-    return _spread({label: target - count for label, count in counts.items()}, labels, seed, eligible)
+    return _spread(
+        {label: target - count for label, count in counts.items()}, labels, seed, eligible=eligible
+    )
 
 
 def _spread(
-    deficit: dict[str, int], labels: Sequence[str], seed: int, eligible: Sequence[bool] | None
+    deficit: dict[str, int], labels: Sequence[str], seed: int, *, eligible: Sequence[bool] | None
 ) -> list[int]:
     rng = random.Random(seed)
     members: dict[str, list[int]] = defaultdict(list)
@@ -53,6 +55,7 @@ def augment_balanced(
     augmenter: Augmenter,
     texts: Sequence[str],
     labels: Sequence[str],
+    *,
     seed: int,
     top_up_rounds: int = 2,
     progress: ProgressFn | None = None,
@@ -63,7 +66,7 @@ def augment_balanced(
     a class still cannot reach the target.
     """
     counts = balance_counts(labels, seed)
-    result = augmenter.augment(texts, labels, counts, seed, progress)
+    result = augmenter.augment(texts, labels, counts, seed=seed, progress=progress)
     produced = [list[str]() for _ in texts]
     for a in result.augmentations:
         produced[a.source_index].append(a.text)
@@ -78,11 +81,13 @@ def augment_balanced(
         if not deficit:
             break
         eligible = [i not in exhausted for i in range(len(texts))]
-        extra = _spread(deficit, labels, seed + round_index, eligible)
+        extra = _spread(deficit, labels, seed + round_index, eligible=eligible)
         if not any(extra):
             break
         # A derived seed draws fresh randomness; `exclude` keeps the new texts apart from the old.
-        more = augmenter.augment(texts, labels, extra, seed + 7_919 * round_index, progress, exclude=produced)
+        more = augmenter.augment(
+            texts, labels, extra, seed=seed + 7_919 * round_index, progress=progress, exclude=produced
+        )
         for a in more.augmentations:
             produced[a.source_index].append(a.text)
         merged.extend(more.augmentations)
@@ -94,7 +99,11 @@ def augment_balanced(
     have.update(a.label for a in merged)
     shortfalls = [
         Shortfall(
-            -1, target, have[label], f"class {label!r} is {target - have[label]} short of {target}", label
+            source_index=-1,
+            requested=target,
+            produced=have[label],
+            reason=f"class {label!r} is {target - have[label]} short of {target}",
+            label=label,
         )
         for label in sorted(have)
         if have[label] < target

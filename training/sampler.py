@@ -52,7 +52,7 @@ NUCLEUS_WINDOWS = (64, 1024)
 
 
 def candidate_distribution(
-    logits: torch.Tensor, banned: torch.Tensor, temperature: float, top_k: int, top_p: float
+    logits: torch.Tensor, banned: torch.Tensor, *, temperature: float, top_k: int, top_p: float
 ) -> tuple[torch.Tensor | None, torch.Tensor]:
     """Allowed candidates and their sampling weights after banning, temperature, top-k and top-p.
 
@@ -89,11 +89,11 @@ def _nucleus_of_row(logits: torch.Tensor, top_p: float) -> tuple[torch.Tensor, t
     """Top-p without top-k, exactly: the nucleus is looked for among the best NUCLEUS_WINDOWS[0]
     candidates, then the next window's for the rows it did not cover; past the last, a full sort."""
     log_total = torch.logsumexp(logits, dim=-1, keepdim=True)  # (P, 1)
-    return _nucleus_in_windows(logits, log_total, top_p, NUCLEUS_WINDOWS)
+    return _nucleus_in_windows(logits, log_total, top_p, widths=NUCLEUS_WINDOWS)
 
 
 def _nucleus_in_windows(
-    logits: torch.Tensor, log_total: torch.Tensor, top_p: float, widths: tuple[int, ...]
+    logits: torch.Tensor, log_total: torch.Tensor, top_p: float, *, widths: tuple[int, ...]
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(P, V) logits -> (P, C) candidate ids, best first, and their nucleus-cut probabilities."""
     vocab = logits.shape[-1]
@@ -106,7 +106,9 @@ def _nucleus_in_windows(
     if width < vocab:
         wide = probs.sum(-1) < top_p  # rows whose nucleus reaches past this window
         if bool(wide.any()):
-            wide_ids, wide_probs = _nucleus_in_windows(logits[wide], log_total[wide], top_p, widths[1:])
+            wide_ids, wide_probs = _nucleus_in_windows(
+                logits[wide], log_total[wide], top_p, widths=widths[1:]
+            )
             keep = int((wide_probs > 0).sum(-1).max())  # the widest nucleus among those rows
             pad = keep - width  # > 0: those rows needed more than this window
             ids = torch.cat([ids, ids.new_zeros((ids.shape[0], pad))], -1)
@@ -157,7 +159,7 @@ def select_most_confident(confidence: torch.Tensor, counts: torch.Tensor) -> tor
 
 
 def ban_neighbour_repeats(
-    logits: torch.Tensor, ids: torch.Tensor, still: torch.Tensor, positions: torch.Tensor
+    logits: torch.Tensor, ids: torch.Tensor, still: torch.Tensor, *, positions: torch.Tensor
 ) -> torch.Tensor:
     """Forbid each masked position the tokens already written beside it; returns `logits`, changed
     in place.
@@ -182,6 +184,7 @@ def iterative_decode(
     logits_fn: LogitsFn,
     input_ids: torch.Tensor,
     attention_mask: torch.Tensor,
+    *,
     masked: torch.Tensor,
     uniforms: torch.Tensor,
     banned: torch.Tensor,
@@ -225,9 +228,9 @@ def iterative_decode(
             logits = uncond + config.guidance_scale * (cond - uncond)
         else:
             logits = logits_fn(ids, attention_mask, positions)  # (P, V)
-        ban_neighbour_repeats(logits, ids, still, positions)
+        ban_neighbour_repeats(logits, ids, still, positions=positions)
         cand, weights = candidate_distribution(
-            logits, banned_ids, config.temperature, config.top_k, config.top_p
+            logits, banned_ids, temperature=config.temperature, top_k=config.top_k, top_p=config.top_p
         )
         token, confidence = sample_candidates(cand, weights, uniforms[positions[:, 0], r, positions[:, 1]])
         conf_grid = torch.full(ids.shape, -math.inf, dtype=confidence.dtype, device=ids.device)

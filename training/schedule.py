@@ -42,7 +42,7 @@ def keep_curve(importance: torch.Tensor, total_steps: int, lam: float) -> torch.
     return torch.cummin(raw, dim=-2).values
 
 
-def keep_at(importance: torch.Tensor, steps: torch.Tensor, total_steps: int, lam: float) -> torch.Tensor:
+def keep_at(importance: torch.Tensor, steps: torch.Tensor, total_steps: int, *, lam: float) -> torch.Tensor:
     """keep_i(t) for one step per row. importance (B, L), steps (B,) ints in 0..T -> (B, L)."""
     curve = keep_curve(importance, total_steps, lam)  # (B, T+1, L)
     index = steps.long().view(-1, 1, 1).expand(-1, 1, curve.shape[-1])  # (B, 1, L)
@@ -60,7 +60,7 @@ def masks_from_uniform(uniform: torch.Tensor, keep: torch.Tensor) -> torch.Tenso
 
 
 def ensure_min_masked(
-    mask: torch.Tensor, uniform: torch.Tensor, keep: torch.Tensor, maskable: torch.Tensor, minimum: int = 1
+    mask: torch.Tensor, uniform: torch.Tensor, keep: torch.Tensor, *, maskable: torch.Tensor, minimum: int = 1
 ) -> torch.Tensor:
     """Mask at least `minimum` maskable tokens per row (fewer if a row has fewer maskable tokens).
 

@@ -61,21 +61,23 @@ class GeneratorBundle:
 def train_proxy(
     base: str | Path,
     codec: TextCodec,
+    *,
     train: LabelledData,
     val: LabelledData,
-    *,
     config: ClassifierConfig,
     seed: int,
     device: torch.device,
     progress: bool = True,
 ) -> tuple[ClassifierRunner, dict]:
-    model = load_classifier(base, train.label_names, device, seed)
-    report = train_classifier(model, codec, train, val, config, seed, desc="proxy", progress=progress)
+    model = load_classifier(base, train.label_names, device, seed=seed)
+    report = train_classifier(
+        model, codec, train=train, val=val, config=config, seed=seed, desc="proxy", progress=progress
+    )
     return ClassifierRunner(model, codec, max_length=config.max_length), report
 
 
 def untrained_generator(
-    base: str | Path, labels: list[str], device: torch.device, seed: int, label_prompt: bool = True
+    base: str | Path, labels: list[str], device: torch.device, *, seed: int, label_prompt: bool = True
 ) -> GeneratorBundle:
     """The base MLM with the label tokens added: what `train_diffusion_generator` fine-tunes (and what
     saved generator weights load into)."""
@@ -85,16 +87,24 @@ def untrained_generator(
     null_id = token_ids[NULL_LABEL_TOKEN]
     # Without label prompting every example (and later every sample) carries the null label.
     prompt_ids = {lbl: token_ids[label_token(lbl)] if label_prompt else null_id for lbl in labels}
-    return GeneratorBundle(generator, tokenizer, prompt_ids, null_id, label_prompt, head_created, {})
+    return GeneratorBundle(
+        model=generator,
+        tokenizer=tokenizer,
+        prompt_ids=prompt_ids,
+        null_id=null_id,
+        label_prompt=label_prompt,
+        head_created=head_created,
+        report={},
+    )
 
 
 def train_diffusion_generator(
     base: str | Path,
     codec: TextCodec,
     labels: list[str],
+    *,
     train: LabelledData,
     val: LabelledData,
-    *,
     importance_source: ClassifierRunner,
     config: GeneratorConfig,
     schedule: ScheduleConfig,
@@ -104,7 +114,7 @@ def train_diffusion_generator(
     progress: bool = True,
 ) -> GeneratorBundle:
     """Importance weights from the proxy, label tokens, masked-diffusion fine-tuning of the base MLM."""
-    bundle = untrained_generator(base, labels, device, seed, label_prompt)
+    bundle = untrained_generator(base, labels, device, seed=seed, label_prompt=label_prompt)
     if bundle.head_created:
         log.warning(
             "%s has no MLM head: one was created and is trained on the labelled texts only; "
@@ -125,10 +135,10 @@ def train_diffusion_generator(
         bundle.model,
         codec,
         examples(train),
-        bundle.null_id,
-        schedule,
-        config,
-        seed,
+        null_label_id=bundle.null_id,
+        schedule=schedule,
+        config=config,
+        seed=seed,
         head_is_new=bundle.head_created,
         progress=progress,
         validation=examples(val),
@@ -139,9 +149,9 @@ def train_diffusion_generator(
 def train_task_classifier(
     base: str | Path,
     codec: TextCodec,
+    *,
     train: LabelledData,
     val: LabelledData,
-    *,
     config: ClassifierConfig,
     seed: int,
     device: torch.device,
@@ -153,14 +163,14 @@ def train_task_classifier(
 ):
     """The task classifier on originals plus pseudo samples from `pseudo` (None: originals only),
     with optional training-time `options` (label confusion, mixup)."""
-    model = load_classifier(base, train.label_names, device, seed + 1)
+    model = load_classifier(base, train.label_names, device, seed=seed + 1)
     report = train_classifier(
         model,
         codec,
-        train,
-        val,
-        config,
-        seed,
+        train=train,
+        val=val,
+        config=config,
+        seed=seed,
         desc="classifier",
         progress=progress,
         noise=noise,

@@ -84,7 +84,15 @@ def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
 
         release_memory()
         busy.set(0)
-        record_job(method, status, time.perf_counter() - started, produced, error_type, chains, chain_seconds)
+        record_job(
+            method=method,
+            status=status,
+            seconds=time.perf_counter() - started,
+            produced=produced,
+            error_type=error_type,
+            chains=chains,
+            chain_seconds=chain_seconds,
+        )
 
 
 def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> AugmentJobResult:
@@ -93,10 +101,14 @@ def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> 
 
     augmenter = build_method(runtime, request)
     if request.policy == "bd":
-        result = augment_balanced(augmenter, request.texts, request.labels, request.seed, progress=progress)
+        result = augment_balanced(
+            augmenter, request.texts, request.labels, seed=request.seed, progress=progress
+        )
     else:
         counts = each_counts(len(request.texts), request.n)
-        result = augmenter.augment(request.texts, request.labels, counts, request.seed, progress)
+        result = augmenter.augment(
+            request.texts, request.labels, counts, seed=request.seed, progress=progress
+        )
     if request.method != "diffusioncls" and runtime.classifier is not None and result.augmentations:
         from training.augmenters.diffusion import score_augmentations
 
@@ -154,7 +166,9 @@ def build_method(runtime: Any, request: AugmentPayload) -> Any:
     from worker.methods import DIFFUSION, build_classic
 
     if request.method != DIFFUSION:
-        return build_classic(request.method, request.params, runtime.checkpoint, runtime.device)
+        return build_classic(
+            request.method, request.params, checkpoint=runtime.checkpoint, device=runtime.device
+        )
     from dataclasses import replace
 
     from training.augmenters.diffusion import DiffusionOptions

@@ -45,9 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         connection.ping()  # fail fast on a wrong URL, before spending time on the model
         loaded = runtime.ModelRuntime.load(
             settings.checkpoint_dir,
-            settings.device,
-            "augment",
-            settings.torch_threads,
+            device=settings.device,
+            purpose="augment",
+            torch_threads=settings.torch_threads,
             classify_quantize=settings.classify_quantize,
         )
     except RedisConnectionError as err:

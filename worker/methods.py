@@ -68,7 +68,7 @@ def params_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-def build_classic(name: str, params: dict[str, Any], checkpoint: Any, device: Any) -> Any:
+def build_classic(name: str, params: dict[str, Any], *, checkpoint: Any, device: Any) -> Any:
     """A classic augmenter behind the plain `Augmenter` interface (training/augmenters/base.py).
 
     MLM substitution uses the checkpoint's generator as its masked LM (its label-token rows are

@@ -76,6 +76,7 @@ peak_rss_bytes.set_function(_peak_rss)
 
 
 def record_job(
+    *,
     method: str,
     status: str,
     seconds: float,

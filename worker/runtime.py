@@ -52,6 +52,7 @@ class ModelRuntime:
     def load(
         cls,
         folder: str | Path,
+        *,
         device: str = "auto",
         purpose: Purpose = "augment",
         torch_threads: int | None = None,
@@ -81,7 +82,15 @@ class ModelRuntime:
             else None
         )
         augmenter = DiffusionAugmenter.from_checkpoint(checkpoint) if purpose == "augment" else None
-        runtime = cls(info, checkpoint, dev, classifier, judge, augmenter, time.perf_counter() - started)
+        runtime = cls(
+            info=info,
+            checkpoint=checkpoint,
+            device=dev,
+            classifier=classifier,
+            classifier_name=judge,
+            augmenter=augmenter,
+            load_seconds=time.perf_counter() - started,
+        )
         log.info(
             "loaded checkpoint %s (%s) on %s in %.1fs: %s",
             info.folder.name,
@@ -140,9 +149,9 @@ def current() -> ModelRuntime:
             settings = WorkerSettings()
             _runtime = ModelRuntime.load(
                 settings.checkpoint_dir,
-                settings.device,
-                "augment",
-                settings.torch_threads,
+                device=settings.device,
+                purpose="augment",
+                torch_threads=settings.torch_threads,
                 classify_quantize=settings.classify_quantize,
             )
         return _runtime

@@ -31,7 +31,7 @@ _IDEMPOTENCY_KEY = re.compile(rf"{IDEMPOTENCY_KEY_CHARS}{{1,{MAX_IDEMPOTENCY_KEY
 
 
 def _invalid(message: str, details: Any = None) -> ApiError:
-    return ApiError(422, "invalid_request", message, details)
+    return ApiError(422, "invalid_request", message, details=details)
 
 
 def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
@@ -42,12 +42,17 @@ def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
             413,
             "too_large",
             f"{len(body.items)} items in one request; at most {settings.max_items} (MAX_ITEMS): split it",
-            {"limit": settings.max_items, "received": len(body.items)},
+            details={"limit": settings.max_items, "received": len(body.items)},
         )
     check_texts(
-        [item.text for item in body.items], "the texts of items", settings.max_text_chars, "items.text"
+        [item.text for item in body.items],
+        what="the texts of items",
+        max_chars=settings.max_text_chars,
+        field="items.text",
     )
-    check_texts([item.label for item in body.items], "the labels of items", None, "items.label")
+    check_texts(
+        [item.label for item in body.items], what="the labels of items", max_chars=None, field="items.label"
+    )
     methods = method_descriptions()
     if body.method not in methods:
         raise _invalid(
@@ -117,7 +122,7 @@ def _check_classic(body: AugmentRequest) -> None:
 
 
 def _replay(
-    state: AppState, payload: AugmentPayload, key_digest: str, job_id: str, response: Response
+    state: AppState, payload: AugmentPayload, *, key_digest: str, job_id: str, response: Response
 ) -> JobAccepted | None:
     """Claim an Idempotency-Key for `job_id`; the job it already names when the same request used it
     before (None: the key is new), or 409 when another request did."""
@@ -190,6 +195,7 @@ def submit_augment(
     body: AugmentRequest,
     state: State,
     response: Response,
+    *,
     idempotency_key: Annotated[
         str | None,
         Header(alias="Idempotency-Key", description="repeat a request with the same key to get the same job"),
@@ -213,7 +219,7 @@ def submit_augment(
     key_digest = None
     if idempotency_key is not None:
         key_digest = _digest(idempotency_key)
-        replayed = _replay(state, payload, key_digest, job_id, response)
+        replayed = _replay(state, payload, key_digest=key_digest, job_id=job_id, response=response)
         if replayed is not None:
             return replayed
     try:
@@ -228,7 +234,7 @@ def submit_augment(
             429,
             "queue_full",
             f"the queue is full ({err.depth} jobs waiting, MAX_QUEUE_DEPTH={err.limit}); retry later",
-            {"depth": err.depth, "limit": err.limit},
+            details={"depth": err.depth, "limit": err.limit},
             headers={"Retry-After": "30"},
         ) from None
     state.metrics.jobs_submitted.labels(payload.method).inc()

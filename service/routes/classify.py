@@ -36,9 +36,9 @@ async def classify(body: ClassifyRequest, state: State) -> ClassifyResponse:
             "too_large",
             f"{len(body.texts)} texts in one request; at most {settings.max_classify_texts} "
             "(MAX_CLASSIFY_TEXTS): split it",
-            {"limit": settings.max_classify_texts, "received": len(body.texts)},
+            details={"limit": settings.max_classify_texts, "received": len(body.texts)},
         )
-    check_texts(body.texts, "texts", settings.max_text_chars, "texts")
+    check_texts(body.texts, what="texts", max_chars=settings.max_text_chars, field="texts")
     if models.purpose is None:
         raise ApiError(
             503, "unavailable", "classification is switched off on this server (CLASSIFY_ENABLED=false)"

@@ -55,7 +55,11 @@ async def readyz(state: State) -> dict[str, Any]:
         if not queue_ok:
             waiting.append("Redis does not answer")
         raise ApiError(
-            503, "not_ready", "not ready: " + " and ".join(waiting), checks, headers={"Retry-After": "5"}
+            503,
+            "not_ready",
+            "not ready: " + " and ".join(waiting),
+            details=checks,
+            headers={"Retry-After": "5"},
         )
     status = "ready"
     if queue_ok and state.backend.mode == "redis":

@@ -73,4 +73,4 @@ def test_a_failing_model_call_fails_every_waiting_request():
 
 def test_submit_before_start_is_an_error():
     with pytest.raises(RuntimeError, match="not started"):
-        run(MicroBatcher(lambda t: t, 1, 0).submit(["a"]))
+        run(MicroBatcher(lambda t: t, max_batch=1, wait_ms=0).submit(["a"]))

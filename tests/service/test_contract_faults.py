@@ -176,7 +176,7 @@ def test_the_schemas_text_pattern_accepts_exactly_what_the_service_accepts(text)
     from service.texts import check_texts, text_pattern
 
     try:
-        check_texts([text], "texts", None, "texts")
+        check_texts([text], what="texts", max_chars=None, field="texts")
         accepted = True
     except ApiError:
         accepted = False

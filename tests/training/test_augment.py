@@ -18,7 +18,7 @@ def outputs_by_item(result):
 
 
 def test_exactly_n_distinct_new_texts_per_input(tiny_augmenter):
-    result = tiny_augmenter.augment(TEXTS, LABELS, [4, 4, 4], 1)
+    result = tiny_augmenter.augment(TEXTS, LABELS, [4, 4, 4], seed=1)
     assert not result.shortfalls
     by_item = outputs_by_item(result)
     for i, text in enumerate(TEXTS):
@@ -30,7 +30,9 @@ def test_exactly_n_distinct_new_texts_per_input(tiny_augmenter):
 
 
 def test_provenance_describes_each_output(tiny_augmenter):
-    result = tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], 2, options=DiffusionOptions(steps=(10, 12)))
+    result = tiny_augmenter.augment(
+        TEXTS, LABELS, [3, 3, 3], seed=2, options=DiffusionOptions(steps=(10, 12))
+    )
     for a in result.augmentations:
         p = a.provenance
         n = len(tiny_augmenter.codec.encode([TEXTS[a.source_index]], 100)[0])
@@ -43,17 +45,17 @@ def test_provenance_describes_each_output(tiny_augmenter):
 
 def test_same_seed_same_outputs_other_seed_other_outputs(tiny_augmenter):
     def run(seed):
-        return [a.text for a in tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], seed).augmentations]
+        return [a.text for a in tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], seed=seed).augmentations]
 
     assert run(5) == run(5)
     assert run(5) != run(6)
 
 
 def test_outputs_do_not_depend_on_batching_or_on_other_inputs(tiny_augmenter):
-    together = outputs_by_item(tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], 3))
-    alone = outputs_by_item(tiny_augmenter.augment(TEXTS[:1], LABELS[:1], [3], 3))
+    together = outputs_by_item(tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], seed=3))
+    alone = outputs_by_item(tiny_augmenter.augment(TEXTS[:1], LABELS[:1], [3], seed=3))
     one_by_one = outputs_by_item(
-        tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], 3, options=DiffusionOptions(batch_size=1))
+        tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], seed=3, options=DiffusionOptions(batch_size=1))
     )
     assert together[0] == alone[0]
     assert together == one_by_one
@@ -85,11 +87,11 @@ def test_a_token_budget_bounds_each_forward_pass_without_changing_outputs(tiny_a
             widths.append(input_ids.shape[0] * input_ids.shape[1])
             return original(input_ids, *args, **kwargs)
 
-    free = outputs_by_item(tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], 3))
+    free = outputs_by_item(tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], seed=3))
     tiny_augmenter.runner = Spy()
     try:
         tight = tiny_augmenter.augment(
-            TEXTS, LABELS, [3, 3, 3], 3, options=DiffusionOptions(max_batch_tokens=40)
+            TEXTS, LABELS, [3, 3, 3], seed=3, options=DiffusionOptions(max_batch_tokens=40)
         )
     finally:
         tiny_augmenter.runner = runner
@@ -102,14 +104,16 @@ def test_a_token_budget_bounds_each_forward_pass_without_changing_outputs(tiny_a
 
 
 def test_a_text_with_nothing_to_rewrite_is_reported_not_padded(tiny_augmenter):
-    result = tiny_augmenter.augment(["zyxw qqqq", TEXTS[0]], ["joy", "joy"], [2, 2], 0)
+    result = tiny_augmenter.augment(["zyxw qqqq", TEXTS[0]], ["joy", "joy"], [2, 2], seed=0)
     assert [(s.source_index, s.produced) for s in result.shortfalls] == [(0, 0)]
     assert Counter(a.source_index for a in result.augmentations) == {1: 2}
 
 
 def test_an_impossible_count_is_a_shortfall_never_copies(tiny_augmenter):
     # One rewritable token and a vocabulary of ~100 words cannot give 500 distinct texts.
-    result = tiny_augmenter.augment(["great"], ["joy"], [500], 0, options=DiffusionOptions(max_attempts=2))
+    result = tiny_augmenter.augment(
+        ["great"], ["joy"], [500], seed=0, options=DiffusionOptions(max_attempts=2)
+    )
     (shortfall,) = result.shortfalls
     assert shortfall.requested == 500 and shortfall.produced == len(result.augmentations) < 500
     texts = [tiny_augmenter.codec.normalise(a.text) for a in result.augmentations]
@@ -118,18 +122,18 @@ def test_an_impossible_count_is_a_shortfall_never_copies(tiny_augmenter):
 
 def test_unknown_labels_are_rejected_with_the_known_ones(tiny_augmenter):
     with pytest.raises(ValueError, match=r"unknown label\(s\) \['love'\].*\['anger', 'joy', 'sad'\]"):
-        tiny_augmenter.augment(TEXTS[:1], ["love"], [1], 0)
+        tiny_augmenter.augment(TEXTS[:1], ["love"], [1], seed=0)
 
 
 def test_guidance_and_greedy_settings_run_through(tiny_augmenter):
     options = DiffusionOptions(decode=DecodeConfig(rounds=2, guidance_scale=2.0, top_k=5))
-    result = tiny_augmenter.augment(TEXTS, LABELS, [2, 2, 2], 0, options=options)
+    result = tiny_augmenter.augment(TEXTS, LABELS, [2, 2, 2], seed=0, options=options)
     assert len(result.augmentations) == 6 and result.stats["forward_passes"] > 0
 
 
 def test_progress_is_reported_up_to_completion(tiny_augmenter):
     seen = []
-    tiny_augmenter.augment(TEXTS, LABELS, [2, 2, 2], 0, progress=lambda d, t: seen.append((d, t)))
+    tiny_augmenter.augment(TEXTS, LABELS, [2, 2, 2], seed=0, progress=lambda d, t: seen.append((d, t)))
     assert seen[-1] == (6, 6)
 
 
@@ -151,26 +155,26 @@ def test_balanced_policy_really_balances(tiny_augmenter):
         "The food was awful again!",
     ]
     labels = ["joy", "anger", "sad", "joy", "joy", "anger"]
-    result = augment_balanced(tiny_augmenter, texts, labels, 0)
+    result = augment_balanced(tiny_augmenter, texts, labels, seed=0)
     final = Counter(labels) + Counter(a.label for a in result.augmentations)
     assert final == {"joy": 3, "anger": 3, "sad": 3}
     assert not result.shortfalls
 
 
 def test_masks_cover_whole_words(tiny_augmenter):
-    result = tiny_augmenter.augment(["the shows was lovely again!"] * 3, ["joy"] * 3, [4] * 3, 0)
+    result = tiny_augmenter.augment(["the shows was lovely again!"] * 3, ["joy"] * 3, [4] * 3, seed=0)
     for a in result.augmentations:
         masked = set(a.provenance["masked_positions"])
         assert (1 in masked) == (2 in masked)  # 'show' + '##s'
 
 
 def test_label_probability_filter_tops_up_and_flags_what_it_could_not_replace(tiny_augmenter):
-    plain = tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], 5)
+    plain = tiny_augmenter.augment(TEXTS, LABELS, [3, 3, 3], seed=5)
     probs = [a.provenance["label_prob"] for a in plain.augmentations]
     # A threshold between the observed probabilities: some outputs pass, some must be replaced.
     threshold = sorted(probs)[len(probs) // 2]
     filtered = tiny_augmenter.augment(
-        TEXTS, LABELS, [3, 3, 3], 5, options=DiffusionOptions(min_label_prob=threshold, max_attempts=3)
+        TEXTS, LABELS, [3, 3, 3], seed=5, options=DiffusionOptions(min_label_prob=threshold, max_attempts=3)
     )
     assert not filtered.shortfalls  # n outputs still come back
     assert Counter(a.source_index for a in filtered.augmentations) == {0: 3, 1: 3, 2: 3}
@@ -182,7 +186,7 @@ def test_label_probability_filter_tops_up_and_flags_what_it_could_not_replace(ti
     assert passing_after >= passing_before  # the top-up found at least as many on-label outputs
     # Impossible threshold: every output is flagged, none is dropped.
     strict = tiny_augmenter.augment(
-        TEXTS, LABELS, [2, 2, 2], 5, options=DiffusionOptions(min_label_prob=0.999)
+        TEXTS, LABELS, [2, 2, 2], seed=5, options=DiffusionOptions(min_label_prob=0.999)
     )
     assert len(strict.augmentations) == 6
     assert all(a.provenance["below_min_label_prob"] for a in strict.augmentations)

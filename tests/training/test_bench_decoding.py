@@ -51,8 +51,8 @@ def test_study_runs_and_reports_every_measure(tiny_augmenter):
         tiny_augmenter,
         texts,
         labels,
-        [parse_setting("a:rounds=2"), parse_setting("b:rounds=8,temperature=0.5")],
-        lm,
+        settings=[parse_setting("a:rounds=2"), parse_setting("b:rounds=8,temperature=0.5")],
+        lm=lm,
         judge=tiny_augmenter.scorer,
         log=lambda *_: None,
     )
@@ -71,10 +71,10 @@ def test_judge_is_fitted_on_its_own_data_only(tmp_path, tiny_mlm):
     judged_texts = {t for t, _ in judged}
     held_out = [(t, y) for t, y in english_corpus(per_label=30, seed=9) if t not in judged_texts]
     csv = write_csv(tmp_path / "judge.csv", held_out)
-    model, tokenizer = load_or_fit_judge(csv, str(tiny_mlm), tmp_path / "judge", device="cpu")
+    model, tokenizer = load_or_fit_judge(csv, base=str(tiny_mlm), out=tmp_path / "judge", device="cpu")
     assert (tmp_path / "judge" / "judge.json").exists()
     assert set(model.config.label2id) == {"joy", "anger", "sad"}
     # Reloaded, not refitted, the second time.
-    again, _ = load_or_fit_judge(csv, str(tiny_mlm), tmp_path / "judge", device="cpu")
+    again, _ = load_or_fit_judge(csv, base=str(tiny_mlm), out=tmp_path / "judge", device="cpu")
     assert again.config.label2id == model.config.label2id
     assert not judged_texts & {t for t, _ in held_out}

@@ -38,5 +38,5 @@ def test_naive_decoder_handles_words_of_several_pieces(tiny_augmenter):
     text = " ".join(w + "s" for w in words)  # word + "##s": two pieces, one mask unit
     encoded = tiny_augmenter.codec.encode([text], tiny_augmenter.max_content)[0]
     assert encoded.n_units < len(encoded)  # some word is split into pieces: units != tokens
-    passes = naive_decode(tiny_augmenter, text, tiny_augmenter.labels[0], 0, (13, 16))
+    passes = naive_decode(tiny_augmenter, text, tiny_augmenter.labels[0], seed=0, steps=(13, 16))
     assert 1 <= passes <= len(encoded)

@@ -35,7 +35,7 @@ def test_round_trip_preserves_settings_and_weights(tiny_checkpoint, tmp_path):
         tmp_path / "copy",
         first.settings,
         first.tokenizer,
-        {"generator": first.generator, "proxy": first.proxy, "classifier": first.classifier},
+        models={"generator": first.generator, "proxy": first.proxy, "classifier": first.classifier},
         generator_tokenizer=generator_tokenizer,
     )
     second = load_checkpoint(copy)
@@ -67,9 +67,9 @@ def test_an_existing_folder_is_only_replaced_on_request(tiny_checkpoint, tmp_pat
     shutil.copytree(tiny_checkpoint, target)
     loaded = load_checkpoint(target, components=("generator",))
     with pytest.raises(CheckpointError, match="already exists"):
-        write_checkpoint(target, loaded.settings, loaded.tokenizer, {"generator": loaded.generator})
+        write_checkpoint(target, loaded.settings, loaded.tokenizer, models={"generator": loaded.generator})
     write_checkpoint(
-        target, loaded.settings, loaded.tokenizer, {"generator": loaded.generator}, overwrite=True
+        target, loaded.settings, loaded.tokenizer, models={"generator": loaded.generator}, overwrite=True
     )
     assert read_settings(target).components == ["generator"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # no staging or backup left behind
@@ -87,7 +87,7 @@ def test_a_failed_write_leaves_nothing_behind(tiny_checkpoint, tmp_path):
             tmp_path / "ckpt",
             loaded.settings,
             loaded.tokenizer,
-            {"generator": loaded.generator, "proxy": Broken()},
+            models={"generator": loaded.generator, "proxy": Broken()},
         )
     assert list(tmp_path.iterdir()) == []
 

@@ -34,7 +34,7 @@ def chinese_augmenter(tmp_path_factory, chinese_tokenizer):
 
 def test_chinese_texts_are_rewritten_character_by_character(chinese_augmenter):
     texts = ["这部电影很好，真的。", "服务员太差！"]
-    result = chinese_augmenter.augment(texts, ["positive", "negative"], [3, 3], 0)
+    result = chinese_augmenter.augment(texts, ["positive", "negative"], [3, 3], seed=0)
     assert not result.shortfalls and len(result.augmentations) == 6
     for a in result.augmentations:
         source = texts[a.source_index]

@@ -58,7 +58,7 @@ def by_item(result):
 
 @RULE_BASED
 def test_exactly_n_distinct_new_texts_with_provenance(make):
-    result = make().augment(TEXTS, LABELS, [4, 4, 4], 1)
+    result = make().augment(TEXTS, LABELS, [4, 4, 4], seed=1)
     assert not result.shortfalls and result.stats["produced"] == 12
     outputs = by_item(result)
     for i, text in enumerate(TEXTS):
@@ -74,7 +74,7 @@ def test_exactly_n_distinct_new_texts_with_provenance(make):
 @RULE_BASED
 def test_same_seed_same_outputs_other_seed_other_outputs(make):
     def run(seed):
-        return [a.text for a in make().augment(TEXTS, LABELS, [3, 3, 3], seed).augmentations]
+        return [a.text for a in make().augment(TEXTS, LABELS, [3, 3, 3], seed=seed).augmentations]
 
     assert run(5) == run(5)
     assert run(5) != run(6)
@@ -82,10 +82,10 @@ def test_same_seed_same_outputs_other_seed_other_outputs(make):
 
 @RULE_BASED
 def test_an_output_does_not_depend_on_the_other_inputs(make):
-    together = by_item(make().augment(TEXTS, LABELS, [3, 3, 3], 3))
-    alone = by_item(make().augment(TEXTS[:1], LABELS[:1], [3], 3))
+    together = by_item(make().augment(TEXTS, LABELS, [3, 3, 3], seed=3))
+    alone = by_item(make().augment(TEXTS[:1], LABELS[:1], [3], seed=3))
     others = by_item(
-        make().augment(["Something else entirely.", "And more!", TEXTS[2]], LABELS, [5, 1, 3], 3)
+        make().augment(["Something else entirely.", "And more!", TEXTS[2]], LABELS, [5, 1, 3], seed=3)
     )
     assert together[0] == alone[0]
     assert together[2] == others[2]
@@ -93,32 +93,32 @@ def test_an_output_does_not_depend_on_the_other_inputs(make):
 
 @RULE_BASED
 def test_exclude_keeps_new_outputs_apart_from_old_ones(make):
-    first = make().augment(TEXTS, LABELS, [3, 3, 3], 0)
+    first = make().augment(TEXTS, LABELS, [3, 3, 3], seed=0)
     old = by_item(first)
-    second = make().augment(TEXTS, LABELS, [3, 3, 3], 0, exclude=[old[i] for i in range(3)])
+    second = make().augment(TEXTS, LABELS, [3, 3, 3], seed=0, exclude=[old[i] for i in range(3)])
     for i, texts in by_item(second).items():
         assert not {key(t) for t in texts} & {key(t) for t in old[i]}
 
 
 def test_impossible_requests_are_shortfalls_never_copies():
     # One word, no synonyms: deletion and swap cannot act, insertion can only give "hello hello".
-    result = eda_plain().augment(["hello", TEXTS[0]], ["x", "joy"], [3, 2], 0)
+    result = eda_plain().augment(["hello", TEXTS[0]], ["x", "joy"], [3, 2], seed=0)
     assert [(s.source_index, s.requested, s.produced) for s in result.shortfalls] == [(0, 3, 1)]
     assert by_item(result)[0] == ["hello hello"] and len(by_item(result)[1]) == 2
     # AEDA: one word leaves one slot and six marks: six texts at most.
-    result = AEDAAugmenter().augment(["hello"], ["x"], [10], 0)
+    result = AEDAAugmenter().augment(["hello"], ["x"], [10], seed=0)
     ((shortfall),) = result.shortfalls
     assert (shortfall.requested, shortfall.produced) == (10, 6)
     assert sorted(by_item(result)[0]) == sorted(f"{m} hello" for m in MARKS)
     for augmenter in (eda(), AEDAAugmenter()):
-        result = augmenter.augment(["!!! ...", TEXTS[0]], ["x", "joy"], [2, 1], 0)
+        result = augmenter.augment(["!!! ...", TEXTS[0]], ["x", "joy"], [2, 1], seed=0)
         assert [(s.source_index, s.produced, s.reason) for s in result.shortfalls] == [
             (0, 0, "the text has no words")
         ]
 
 
 def test_eda_splits_outputs_over_the_four_operations_and_keeps_casing():
-    result = eda().augment([TEXTS[0]], ["joy"], [12], 0)
+    result = eda().augment([TEXTS[0]], ["joy"], [12], seed=0)
     ops = Counter(a.provenance["operation"] for a in result.augmentations)
     assert set(ops) == {"sr", "ri", "rs", "rd"} and max(ops.values()) - min(ops.values()) <= 2
     for a in result.augmentations:
@@ -132,7 +132,7 @@ def test_eda_splits_outputs_over_the_four_operations_and_keeps_casing():
         assert a.text.rstrip().endswith("!")  # punctuation never moves or goes
     # A replacement takes the casing of the word it replaces.
     result = EDAAugmenter(synonyms=SYNONYMS, operations=["sr"]).augment(
-        ["MOVIE night. Movie time"], ["x"], [2], 0
+        ["MOVIE night. Movie time"], ["x"], [2], seed=0
     )
     assert sorted(a.text for a in result.augmentations) == [
         "FILM night. Film time",
@@ -147,7 +147,7 @@ def test_eda_without_wordnet_falls_back_and_says_so(monkeypatch, caplog):
         first, second = EDAAugmenter(), EDAAugmenter()
     warnings = [r for r in caplog.records if "WordNet not found" in r.getMessage()]
     assert len(warnings) == 1  # one warning, however many augmenters are built
-    result = second.augment(TEXTS, LABELS, [6, 6, 6], 0)
+    result = second.augment(TEXTS, LABELS, [6, 6, 6], seed=0)
     assert not result.shortfalls and first.source is None
     for a in result.augmentations:
         assert a.provenance["synonym_source"] is None and a.provenance["operation"] in ("ri", "rs", "rd")
@@ -156,7 +156,7 @@ def test_eda_without_wordnet_falls_back_and_says_so(monkeypatch, caplog):
 
 
 def test_eda_on_chinese_works_on_characters():
-    result = EDAAugmenter(synonyms=SYNONYMS).augment([CHINESE], ["positive"], [6], 0)
+    result = EDAAugmenter(synonyms=SYNONYMS).augment([CHINESE], ["positive"], [6], seed=0)
     assert not result.shortfalls
     for a in result.augmentations:
         assert not re.search(r"\s", a.text)  # no spaces appear in CJK text
@@ -168,7 +168,7 @@ def test_eda_on_chinese_works_on_characters():
 
 def test_aeda_inserts_one_to_ratio_marks_before_words():
     text = "one two three four five six seven eight nine ten"
-    result = AEDAAugmenter(ratio=0.3).augment([text], ["x"], [30], 0)
+    result = AEDAAugmenter(ratio=0.3).augment([text], ["x"], [30], seed=0)
     assert len(result.augmentations) == 30
     for a in result.augmentations:
         insertions = a.provenance["insertions"]
@@ -179,14 +179,14 @@ def test_aeda_inserts_one_to_ratio_marks_before_words():
 
 def test_aeda_never_puts_a_mark_inside_a_whitespace_separated_chunk():
     text = "see pic twitter com/uvb8tlchmh (great) day"
-    result = AEDAAugmenter(ratio=1.0).augment([text], ["x"], [20], 0)
+    result = AEDAAugmenter(ratio=1.0).augment([text], ["x"], [20], seed=0)
     assert len(result.augmentations) == 20
     for a in result.augmentations:
         assert [w for w in a.text.split() if w not in MARKS] == text.split()
 
 
 def test_aeda_puts_full_width_marks_between_chinese_characters():
-    result = AEDAAugmenter().augment([CHINESE, "我爱你"], ["positive", "positive"], [5, 5], 0)
+    result = AEDAAugmenter().augment([CHINESE, "我爱你"], ["positive", "positive"], [5, 5], seed=0)
     assert not result.shortfalls
     for a in result.augmentations:
         source = [CHINESE, "我爱你"][a.source_index]
@@ -203,7 +203,7 @@ def test_aeda_puts_full_width_marks_between_chinese_characters():
 
 
 def test_resample_copies_by_design_and_says_so():
-    result = ResampleAugmenter().augment(TEXTS, LABELS, [2, 0, 1], 9, exclude=[[TEXTS[0]], [], []])
+    result = ResampleAugmenter().augment(TEXTS, LABELS, [2, 0, 1], seed=9, exclude=[[TEXTS[0]], [], []])
     assert [a.text for a in result.augmentations] == [TEXTS[0], TEXTS[0], TEXTS[2]]
     assert not result.shortfalls
     for a in result.augmentations:
@@ -218,7 +218,7 @@ def test_resample_copies_by_design_and_says_so():
 def test_balanced_policy_works_for_classic_methods(make):
     texts = [TEXTS[0], "The show was lovely again!", "The trip was happy tonight!", TEXTS[1]]
     labels = ["joy", "joy", "joy", "anger"]
-    result = augment_balanced(make(), texts, labels, 0)
+    result = augment_balanced(make(), texts, labels, seed=0)
     assert not result.shortfalls and Counter(a.label for a in result.augmentations) == {"anger": 2}
 
 
@@ -286,7 +286,7 @@ def test_wordnet_reader_follows_morphology_and_skips_proper_names(tmp_path):
     assert list(wn.synonyms("mice")) == []  # 'Mickey' is a proper name; 'mouse' is the word itself
     assert list(wn.synonyms("unknown")) == []
     augmenter = EDAAugmenter(synonyms=str(folder), operations=["sr"])
-    result = augmenter.augment(["I saw a movie."], ["x"], [3], 0)
+    result = augmenter.augment(["I saw a movie."], ["x"], [3], seed=0)
     assert sorted(a.text for a in result.augmentations) == [
         "I saw a film.",
         "I saw a motion picture.",
@@ -301,6 +301,6 @@ def test_wordnet_reader_follows_morphology_and_skips_proper_names(tmp_path):
 def test_installed_wordnet_gives_english_synonyms():
     wn = WordNet(find_wordnet_folder())
     assert "glad" in wn.synonyms("happy") and "film" in wn.synonyms("movies")
-    result = EDAAugmenter(operations=["sr"]).augment(["The movie was great!"], ["joy"], [3], 0)
+    result = EDAAugmenter(operations=["sr"]).augment(["The movie was great!"], ["joy"], [3], seed=0)
     assert len(result.augmentations) == 3
     assert all(a.provenance["synonym_source"].startswith("wordnet:") for a in result.augmentations)

@@ -74,11 +74,13 @@ def small_data():
     return LabelledData.from_pairs(english_corpus(per_label=6))
 
 
-def _trained(tiny_mlm, english_tokenizer, data, epochs=3, lr=1e-3, batch_size=4, **kwargs):
+def _trained(tiny_mlm, english_tokenizer, data, *, epochs=3, lr=1e-3, batch_size=4, **kwargs):
     model = load_classifier(tiny_mlm, data.label_names, CPU)
     codec = TextCodec(english_tokenizer)
     config = ClassifierConfig(epochs=epochs, lr=lr, batch_size=batch_size, max_length=32, patience=50)
-    report = train_classifier(model, codec, data, data, config, seed=0, progress=False, **kwargs)
+    report = train_classifier(
+        model, codec, train=data, val=data, config=config, seed=0, progress=False, **kwargs
+    )
     return model, codec, report
 
 
@@ -147,7 +149,9 @@ def test_patience_zero_trains_every_epoch_and_keeps_the_last_weights(tiny_mlm, e
     codec = TextCodec(english_tokenizer)
     # lr 0 keeps validation macro-F1 flat: with patience 1 training would stop after epoch 2
     config = ClassifierConfig(epochs=4, lr=0.0, batch_size=4, max_length=32, patience=0)
-    report = train_classifier(model, codec, small_data, small_data, config, seed=0, progress=False)
+    report = train_classifier(
+        model, codec, train=small_data, val=small_data, config=config, seed=0, progress=False
+    )
     assert len(report["history"]) == 4
     assert report["best_epoch"] == 4
     assert report["best_val_macro_f1"] == report["history"][-1]["val_macro_f1"]
@@ -155,9 +159,9 @@ def test_patience_zero_trains_every_epoch_and_keeps_the_last_weights(tiny_mlm, e
     model = load_classifier(tiny_mlm, small_data.label_names, CPU)
     assert (
         len(
-            train_classifier(model, codec, small_data, small_data, stopping, seed=0, progress=False)[
-                "history"
-            ]
+            train_classifier(
+                model, codec, train=small_data, val=small_data, config=stopping, seed=0, progress=False
+            )["history"]
         )
         == 2
     )

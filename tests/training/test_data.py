@@ -16,7 +16,7 @@ from training.data import (
 )
 
 
-def write(tmp_path, name, content, mode="w"):
+def write(tmp_path, name, content, *, mode="w"):
     path = tmp_path / name
     if mode == "wb":
         path.write_bytes(content)
@@ -44,7 +44,9 @@ def test_reads_jsonl_and_tsv(tmp_path):
 
 
 def test_custom_column_names(tmp_path):
-    data = read_labelled(write(tmp_path, "d.csv", "sentence,y\nhi,a\nho,b\n"), "sentence", "y")
+    data = read_labelled(
+        write(tmp_path, "d.csv", "sentence,y\nhi,a\nho,b\n"), text_column="sentence", label_column="y"
+    )
     assert data.texts == ("hi", "ho")
 
 

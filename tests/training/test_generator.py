@@ -82,7 +82,9 @@ def examples(english_tokenizer):
 def test_training_batch_masks_content_only_and_keeps_the_label(examples):
     codec, items = examples
     gen = torch.Generator().manual_seed(0)
-    ids, attention, positions, targets = make_training_batch(items, codec, ScheduleConfig(), 1999, 0.0, gen)
+    ids, attention, positions, targets = make_training_batch(
+        items, codec, ScheduleConfig(), null_label_id=1999, label_dropout=0.0, generator=gen
+    )
     assert (ids[:, LABEL_POSITION] == torch.tensor([e.label_id for e in items])).all()
     assert (positions[:, 1] >= PREFIX_LENGTH).all()
     for row, ex in enumerate(items):
@@ -99,7 +101,9 @@ def test_training_batch_masks_content_only_and_keeps_the_label(examples):
 def test_label_dropout_swaps_in_the_null_label(examples):
     codec, items = examples
     gen = torch.Generator().manual_seed(0)
-    ids, *_ = make_training_batch(items, codec, ScheduleConfig(), 1999, 1.0, gen)
+    ids, *_ = make_training_batch(
+        items, codec, ScheduleConfig(), null_label_id=1999, label_dropout=1.0, generator=gen
+    )
     assert (ids[:, LABEL_POSITION] == 1999).all()
 
 
@@ -118,12 +122,20 @@ def test_training_lowers_the_held_out_loss(tiny_mlm, english_tokenizer):
     ]
     train, held_out = examples[:48], examples[48:]
     null = ids[NULL_LABEL_TOKEN]
-    before = validation_loss(model, codec, held_out, null, ScheduleConfig(), seed=0)
+    before = validation_loss(model, codec, held_out, null_label_id=null, schedule=ScheduleConfig(), seed=0)
     config = GeneratorConfig(epochs=3, lr=2e-3, batch_size=16, draws_per_example=2)
     report = train_generator(
-        model, codec, train, null, ScheduleConfig(), config, seed=0, progress=False, validation=held_out
+        model,
+        codec,
+        train,
+        null_label_id=null,
+        schedule=ScheduleConfig(),
+        config=config,
+        seed=0,
+        progress=False,
+        validation=held_out,
     )
-    after = validation_loss(model, codec, held_out, null, ScheduleConfig(), seed=0)
+    after = validation_loss(model, codec, held_out, null_label_id=null, schedule=ScheduleConfig(), seed=0)
     assert after < before - 0.5
     assert len(report["history"]) == 3 and report["history"][-1]["val_loss"] == pytest.approx(after)
 
@@ -159,7 +171,9 @@ def test_training_masks_cover_whole_words(english_tokenizer):
     encoded = codec.encode(["the shows was lovely again", "the shows was sad tonight"] * 20, 60)
     items = [DiffusionExample(e, 1000, torch.rand(len(e))) for e in encoded]
     gen = torch.Generator().manual_seed(0)
-    _, _, positions, _ = make_training_batch(items, codec, ScheduleConfig(), 1999, 0.0, gen)
+    _, _, positions, _ = make_training_batch(
+        items, codec, ScheduleConfig(), null_label_id=1999, label_dropout=0.0, generator=gen
+    )
     for row in range(len(items)):
         masked = set((positions[positions[:, 0] == row, 1] - PREFIX_LENGTH).tolist())
         assert (1 in masked) == (2 in masked)  # 'show' and '##s' go together

@@ -26,7 +26,7 @@ def by_item(result):
 
 
 def test_exactly_n_distinct_new_texts_with_provenance(mlm):
-    result = mlm.augment(TEXTS, LABELS, [4, 4, 4], 1)
+    result = mlm.augment(TEXTS, LABELS, [4, 4, 4], seed=1)
     assert not result.shortfalls
     for i, texts in by_item(result).items():
         keys = {mlm.codec.normalise(t) for t in texts}
@@ -50,18 +50,18 @@ def test_exactly_n_distinct_new_texts_with_provenance(mlm):
 
 def test_same_seed_same_outputs_other_seed_other_outputs(mlm):
     def run(seed):
-        return [a.text for a in mlm.augment(TEXTS, LABELS, [3, 3, 3], seed).augmentations]
+        return [a.text for a in mlm.augment(TEXTS, LABELS, [3, 3, 3], seed=seed).augmentations]
 
     assert run(5) == run(5)
     assert run(5) != run(6)
 
 
 def test_outputs_do_not_depend_on_batching_or_on_other_inputs(tiny_mlm, mlm):
-    together = by_item(mlm.augment(TEXTS, LABELS, [3, 3, 3], 3))
-    alone = by_item(mlm.augment(TEXTS[:1], LABELS[:1], [3], 3))
+    together = by_item(mlm.augment(TEXTS, LABELS, [3, 3, 3], seed=3))
+    alone = by_item(mlm.augment(TEXTS[:1], LABELS[:1], [3], seed=3))
     one_by_one = MLMSubstitutionAugmenter(mlm.model, mlm.codec, batch_size=1)
     assert together[0] == alone[0]
-    assert together == by_item(one_by_one.augment(TEXTS, LABELS, [3, 3, 3], 3))
+    assert together == by_item(one_by_one.augment(TEXTS, LABELS, [3, 3, 3], seed=3))
 
 
 def test_all_tries_of_an_attempt_share_one_forward_pass(mlm, monkeypatch):
@@ -73,13 +73,13 @@ def test_all_tries_of_an_attempt_share_one_forward_pass(mlm, monkeypatch):
         return runner(input_ids, attention, positions)
 
     monkeypatch.setattr(mlm, "runner", spy)
-    result = mlm.augment(TEXTS, LABELS, [2, 2, 2], 0)
+    result = mlm.augment(TEXTS, LABELS, [2, 2, 2], seed=0)
     assert calls[0] == 6  # every try of every input in the first pass
     assert result.stats["forward_passes"] == len(calls)
 
 
 def test_shortfalls_are_reported_not_padded(mlm):
-    result = mlm.augment(["!!! ...", "great"], ["joy", "joy"], [2, 300], 0)
+    result = mlm.augment(["!!! ...", "great"], ["joy", "joy"], [2, 300], seed=0)
     assert [(s.source_index, s.produced) for s in result.shortfalls][0] == (0, 0)
     (_, big) = result.shortfalls
     assert big.requested == 300 and big.produced == len(result.augmentations) < 300
@@ -96,7 +96,7 @@ def test_a_checkpoint_generator_can_be_reused_and_its_label_rows_are_never_writt
     with torch.no_grad():  # make the label rows the model's favourite prediction
         model.get_output_embeddings().bias[base:] = 100.0
     augmenter = MLMSubstitutionAugmenter(model, mlm.codec, p=1.0)
-    result = augmenter.augment(TEXTS, LABELS, [2, 2, 2], 0)
+    result = augmenter.augment(TEXTS, LABELS, [2, 2, 2], seed=0)
     assert len(result.augmentations) == 6
     for a in result.augmentations:
         assert all(r["new"] and "[" not in r["new"] for r in a.provenance["replaced"])
@@ -112,7 +112,7 @@ def test_chinese_characters_are_replaced_in_place(tmp_path, chinese_tokenizer):
         build_tiny_mlm(tmp_path / "zh", chinese_tokenizer, hidden=16), p=0.3
     )
     texts = ["这部电影很好，真的。", "服务员太差！"]
-    result = augmenter.augment(texts, ["positive", "negative"], [3, 3], 0)
+    result = augmenter.augment(texts, ["positive", "negative"], [3, 3], seed=0)
     assert not result.shortfalls and Counter(a.source_index for a in result.augmentations) == {0: 3, 1: 3}
     for a in result.augmentations:
         source = texts[a.source_index]

@@ -36,7 +36,7 @@ def test_macro_f1_matches_the_reference_implementation():
 def test_identical_classifiers_differ_by_exactly_zero():
     gold = [[0, 1, 0, 1, 1], [1, 0, 0, 1, 0]]
     preds = [[0, 1, 1, 1, 0], [1, 1, 0, 1, 0]]
-    ci = paired_bootstrap(gold, preds, preds, n_classes=2, resamples=200)
+    ci = paired_bootstrap(gold, baseline=preds, method=preds, n_classes=2, resamples=200)
     assert (ci["delta"], ci["low"], ci["high"]) == (0.0, 0.0, 0.0)
     assert ci["seeds_won"] == 0 and not ci["significant"]
 
@@ -46,7 +46,7 @@ def test_always_right_against_always_wrong_is_a_difference_of_one():
     # wrong (F1 0), so every draw, and the interval, is exactly +1
     gold = [[0, 1, 0, 1], [1, 1, 0, 0]]
     wrong = [[1 - g for g in seed] for seed in gold]
-    ci = paired_bootstrap(gold, wrong, gold, n_classes=2, resamples=200)
+    ci = paired_bootstrap(gold, baseline=wrong, method=gold, n_classes=2, resamples=200)
     assert (ci["delta"], ci["low"], ci["high"]) == (1.0, 1.0, 1.0)
     assert ci["seeds_won"] == 2 and ci["significant"]
 
@@ -55,13 +55,13 @@ def test_seed_spread_widens_the_interval():
     # one seed gains, another loses as much: the mean is 0 and the interval straddles it
     gold = [[0, 1] * 20, [0, 1] * 20]
     good, bad = [[0, 1] * 20, [1, 0] * 20], [[1, 0] * 20, [0, 1] * 20]
-    ci = paired_bootstrap(gold, bad, good, n_classes=2, resamples=500)
+    ci = paired_bootstrap(gold, baseline=bad, method=good, n_classes=2, resamples=500)
     assert ci["delta"] == pytest.approx(0.0)
     assert ci["low"] < 0 < ci["high"] and not ci["significant"] and ci["seeds_won"] == 1
 
 
 def test_mismatched_inputs_are_refused():
     with pytest.raises(ValueError):
-        paired_bootstrap([[0, 1]], [[0, 1]], [[0]], n_classes=2)
+        paired_bootstrap([[0, 1]], baseline=[[0, 1]], method=[[0]], n_classes=2)
     with pytest.raises(ValueError):
-        paired_bootstrap([], [], [], n_classes=2)
+        paired_bootstrap([], baseline=[], method=[], n_classes=2)

@@ -30,11 +30,11 @@ def data():
     return LabelledData.from_pairs(english_corpus(per_label=10))
 
 
-def _fit(tmp_path, tiny_mlm, data, name, **kwargs):
+def _fit(tmp_path, tiny_mlm, data, *, name, **kwargs):
     return fit(data, tiny_mlm, tmp_path / name, **FAST, **kwargs)
 
 
-def checkpoint_source(ckpt, codec, proxy, data, plan):
+def checkpoint_source(ckpt, codec, proxy, *, data, plan):
     """The pseudo-sample source of a saved checkpoint's generator (max length 48, seed 0)."""
     return pseudo_source(
         ckpt.generator,
@@ -51,7 +51,7 @@ def checkpoint_source(ckpt, codec, proxy, data, plan):
 
 
 def test_full_fit_writes_every_component_and_trains_on_pseudo_samples(tmp_path, tiny_mlm, data):
-    report = _fit(tmp_path, tiny_mlm, data, "full", classifier_config=CLASSIFIER, plan=PseudoPlan(n=2))
+    report = _fit(tmp_path, tiny_mlm, data, name="full", classifier_config=CLASSIFIER, plan=PseudoPlan(n=2))
     ckpt = load_checkpoint(report["checkpoint"])
     assert ckpt.settings.components == ["generator", "proxy", "classifier"]
     history = report["classifier"]["history"]
@@ -73,7 +73,7 @@ def test_full_fit_writes_every_component_and_trains_on_pseudo_samples(tmp_path, 
 
 def test_ablation_switches_change_what_is_trained(tmp_path, tiny_mlm, data):
     no_da = _fit(
-        tmp_path, tiny_mlm, data, "no-da", classifier_config=CLASSIFIER, plan=PseudoPlan(enabled=False)
+        tmp_path, tiny_mlm, data, name="no-da", classifier_config=CLASSIFIER, plan=PseudoPlan(enabled=False)
     )
     assert all("pseudo_samples" not in r for r in no_da["classifier"]["history"])
     assert all(r["train_contrastive"] > 0 for r in no_da["classifier"]["history"])
@@ -82,14 +82,14 @@ def test_ablation_switches_change_what_is_trained(tmp_path, tiny_mlm, data):
         tmp_path,
         tiny_mlm,
         data,
-        "no-nrt",
+        name="no-nrt",
         classifier_config=CLASSIFIER,
         plan=PseudoPlan(n=1),
         noise=NoiseResistance(weight=0.0),
     )
     assert all(r["train_contrastive"] == 0 for r in no_nrt["classifier"]["history"])
 
-    no_lap = _fit(tmp_path, tiny_mlm, data, "no-lap", classifier_config=None, label_prompt=False)
+    no_lap = _fit(tmp_path, tiny_mlm, data, name="no-lap", classifier_config=None, label_prompt=False)
     ckpt = load_checkpoint(no_lap["checkpoint"])
     assert ckpt.settings.generator["label_prompt"] is False
     augmenter = DiffusionAugmenter.from_checkpoint(ckpt)
@@ -107,10 +107,12 @@ def test_balanced_policy_tops_up_minority_classes(tmp_path, tiny_mlm):
             counts[label] += 1
             skewed.append((text, label))
     data = LabelledData.from_pairs(skewed)
-    ckpt = load_checkpoint(_fit(tmp_path, tiny_mlm, data, "gen-only", classifier_config=None)["checkpoint"])
+    ckpt = load_checkpoint(
+        _fit(tmp_path, tiny_mlm, data, name="gen-only", classifier_config=None)["checkpoint"]
+    )
     codec = TextCodec(ckpt.tokenizer)
     proxy = ClassifierRunner(ckpt.proxy, codec, 48)
-    source = checkpoint_source(ckpt, codec, proxy, data, PseudoPlan(policy="bd"))
+    source = checkpoint_source(ckpt, codec, proxy, data=data, plan=PseudoPlan(policy="bd"))
     groups = source(1, proxy)
     final = Counter(data.labels)
     for label, group in zip(data.labels, groups, strict=True):
@@ -126,21 +128,27 @@ class SkewedImportance(ClassifierRunner):
 
 
 def test_reflective_generation_masks_with_the_classifier_after_epoch_one(tmp_path, tiny_mlm, data):
-    ckpt = load_checkpoint(_fit(tmp_path, tiny_mlm, data, "refl", classifier_config=None)["checkpoint"])
+    ckpt = load_checkpoint(_fit(tmp_path, tiny_mlm, data, name="refl", classifier_config=None)["checkpoint"])
     codec = TextCodec(ckpt.tokenizer)
     proxy = ClassifierRunner(ckpt.proxy, codec, 48)
     classifier = SkewedImportance(ckpt.proxy, codec, 48)
     plan = PseudoPlan(n=2)
 
     def source(reflective):
-        return checkpoint_source(ckpt, codec, proxy, data, PseudoPlan(n=2, reflective=reflective))
+        return checkpoint_source(ckpt, codec, proxy, data=data, plan=PseudoPlan(n=2, reflective=reflective))
 
     def direct(judge, epoch):
         augmenter = DiffusionAugmenter(
-            ckpt.generator, codec, ckpt.label_ids, ckpt.null_label_id, ckpt.settings.schedule, 48, judge
+            ckpt.generator,
+            codec,
+            ckpt.label_ids,
+            null_label_id=ckpt.null_label_id,
+            schedule=ckpt.settings.schedule,
+            max_length=48,
+            importance_source=judge,
         )
         result = augmenter.augment(
-            data.texts, data.labels, [2] * len(data), 1_000 * epoch, options=plan.options
+            data.texts, data.labels, [2] * len(data), seed=1_000 * epoch, options=plan.options
         )
         groups = [[] for _ in data.texts]
         for a in result.augmentations:
@@ -155,11 +163,15 @@ def test_reflective_generation_masks_with_the_classifier_after_epoch_one(tmp_pat
 
 def test_fit_is_deterministic_for_a_seed_whatever_ran_before(tmp_path, tiny_mlm, data):
     first = load_checkpoint(
-        _fit(tmp_path, tiny_mlm, data, "a", classifier_config=CLASSIFIER, plan=PseudoPlan(n=1))["checkpoint"]
+        _fit(tmp_path, tiny_mlm, data, name="a", classifier_config=CLASSIFIER, plan=PseudoPlan(n=1))[
+            "checkpoint"
+        ]
     )
     torch.rand(1000)  # disturb the global RNG: fresh heads must not draw from it
     second = load_checkpoint(
-        _fit(tmp_path, tiny_mlm, data, "b", classifier_config=CLASSIFIER, plan=PseudoPlan(n=1))["checkpoint"]
+        _fit(tmp_path, tiny_mlm, data, name="b", classifier_config=CLASSIFIER, plan=PseudoPlan(n=1))[
+            "checkpoint"
+        ]
     )
     for name in ("generator", "proxy", "classifier"):
         a, b = getattr(first, name).state_dict(), getattr(second, name).state_dict()
@@ -167,13 +179,15 @@ def test_fit_is_deterministic_for_a_seed_whatever_ran_before(tmp_path, tiny_mlm,
 
 
 def test_the_label_probability_filter_drops_off_label_samples(tmp_path, tiny_mlm, data):
-    ckpt = load_checkpoint(_fit(tmp_path, tiny_mlm, data, "filter", classifier_config=None)["checkpoint"])
+    ckpt = load_checkpoint(
+        _fit(tmp_path, tiny_mlm, data, name="filter", classifier_config=None)["checkpoint"]
+    )
     codec = TextCodec(ckpt.tokenizer)
     proxy = ClassifierRunner(ckpt.proxy, codec, 48)
 
     def kept(threshold):
         plan = PseudoPlan(n=3, min_label_prob=threshold)
-        source = checkpoint_source(ckpt, codec, proxy, data, plan)
+        source = checkpoint_source(ckpt, codec, proxy, data=data, plan=plan)
         return source(1, proxy)
 
     everything, filtered = kept(0.0), kept(0.34)

@@ -109,7 +109,7 @@ def _corpus(tmp_path):
 
 def test_tiny_pretraining_learns_stops_and_resumes(tmp_path, tiny_mlm, english_tokenizer):
     corpus, held = _corpus(tmp_path)
-    heldout = {"held": heldout_windows(held, english_tokenizer, 32, 64)}
+    heldout = {"held": heldout_windows(held, english_tokenizer, max_length=32, limit=64)}
     config = PretrainConfig(
         steps=30,
         lr=3e-3,
@@ -125,7 +125,7 @@ def test_tiny_pretraining_learns_stops_and_resumes(tmp_path, tiny_mlm, english_t
         __import__("transformers").AutoModelForMaskedLM.from_pretrained(tiny_mlm),
         english_tokenizer,
         heldout["held"],
-        0.15,
+        rate=0.15,
         seed=1,
     )["top1"]
     out = tmp_path / "model"

@@ -98,7 +98,7 @@ def test_diffusioncls_parameters_become_options(tiny_augmenter):
     ).options.steps == (3, 5)
     with pytest.raises(ValueError, match=r"method 'diffusioncls': step range 40-50 must satisfy"):
         build_augmenter("diffusioncls", {"steps": "40-50"}, Resources(diffusion=tiny_augmenter))
-    result = method.augment(["The movie was great today!"], ["joy"], [2], 0)
+    result = method.augment(["The movie was great today!"], ["joy"], [2], seed=0)
     assert len(result.augmentations) == 2
 
 

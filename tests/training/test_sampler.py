@@ -25,7 +25,7 @@ def normalised(weights):
 
 
 def test_top_k_keeps_the_k_best_renormalised():
-    ids, probs = candidate_distribution(logits(), NO_BAN, 1.0, 2, 1.0)
+    ids, probs = candidate_distribution(logits(), NO_BAN, temperature=1.0, top_k=2, top_p=1.0)
     probs = normalised(probs)
     assert ids.tolist() == [[0, 1]]
     e = math.e
@@ -34,16 +34,16 @@ def test_top_k_keeps_the_k_best_renormalised():
 
 def test_top_p_keeps_the_smallest_prefix_reaching_p():
     full = torch.softmax(logits(), -1)[0]  # 0.644, 0.237, 0.087, 0.032
-    ids, probs = candidate_distribution(logits(), NO_BAN, 1.0, 0, 0.5)
+    ids, probs = candidate_distribution(logits(), NO_BAN, temperature=1.0, top_k=0, top_p=0.5)
     assert ids[0, 0] == 0 and torch.allclose(normalised(probs)[0], torch.tensor([1.0, 0, 0, 0]))
-    ids, probs = candidate_distribution(logits(), NO_BAN, 1.0, 0, 0.7)
+    ids, probs = candidate_distribution(logits(), NO_BAN, temperature=1.0, top_k=0, top_p=0.7)
     kept = full[:2] / full[:2].sum()
     assert ids[0, :2].tolist() == [0, 1]
     assert torch.allclose(normalised(probs)[0, :2], kept, atol=1e-6) and probs[0, 2:].sum() == 0
 
 
 def test_temperature_flattens_and_banned_tokens_get_no_mass():
-    ids, probs = candidate_distribution(logits(), torch.tensor([0]), 2.0, 0, 1.0)
+    ids, probs = candidate_distribution(logits(), torch.tensor([0]), temperature=2.0, top_k=0, top_p=1.0)
     assert ids is None  # every id is a candidate
     probs = normalised(probs)
     assert probs[0, 0] == 0
@@ -52,7 +52,7 @@ def test_temperature_flattens_and_banned_tokens_get_no_mass():
 
 
 def test_greedy_takes_the_best_allowed_token():
-    ids, probs = candidate_distribution(logits(), torch.tensor([0]), 0.0, 0, 1.0)
+    ids, probs = candidate_distribution(logits(), torch.tensor([0]), temperature=0.0, top_k=0, top_p=1.0)
     assert ids.tolist() == [[1]] and probs.tolist() == [[1.0]]
 
 
@@ -79,7 +79,7 @@ def test_nucleus_wider_than_the_windows_matches_a_full_sort():
     rows[0, 7] = 20.0  # row 0: a nucleus of one candidate, inside the first window
     rows[1, : first * 3] += 12.0  # row 1: a nucleus past the first window, inside the second
     rows[2, : first // 2] += 12.0  # row 2: inside the first window, but wider than one
-    ids, weights = candidate_distribution(rows.clone(), NO_BAN, 1.0, 0, 0.9)
+    ids, weights = candidate_distribution(rows.clone(), NO_BAN, temperature=1.0, top_k=0, top_p=0.9)
     assert ids.shape[1] > second  # row 3 was sorted in full
     assert ids[0, 0] == 7 and (weights[0, 1:] == 0).all()
     values, order = rows.sort(-1, descending=True)
@@ -130,10 +130,10 @@ def test_decode_commits_most_confident_first_and_fills_everything():
         fn,
         ids,
         torch.ones_like(ids),
-        masked,
-        torch.full((1, 2, 5), 0.5),
-        torch.zeros(6, dtype=torch.bool),
-        DecodeConfig(rounds=2, temperature=0.0),
+        masked=masked,
+        uniforms=torch.full((1, 2, 5), 0.5),
+        banned=torch.zeros(6, dtype=torch.bool),
+        config=DecodeConfig(rounds=2, temperature=0.0),
         mask_id=2,
     )
     assert out.tolist() == [[1, 3, 4, 5, 0]]
@@ -146,13 +146,13 @@ def test_neighbour_repeats_are_banned_only_beside_written_tokens():
     ids = torch.tensor([[1, 7, 0, 8, 0, 2]])
     still = torch.tensor([[False, False, True, False, True, False]])
     positions = still.nonzero()
-    out = ban_neighbour_repeats(torch.zeros(2, 10), ids, still, positions)
+    out = ban_neighbour_repeats(torch.zeros(2, 10), ids, still, positions=positions)
     assert out[0].isinf().nonzero().flatten().tolist() == [7, 8]
     assert out[1].isinf().nonzero().flatten().tolist() == [2, 8]
     # neighbours not yet written ban nothing
     ids = torch.tensor([[1, 0, 0, 2]])
     still = torch.tensor([[False, True, True, False]])
-    out = ban_neighbour_repeats(torch.zeros(2, 5), ids, still, still.nonzero())
+    out = ban_neighbour_repeats(torch.zeros(2, 5), ids, still, positions=still.nonzero())
     assert out[0].isinf().nonzero().flatten().tolist() == [1]
     assert out[1].isinf().nonzero().flatten().tolist() == [2]
 
@@ -167,10 +167,10 @@ def test_decode_never_repeats_the_token_beside_it():
         RecordingLogits(table),
         ids,
         torch.ones_like(ids),
-        masked,
-        torch.full((1, 1, 5), 0.5),
-        torch.zeros(6, dtype=torch.bool),
-        DecodeConfig(rounds=1, temperature=0.0),
+        masked=masked,
+        uniforms=torch.full((1, 1, 5), 0.5),
+        banned=torch.zeros(6, dtype=torch.bool),
+        config=DecodeConfig(rounds=1, temperature=0.0),
         mask_id=2,
     )
     assert out.tolist() == [[1, 3, 5, 4, 0]]
@@ -184,10 +184,10 @@ def test_decode_with_one_round_is_one_shot():
         fn,
         ids,
         torch.ones_like(ids),
-        masked,
-        torch.rand(1, 1, 6),
-        torch.zeros(9, dtype=torch.bool),
-        DecodeConfig(rounds=1),
+        masked=masked,
+        uniforms=torch.rand(1, 1, 6),
+        banned=torch.zeros(9, dtype=torch.bool),
+        config=DecodeConfig(rounds=1),
         mask_id=2,
     )
     assert fn.calls == [4]
@@ -210,10 +210,10 @@ def test_classifier_free_guidance_mixes_conditional_and_null_passes():
             fn,
             ids,
             torch.ones_like(ids),
-            masked,
-            torch.zeros(1, 1, 2),
-            torch.zeros(8, dtype=torch.bool),
-            DecodeConfig(rounds=1, temperature=0.0, guidance_scale=scale),
+            masked=masked,
+            uniforms=torch.zeros(1, 1, 2),
+            banned=torch.zeros(8, dtype=torch.bool),
+            config=DecodeConfig(rounds=1, temperature=0.0, guidance_scale=scale),
             mask_id=0,
             label_position=0,
             null_label_id=99,
@@ -257,11 +257,11 @@ def test_real_model_never_writes_banned_tokens_or_unmasked_positions(tiny_augmen
         aug.runner,
         ids,
         attention,
-        masked,
-        torch.rand(ids.shape[0], 3, ids.shape[1]),
-        aug.banned,
-        config,
-        aug.codec.mask_id,
+        masked=masked,
+        uniforms=torch.rand(ids.shape[0], 3, ids.shape[1]),
+        banned=aug.banned,
+        config=config,
+        mask_id=aug.codec.mask_id,
         label_position=1,
         null_label_id=aug.null_label_id,
     )

@@ -38,7 +38,7 @@ def test_important_tokens_are_masked_earlier():
 def test_keep_at_picks_the_row_of_each_step():
     w = torch.tensor([[0.2, 0.9], [1.0, 0.0]])
     steps = torch.tensor([5, 30])
-    got = keep_at(w, steps, 32, 0.5)
+    got = keep_at(w, steps, 32, lam=0.5)
     full = keep_curve(w, 32, 0.5)
     assert torch.allclose(got[0], full[0, 5]) and torch.allclose(got[1], full[1, 30])
 
@@ -67,7 +67,7 @@ def test_ensure_min_masked_takes_the_next_token_to_be_masked():
     uniform = torch.tensor([[0.1, 0.9, 0.99], [0.9, 0.1, 0.1]])
     keep = torch.tensor([[0.5, 0.95, 0.4], [0.5, 0.5, 0.5]])
     maskable = torch.tensor([[True, True, False], [True, True, True]])
-    out = ensure_min_masked(mask, uniform, keep, maskable)
+    out = ensure_min_masked(mask, uniform, keep, maskable=maskable)
     # Row 0: margins -0.4, -0.05, (not maskable) -> token 1. Row 1 already has one mask.
     assert out.tolist() == [[False, True, False], [True, False, False]]
 
@@ -77,7 +77,7 @@ def test_ensure_min_masked_never_masks_unmaskable_tokens():
         torch.zeros(1, 2, dtype=torch.bool),
         torch.rand(1, 2),
         torch.ones(1, 2),
-        torch.zeros(1, 2, dtype=torch.bool),
+        maskable=torch.zeros(1, 2, dtype=torch.bool),
     )
     assert not out.any()
 

@@ -38,7 +38,7 @@ def test_label_confusion_loss_hand_computed():
     assert got.item() == pytest.approx(expected.item())
     # When the prediction equals the simulated distribution the loss is zero.
     assert label_confusion_loss(
-        s.log().unsqueeze(0), torch.tensor([0]), torch.tensor([[0.5, 0.5]]), 1.0
+        s.log().unsqueeze(0), torch.tensor([0]), torch.tensor([[0.5, 0.5]]), alpha=1.0
     ).item() == pytest.approx(0, abs=1e-6)
 
 
@@ -54,7 +54,7 @@ def test_mixup_loss_hand_computed():
         head.weight.copy_(torch.eye(2))
     features = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
     targets = torch.tensor([0, 1])
-    got = mixup_loss(head, features, targets, 0.75, torch.tensor([1, 0]))
+    got = mixup_loss(head, features, targets, weight=0.75, partner=torch.tensor([1, 0]))
     # Mixed rows: [1.5, 0.5] and [0.5, 1.5]; scored 0.75 against own label, 0.25 against the partner's.
     p = torch.log_softmax(torch.tensor([1.5, 0.5]), -1)
     expected = 0.75 * -p[0] + 0.25 * -p[1]
@@ -90,7 +90,7 @@ def test_borderline_smote_starts_from_border_members_only():
     # Class 0: a safe cluster near 0 and one member (x=5) among class-1 points, with one class-0 neighbour.
     x = torch.tensor([[0.0], [0.1], [0.2], [4.8], [5.0], [5.3], [5.4], [5.6], [9.0], [9.1], [9.2], [9.3]])
     y = torch.tensor([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1])
-    assert danger_members(x, y, 0, m=4).tolist() == [3, 4]
+    assert danger_members(x, y, c=0, m=4).tolist() == [3, 4]
     new_x, new_y = borderline_smote(x, y, torch.Generator().manual_seed(0), k=2, m=4)
     assert new_y.tolist() == [0, 0]
     # Started at 4.8 or 5.0, moved towards one of their 2 nearest class-0 neighbours.
@@ -109,9 +109,9 @@ def test_vae_samples_resemble_their_class():
 
 def test_oversample_is_seeded_and_checks_the_method():
     x, y = _two_classes()
-    assert torch.equal(oversample("smote", x, y, 3)[0], oversample("smote", x, y, 3)[0])
+    assert torch.equal(oversample("smote", x, y, seed=3)[0], oversample("smote", x, y, seed=3)[0])
     with pytest.raises(ValueError, match="unknown oversampler"):
-        oversample("adasyn", x, y, 0)
+        oversample("adasyn", x, y, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +130,10 @@ def test_training_options_run_and_rebalancing_balances_the_head(tiny_mlm, englis
     for options in (TrainingOptions(label_confusion_alpha=4.0), TrainingOptions(mixup_alpha=0.4)):
         model = load_classifier(tiny_mlm, skewed.label_names, torch.device("cpu"))
         report = train_classifier(
-            model, codec, skewed, skewed, config, seed=0, progress=False, options=options
+            model, codec, train=skewed, val=skewed, config=config, seed=0, progress=False, options=options
         )
         assert all(math.isfinite(r["train_loss"]) for r in report["history"])
     before = model.classifier.weight.detach().clone()
-    result = rebalance_head(model, codec, skewed, "smote", seed=0, max_length=32, epochs=5)
+    result = rebalance_head(model, codec, skewed, method="smote", seed=0, max_length=32, epochs=5)
     assert result["synthetic"] == 9 + 6 and result["counts_after"] == [12, 12, 12]
     assert not torch.equal(before, model.classifier.weight)

@@ -98,7 +98,7 @@ def test_job_function_runs_without_a_queue(tiny_checkpoint):
     from worker import jobs, runtime
     from worker.runtime import ModelRuntime
 
-    runtime.install(ModelRuntime.load(tiny_checkpoint, "cpu"))
+    runtime.install(ModelRuntime.load(tiny_checkpoint, device="cpu"))
     payload = AugmentPayload(
         method="diffusioncls", texts=["The movie was great today!"], labels=["joy"], n=2, seed=1
     ).model_dump(mode="json")
@@ -135,7 +135,7 @@ def test_outputs_over_the_text_limit_are_dropped_and_shortfalls_name_the_label(t
     from worker import jobs, runtime
     from worker.runtime import ModelRuntime
 
-    runtime.install(ModelRuntime.load(tiny_checkpoint, "cpu"))
+    runtime.install(ModelRuntime.load(tiny_checkpoint, device="cpu"))
     texts = ["The movie was great today!", "The movie was great today and it was lovely again!"]
     base = AugmentPayload(method="diffusioncls", texts=texts, labels=["joy", "sad"], n=2, seed=1)
     unlimited = jobs.augment(base.model_dump(mode="json"))
@@ -161,8 +161,8 @@ def test_int8_classifier_answers_like_the_float_one_and_only_on_the_cpu(tiny_che
     from worker.settings import WorkerSettings
 
     texts = ["The movie was great today!", "Our team was rude again!", "I feel so alone tonight."]
-    plain = ModelRuntime.load(tiny_checkpoint, "cpu", "classify")
-    int8 = ModelRuntime.load(tiny_checkpoint, "cpu", "classify", classify_quantize="int8")
+    plain = ModelRuntime.load(tiny_checkpoint, device="cpu", purpose="classify")
+    int8 = ModelRuntime.load(tiny_checkpoint, device="cpu", purpose="classify", classify_quantize="int8")
     quantized = [m for m in int8.classifier.model.modules() if "quantized" in type(m).__module__]
     assert quantized and int8.classifier.precision == "fp32"  # int8 kernels take float32 activations
     for a, b in zip(plain.classify(texts), int8.classify(texts), strict=True):

@@ -61,8 +61,9 @@ class Burst:
         self.lock = threading.Lock()
         self.barrier = threading.Barrier(args.augment_jobs)
 
-    def _call(self, kind: str, path: str, body: dict, latencies: list[float]) -> tuple[int, Any] | None:
-        """POST `body`; its latency goes into `latencies`, a failed connection into the errors as `kind`."""
+    def _call(self, path: str, body: dict, *, kind: str, latencies: list[float]) -> tuple[int, Any] | None:
+        """POST `body` to `path`; its latency goes into `latencies`, a failed connection into the errors
+        as `kind`."""
         t0 = time.perf_counter()
         try:
             status, answer = self.api.call("POST", path, body)
@@ -77,7 +78,7 @@ class Burst:
     def submit(self, index: int) -> None:
         body = augment_body(self.args, index, self.labels)
         self.barrier.wait()  # all at once
-        answered = self._call("augment submit", "/augment", body, self.submit_latency)
+        answered = self._call("/augment", body, kind="augment submit", latencies=self.submit_latency)
         if answered is None:
             return
         status, answer = answered
@@ -90,7 +91,7 @@ class Burst:
     def classify(self, index: int) -> None:
         n = self.args.classify_texts
         texts = [CLASSIFY_TEXTS[(index + k) % len(CLASSIFY_TEXTS)] for k in range(n)]
-        answered = self._call("classify", "/classify", {"texts": texts}, self.classify_latency)
+        answered = self._call("/classify", {"texts": texts}, kind="classify", latencies=self.classify_latency)
         if answered is not None and (answered[0] != 200 or len(answered[1]["results"]) != len(texts)):
             with self.lock:
                 self.errors[f"classify: HTTP {answered[0]}"] += 1
@@ -132,7 +133,7 @@ def job_timings(views: dict[str, dict], since: dt.datetime) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)  # keywords: rss_ready and rss_before could be swapped silently
 class Startup:
     """The deployment once ready: what /info says of the model, how long it took to be ready, and each
     worker's RSS when ready and after the warm-up jobs."""
@@ -144,7 +145,7 @@ class Startup:
     rss_before: list[float]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)  # keywords: the three durations could be swapped silently
 class BurstRun:
     """What the burst left behind: its tallies, the workers' memory through it and after, and every
     job's final view with its timings."""
@@ -163,7 +164,7 @@ class BurstRun:
 def warm_up(api: Api, stack: Stack, args: argparse.Namespace, *, started_at: float) -> Startup:
     """Wait until every worker of the stack started at `started_at` (monotonic) is ready, then run the
     warm-up jobs, reading the workers' RSS before and after them."""
-    wait_ready(api, stack, args.workers)
+    wait_ready(api, stack, workers=args.workers)
     startup_s = time.monotonic() - started_at
     _, info = api.call("GET", "/info")
     labels = info["model"]["labels"]
@@ -176,7 +177,9 @@ def warm_up(api: Api, stack: Stack, args: argparse.Namespace, *, started_at: flo
     ]
     warm_views = wait_jobs(api, warm, args.timeout_s)
     rss_before = [rss_mib(p.pid) for p in stack.workers]
-    return Startup(info, startup_s, warm_views, rss_ready, rss_before)
+    return Startup(
+        info=info, startup_s=startup_s, warm_views=warm_views, rss_ready=rss_ready, rss_before=rss_before
+    )
 
 
 def run_burst(api: Api, stack: Stack, args: argparse.Namespace, *, ready: Startup) -> BurstRun:
@@ -198,7 +201,15 @@ def run_burst(api: Api, stack: Stack, args: argparse.Namespace, *, ready: Startu
     time.sleep(args.settle_s)  # let allocators return what the last jobs freed
     rss_after = [rss_mib(p.pid) for p in stack.workers]
     return BurstRun(
-        burst, sampler, views, statuses, timings, submit_done_s, classify_done_s, drained_s, rss_after
+        burst=burst,
+        sampler=sampler,
+        views=views,
+        statuses=statuses,
+        timings=timings,
+        submit_done_s=submit_done_s,
+        classify_done_s=classify_done_s,
+        drained_s=drained_s,
+        rss_after=rss_after,
     )
 
 

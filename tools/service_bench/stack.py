@@ -99,7 +99,7 @@ class Stack:
                 process.kill()
 
 
-def wait_ready(api: Api, stack: Stack, workers: int, timeout_s: float = 600) -> None:
+def wait_ready(api: Api, stack: Stack, *, workers: int, timeout_s: float = 600) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         stack.check_alive()

@@ -38,6 +38,7 @@ class AEDAAugmenter(DrawingAugmenter):
 
     def __init__(
         self,
+        *,
         ratio: float = 0.3,
         marks: Sequence[str] = MARKS,
         full_width_marks: Sequence[str] = FULL_WIDTH_MARKS,
@@ -88,8 +89,8 @@ class AEDAAugmenter(DrawingAugmenter):
         for i, tok in enumerate(tokens):
             if i in marks:
                 mark, tight = marks[i]
-                out.append(Token(mark, "" if tight else tok.gap, False, tight))
-                tok = Token(tok.text, "" if tight else " ", tok.is_word, tok.cjk)
+                out.append(Token(text=mark, gap="" if tight else tok.gap, is_word=False, cjk=tight))
+                tok = Token(text=tok.text, gap="" if tight else " ", is_word=tok.is_word, cjk=tok.cjk)
                 insertions.append({"position": words.index(i), "mark": mark})
             out.append(tok)
         return render(out), insertions

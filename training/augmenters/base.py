@@ -15,7 +15,7 @@ ProgressFn = Callable[[int, int], None]
 """progress(outputs accepted so far, outputs requested)."""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Augmentation:
     source_index: int
     text: str
@@ -23,7 +23,7 @@ class Augmentation:
     provenance: dict = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Shortfall:
     """An input (source_index >= 0) or a whole class (source_index -1, `label` set) left short."""
 
@@ -50,6 +50,7 @@ class Augmenter(Protocol):
         texts: Sequence[str],
         labels: Sequence[str],
         counts: Sequence[int],
+        *,
         seed: int,
         progress: ProgressFn | None = None,
         exclude: Sequence[Iterable[str]] | None = None,

@@ -95,6 +95,7 @@ class DiffusionAugmenter:
         generator,
         codec: TextCodec,
         label_ids: dict[str, int],
+        *,
         null_label_id: int,
         schedule: ScheduleConfig,
         max_length: int,
@@ -140,9 +141,9 @@ class DiffusionAugmenter:
             checkpoint.generator,
             codec,
             label_ids,
-            checkpoint.null_label_id,
-            checkpoint.settings.schedule,
-            checkpoint.settings.max_length,
+            null_label_id=checkpoint.null_label_id,
+            schedule=checkpoint.settings.schedule,
+            max_length=checkpoint.settings.max_length,
             importance_source=runner,
             scorer=runner,
             precision=precision,
@@ -162,6 +163,7 @@ class DiffusionAugmenter:
         texts: Sequence[str],
         labels: Sequence[str],
         counts: Sequence[int],
+        *,
         seed: int,
         progress: ProgressFn | None = None,
         exclude: Sequence[Iterable[str]] | None = None,
@@ -178,23 +180,23 @@ class DiffusionAugmenter:
         timings = dict.fromkeys(("importance", "draw", "decode", "accept"), 0.0)
         clock = time.perf_counter()
         encoded, curves = self._encode_with_curves(texts)
-        states, shortfalls = item_states(self.codec, encoded, counts, exclude)
+        states, shortfalls = item_states(self.codec, encoded, counts, exclude=exclude)
         timings["importance"] += time.perf_counter() - clock
         requested = sum(counts)
         decoded_chains, forward_passes = 0, 0
         for attempt in range(options.max_attempts):
             clock = time.perf_counter()
-            chains = self._draw_chains(attempt, states, encoded, curves, seed=seed, options=options)
+            chains = self._draw_chains(attempt, states, encoded, curves=curves, seed=seed, options=options)
             if not chains:
                 break
             timings["draw"] += time.perf_counter() - clock
             clock = time.perf_counter()
-            new_ids, passes = self._decode(chains, encoded, labels, options)
+            new_ids, passes = self._decode(chains, encoded, labels, options=options)
             timings["decode"] += time.perf_counter() - clock
             clock = time.perf_counter()
             decoded_chains += len(chains)
             forward_passes += passes
-            self._accept(chains, new_ids, states, encoded, labels, seed=seed, options=options)
+            self._accept(chains, new_ids, states, encoded=encoded, labels=labels, seed=seed, options=options)
             timings["accept"] += time.perf_counter() - clock
             if progress is not None:
                 progress(sum(min(len(s.accepted), s.needed) for s in states), requested)
@@ -229,8 +231,8 @@ class DiffusionAugmenter:
         attempt: int,
         states: Sequence[ItemState],
         encoded: Sequence[EncodedText],
-        curves: Sequence[torch.Tensor],
         *,
+        curves: Sequence[torch.Tensor],
         seed: int,
         options: DiffusionOptions,
     ) -> list[_Chain]:
@@ -240,7 +242,11 @@ class DiffusionAugmenter:
             missing = state.needed - len(state.accepted)
             # Later attempts draw twice what is missing: those inputs already produced repeats.
             for _ in range(max(0, missing if attempt == 0 else 2 * missing)):
-                chains.append(self._draw_chain(seed, i, state.next_chain, encoded[i], curves[i], options))
+                chains.append(
+                    self._draw_chain(
+                        seed, i, state.next_chain, encoded=encoded[i], curve=curves[i], options=options
+                    )
+                )
                 state.next_chain += 1
         return chains
 
@@ -249,9 +255,9 @@ class DiffusionAugmenter:
         chains: Sequence[_Chain],
         new_ids: Sequence[list[int]],
         states: Sequence[ItemState],
+        *,
         encoded: Sequence[EncodedText],
         labels: Sequence[str],
-        *,
         seed: int,
         options: DiffusionOptions,
     ) -> None:
@@ -259,7 +265,15 @@ class DiffusionAugmenter:
         for chain, ids in zip(chains, new_ids, strict=True):
             state = states[chain.item]
             state.chains_tried += 1
-            self._consider(chain, ids, encoded[chain.item], labels[chain.item], state, seed, options)
+            self._consider(
+                chain,
+                ids,
+                encoded[chain.item],
+                label=labels[chain.item],
+                state=state,
+                seed=seed,
+                options=options,
+            )
         filter_fresh(states, self.scorer, options.min_label_prob)
 
     # ------------------------------------------------------------------------------------------
@@ -270,7 +284,13 @@ class DiffusionAugmenter:
 
     @staticmethod
     def _draw_chain(
-        seed: int, item: int, chain: int, encoded: EncodedText, curve: torch.Tensor, options: DiffusionOptions
+        seed: int,
+        item: int,
+        chain: int,
+        *,
+        encoded: EncodedText,
+        curve: torch.Tensor,
+        options: DiffusionOptions,
     ) -> _Chain:
         """All randomness of one chain, from its own generator: step, mask uniforms, sampling uniforms.
 
@@ -285,14 +305,17 @@ class DiffusionAugmenter:
         maskable = torch.tensor(encoded.maskable, dtype=torch.bool)
         unit_maskable = unit_max(maskable[None].float(), units[None], count).bool()  # (1, U)
         keep = curve[step].unsqueeze(0)  # (1, U)
-        unit_mask = ensure_min_masked((uniform >= keep) & unit_maskable, uniform, keep, unit_maskable)[0]
-        return _Chain(item, chain, step, unit_mask[units] & maskable, sampling)
+        unit_mask = ensure_min_masked(
+            (uniform >= keep) & unit_maskable, uniform, keep, maskable=unit_maskable
+        )[0]
+        return _Chain(item=item, chain=chain, step=step, mask=unit_mask[units] & maskable, uniforms=sampling)
 
     def _decode(
         self,
         chains: Sequence[_Chain],
         encoded: Sequence[EncodedText],
         labels: Sequence[str],
+        *,
         options: DiffusionOptions,
     ) -> tuple[list[list[int]], int]:
         """Decode all chains in length-sorted batches; returns new content ids per chain and passes run."""
@@ -318,11 +341,11 @@ class DiffusionAugmenter:
                     self.runner,
                     input_ids.to(self.device),
                     attention.to(self.device),
-                    masked.to(self.device),
-                    uniforms.to(self.device),
-                    self.banned.to(self.device),
-                    options.decode,
-                    self.codec.mask_id,
+                    masked=masked.to(self.device),
+                    uniforms=uniforms.to(self.device),
+                    banned=self.banned.to(self.device),
+                    config=options.decode,
+                    mask_id=self.codec.mask_id,
                     label_position=LABEL_POSITION,
                     null_label_id=self.null_label_id,
                 ).cpu()
@@ -337,6 +360,7 @@ class DiffusionAugmenter:
         chain: _Chain,
         ids: list[int],
         encoded: EncodedText,
+        *,
         label: str,
         state: ItemState,
         seed: int,
@@ -363,7 +387,9 @@ class DiffusionAugmenter:
             "masked_positions": masked,
             "changed_ratio": round(changed / n, 4),
         }
-        state.fresh.append(Augmentation(chain.item, text, label, provenance))
+        state.fresh.append(
+            Augmentation(source_index=chain.item, text=text, label=label, provenance=provenance)
+        )
 
 
 @dataclass(frozen=True)
@@ -374,5 +400,7 @@ class ConfiguredDiffusion:
     options: DiffusionOptions
     name: str = "diffusioncls"
 
-    def augment(self, texts, labels, counts, seed, progress=None, exclude=None) -> AugmentResult:
-        return self.augmenter.augment(texts, labels, counts, seed, progress, exclude, self.options)
+    def augment(self, texts, labels, counts, *, seed, progress=None, exclude=None) -> AugmentResult:
+        return self.augmenter.augment(
+            texts, labels, counts, seed=seed, progress=progress, exclude=exclude, options=self.options
+        )

@@ -35,6 +35,7 @@ def item_states(
     codec: TextCodec,
     encoded: Sequence[EncodedText],
     counts: Sequence[int],
+    *,
     exclude: Sequence[Iterable[str]] | None,
 ) -> tuple[list[ItemState], list[Shortfall]]:
     """Per input, what it needs and the texts it must not produce (itself, `exclude`); and the
@@ -45,7 +46,14 @@ def item_states(
         seen.update(codec.normalise(t) for t in (exclude[i] if exclude else ()))
         states.append(ItemState(needed=counts[i], seen=seen))
         if counts[i] and not any(e.maskable):
-            shortfalls.append(Shortfall(i, counts[i], 0, "the text has no tokens the generator can rewrite"))
+            shortfalls.append(
+                Shortfall(
+                    source_index=i,
+                    requested=counts[i],
+                    produced=0,
+                    reason="the text has no tokens the generator can rewrite",
+                )
+            )
             states[i].needed = 0
     return states, shortfalls
 
@@ -79,7 +87,9 @@ def settle(states: Sequence[ItemState]) -> list[Shortfall]:
             state.accepted.append(a)
         if len(state.accepted) < state.needed:
             reason = f"only {len(state.accepted)} distinct new texts in {state.chains_tried} tries"
-            shortfalls.append(Shortfall(i, state.needed, len(state.accepted), reason))
+            shortfalls.append(
+                Shortfall(source_index=i, requested=state.needed, produced=len(state.accepted), reason=reason)
+            )
     return shortfalls
 
 

@@ -30,7 +30,7 @@ def casefolded_key(text: str) -> str:
     return same_text_key(text, casefold=True)
 
 
-def try_rng(method: str, seed: int, item: int, try_index: int) -> random.Random:
+def try_rng(method: str, seed: int, item: int, *, try_index: int) -> random.Random:
     return random.Random(derive_seed(method, seed, item, try_index))
 
 
@@ -54,6 +54,7 @@ class DistinctCollector:
         method: str,
         seed: int,
         texts: Sequence[str],
+        *,
         labels: Sequence[str],
         counts: Sequence[int],
         exclude: Sequence[Iterable[str]] | None,
@@ -81,10 +82,14 @@ class DistinctCollector:
         """Nothing can be made for this input (no words to act on, say): report it now."""
         state = self.items[item]
         if state.needed:
-            self.shortfalls.append(Shortfall(item, state.needed, len(state.accepted), reason))
+            self.shortfalls.append(
+                Shortfall(
+                    source_index=item, requested=state.needed, produced=len(state.accepted), reason=reason
+                )
+            )
         state.needed = len(state.accepted)
 
-    def offer(self, item: int, try_index: int, text: str | None, facts: dict) -> bool:
+    def offer(self, item: int, try_index: int, text: str | None, *, facts: dict) -> bool:
         """Count one try; accept `text` when it is new for this input. Returns whether it was."""
         state = self.items[item]
         state.tries += 1
@@ -95,7 +100,9 @@ class DistinctCollector:
             return False
         state.seen.add(key)
         provenance = {"method": self.method, "seed": self.seed, "try": try_index, **facts}
-        state.accepted.append(Augmentation(item, text, self.labels[item], provenance))
+        state.accepted.append(
+            Augmentation(source_index=item, text=text, label=self.labels[item], provenance=provenance)
+        )
         return True
 
     def progress(self, callback: ProgressFn | None) -> None:
@@ -107,7 +114,11 @@ class DistinctCollector:
         for i, state in enumerate(self.items):
             if state.missing > 0:
                 reason = f"only {len(state.accepted)} distinct new texts in {state.tries} tries"
-                shortfalls.append(Shortfall(i, state.needed, len(state.accepted), reason))
+                shortfalls.append(
+                    Shortfall(
+                        source_index=i, requested=state.needed, produced=len(state.accepted), reason=reason
+                    )
+                )
         augmentations = [a for s in self.items for a in s.accepted]
         summary = {
             "requested": self.requested,
@@ -130,8 +141,8 @@ def draw_until_distinct(
     method: str,
     texts: Sequence[str],
     labels: Sequence[str],
-    counts: Sequence[int],
     *,
+    counts: Sequence[int],
     seed: int,
     propose: ProposeFn,
     tries_per_output: int,
@@ -147,7 +158,9 @@ def draw_until_distinct(
     """
     if tries_per_output < 1:
         raise ValueError("tries_per_output must be >= 1")
-    collector = DistinctCollector(method, seed, texts, labels, counts, exclude, normalise)
+    collector = DistinctCollector(
+        method, seed, texts, labels=labels, counts=counts, exclude=exclude, normalise=normalise
+    )
     for item in range(len(texts)):
         if not counts[item]:
             continue
@@ -158,11 +171,11 @@ def draw_until_distinct(
         for try_index in range(tries_per_output * counts[item]):
             if not collector.missing(item):
                 break
-            candidate = propose(item, try_index, try_rng(method, seed, item, try_index))
+            candidate = propose(item, try_index, try_rng(method, seed, item, try_index=try_index))
             if candidate is None:
-                collector.offer(item, try_index, None, {})
+                collector.offer(item, try_index, None, facts={})
             else:
-                collector.offer(item, try_index, candidate[0], candidate[1])
+                collector.offer(item, try_index, candidate[0], facts=candidate[1])
         collector.progress(progress)
     return collector.result()
 
@@ -187,6 +200,7 @@ class DrawingAugmenter:
         texts: Sequence[str],
         labels: Sequence[str],
         counts: Sequence[int],
+        *,
         seed: int,
         progress: ProgressFn | None = None,
         exclude: Sequence[Iterable[str]] | None = None,
@@ -196,7 +210,7 @@ class DrawingAugmenter:
             self.name,
             texts,
             labels,
-            counts,
+            counts=counts,
             seed=seed,
             propose=propose,
             tries_per_output=self.tries_per_output,

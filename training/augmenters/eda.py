@@ -91,6 +91,7 @@ class EDAAugmenter(DrawingAugmenter):
 
     def __init__(
         self,
+        *,
         alpha: float = 0.1,
         alpha_sr: float | None = None,
         alpha_ri: float | None = None,

@@ -46,6 +46,7 @@ class MLMSubstitutionAugmenter:
         self,
         model,
         codec: TextCodec,
+        *,
         p: float = 0.15,
         top_k: int = 10,
         temperature: float = 1.0,
@@ -106,11 +107,20 @@ class MLMSubstitutionAugmenter:
         texts: Sequence[str],
         labels: Sequence[str],
         counts: Sequence[int],
+        *,
         seed: int,
         progress: ProgressFn | None = None,
         exclude: Sequence[Iterable[str]] | None = None,
     ) -> AugmentResult:
-        collector = DistinctCollector(self.name, seed, texts, labels, counts, exclude, self.codec.normalise)
+        collector = DistinctCollector(
+            self.name,
+            seed,
+            texts,
+            labels=labels,
+            counts=counts,
+            exclude=exclude,
+            normalise=self.codec.normalise,
+        )
         encoded = self.codec.encode(texts, self.max_content)
         maskable = [
             [j for j, ok in enumerate(e.maskable) if ok and bool(self.wordish[e.ids[j]])] for e in encoded
@@ -126,7 +136,7 @@ class MLMSubstitutionAugmenter:
                 missing = collector.missing(i)
                 # Later attempts draw twice what is missing: those inputs already produced repeats.
                 for _ in range(missing if attempt == 0 else 2 * missing):
-                    tries.append(self._draw(seed, i, next_try[i], maskable[i]))
+                    tries.append(self._draw(seed, i, next_try[i], maskable=maskable[i]))
                     next_try[i] += 1
             if not tries:
                 break
@@ -134,16 +144,18 @@ class MLMSubstitutionAugmenter:
             decoded += len(tries)
             passes += chunks
             for t, ids in zip(tries, new_ids, strict=True):
-                self._offer(collector, t, ids, encoded[t.item])
+                self._offer(collector, t, ids, encoded=encoded[t.item])
             collector.progress(progress)
         return collector.result(chains_decoded=decoded, forward_passes=passes)
 
-    def _draw(self, seed: int, item: int, index: int, maskable: list[int]) -> _Try:
+    def _draw(self, seed: int, item: int, index: int, *, maskable: list[int]) -> _Try:
         gen = local_generator(seed, self.name, item, index)
         k = max(1, int(self.p * len(maskable)))
         order = torch.randperm(len(maskable), generator=gen)[:k]
         positions = sorted(maskable[int(j)] for j in order)
-        return _Try(item, index, positions, torch.rand(len(positions), generator=gen))
+        return _Try(
+            item=item, index=index, positions=positions, uniforms=torch.rand(len(positions), generator=gen)
+        )
 
     @torch.inference_mode()
     def _predict(self, tries: Sequence[_Try], encoded: Sequence[EncodedText]) -> tuple[list[list[int]], int]:
@@ -194,14 +206,16 @@ class MLMSubstitutionAugmenter:
         stuck = ~allowed.any(-1)
         logits[rows[stuck], original[stuck]] = 0.0  # nothing allowed: keep the original token
         no_ban = torch.zeros(0, dtype=torch.long)  # already applied through `allowed`
-        cand, probs = candidate_distribution(logits, no_ban, self.temperature, self.top_k, 1.0)
+        cand, probs = candidate_distribution(
+            logits, no_ban, temperature=self.temperature, top_k=self.top_k, top_p=1.0
+        )
         tokens, _ = sample_candidates(cand, probs, uniforms)
         return tokens
 
-    def _offer(self, collector: DistinctCollector, t: _Try, ids: list[int], encoded: EncodedText) -> None:
+    def _offer(self, collector: DistinctCollector, t: _Try, ids: list[int], *, encoded: EncodedText) -> None:
         changed = [pos for pos in t.positions if ids[pos] != encoded.ids[pos]]
         if not changed:
-            collector.offer(t.item, t.index, None, {})
+            collector.offer(t.item, t.index, None, facts={})
             return
         text = self.codec.splice(encoded, ids)
         pieces = self.codec.pieces
@@ -216,7 +230,7 @@ class MLMSubstitutionAugmenter:
                 {"position": pos, "old": pieces[encoded.ids[pos]], "new": pieces[ids[pos]]} for pos in changed
             ],
         }
-        collector.offer(t.item, t.index, text, facts)
+        collector.offer(t.item, t.index, text, facts=facts)
 
 
 def _has_alnum(piece: str) -> bool:

@@ -25,6 +25,7 @@ class ResampleAugmenter:
         texts: Sequence[str],
         labels: Sequence[str],
         counts: Sequence[int],
+        *,
         seed: int,
         progress: ProgressFn | None = None,
         exclude: Sequence[Iterable[str]] | None = None,
@@ -32,10 +33,16 @@ class ResampleAugmenter:
         check_request(texts, labels, counts)
         augmentations = [
             Augmentation(
-                i,
-                texts[i],
-                labels[i],
-                {"method": self.name, "seed": seed, "try": k, "copy_of_input": True, "note": EXEMPTION},
+                source_index=i,
+                text=texts[i],
+                label=labels[i],
+                provenance={
+                    "method": self.name,
+                    "seed": seed,
+                    "try": k,
+                    "copy_of_input": True,
+                    "note": EXEMPTION,
+                },
             )
             for i in range(len(texts))
             for k in range(counts[i])

@@ -20,7 +20,7 @@ from training.text import is_cjk
 _JOINERS = frozenset("'\u2019-_")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Token:
     text: str
     gap: str  # whitespace before the token in the text ('' when glued to the previous token)
@@ -43,7 +43,7 @@ def segment(text: str) -> list[Token]:
             continue
         gap = text[gap_start:i]
         if is_cjk(char):
-            tokens.append(Token(char, gap, _wordlike(char), True))
+            tokens.append(Token(text=char, gap=gap, is_word=_wordlike(char), cjk=True))
             i += 1
         elif _wordlike(char) or (char == "_" and i + 1 < n and _wordlike(text[i + 1])):
             j = i + 1
@@ -55,10 +55,10 @@ def segment(text: str) -> list[Token]:
                     j += 1
                 else:
                     break
-            tokens.append(Token(text[i:j], gap, True, False))
+            tokens.append(Token(text=text[i:j], gap=gap, is_word=True, cjk=False))
             i = j
         else:
-            tokens.append(Token(char, gap, False, False))
+            tokens.append(Token(text=char, gap=gap, is_word=False, cjk=False))
             i += 1
         gap_start = i
     return tokens
@@ -90,7 +90,7 @@ def word_indices(tokens: list[Token]) -> list[int]:
     return [i for i, tok in enumerate(tokens) if tok.is_word]
 
 
-def insert_before(tokens: list[Token], at: int, text: str, cjk: bool, is_word: bool) -> list[Token]:
+def insert_before(tokens: list[Token], at: int, text: str, *, cjk: bool, is_word: bool) -> list[Token]:
     """A copy of `tokens` with a new token at index `at` (len(tokens) appends).
 
     The new token takes over the whitespace that led to the token it precedes, and a word after it
@@ -106,10 +106,12 @@ def insert_before(tokens: list[Token], at: int, text: str, cjk: bool, is_word: b
         gap = nxt.gap
     else:
         gap = " " if prev is not None else ""
-    out.insert(at, Token(text, gap, is_word, cjk))
+    out.insert(at, Token(text=text, gap=gap, is_word=is_word, cjk=cjk))
     if nxt is not None and nxt.is_word:
         spaced = not (cjk or nxt.cjk)
-        out[at + 1] = Token(nxt.text, (nxt.gap or " ") if spaced else "", nxt.is_word, nxt.cjk)
+        out[at + 1] = Token(
+            text=nxt.text, gap=(nxt.gap or " ") if spaced else "", is_word=nxt.is_word, cjk=nxt.cjk
+        )
     return out
 
 

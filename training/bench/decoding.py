@@ -81,6 +81,7 @@ def score_outputs(
     outputs: Sequence[str],
     originals: Sequence[str],
     labels: Sequence[str],
+    *,
     lm: NgramLM,
     judge: ClassifierRunner | None,
 ) -> dict:
@@ -102,6 +103,7 @@ def run_decoding_study(
     augmenter,
     texts: Sequence[str],
     labels: Sequence[str],
+    *,
     settings: Sequence[DecodingSetting],
     lm: NgramLM,
     judge: ClassifierRunner | None,
@@ -120,7 +122,7 @@ def run_decoding_study(
     for setting in settings:
         options = DiffusionOptions.from_settings(setting, min_label_prob=setting.min_label_prob)
         started = time.perf_counter()
-        result = augmenter.augment(texts, labels, counts, seed, options=options)
+        result = augmenter.augment(texts, labels, counts, seed=seed, options=options)
         seconds = time.perf_counter() - started
         outs = [a.text for a in result.augmentations]
         srcs = [texts[a.source_index] for a in result.augmentations]
@@ -128,7 +130,7 @@ def run_decoding_study(
         row = {"setting": setting.name, **setting.__dict__, "seconds": round(seconds, 2)}
         row["samples_per_s"] = len(outs) / max(seconds, 1e-9)
         row["shortfall"] = sum(s.requested - s.produced for s in result.shortfalls)
-        row.update(score_outputs(outs, srcs, labs, lm, judge))
+        row.update(score_outputs(outs, srcs, labs, lm=lm, judge=judge))
         rows.append(row)
         examples[setting.name] = [
             {"original": s, "output": o, "label": y}

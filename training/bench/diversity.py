@@ -54,7 +54,7 @@ def sentence_bleu(hypothesis: Sequence[str], reference: Sequence[str], max_n: in
 
 
 def self_bleu(
-    outputs: Sequence[str], originals: Sequence[str], tokenize: Tokenizer = metric_tokens, max_n: int = 4
+    outputs: Sequence[str], originals: Sequence[str], *, tokenize: Tokenizer = metric_tokens, max_n: int = 4
 ) -> float:
     """Mean BLEU of outputs[i] against originals[i] (the text it was made from)."""
     if len(outputs) != len(originals):

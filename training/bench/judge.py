@@ -18,7 +18,7 @@ from training.data import LabelledData
 JUDGE_CONFIG = ClassifierConfig(epochs=8, patience=2, max_length=96)
 
 
-def load_or_fit_judge(spec: str | Path, base: str, out: str | Path | None, device: str = "auto"):
+def load_or_fit_judge(spec: str | Path, *, base: str, out: str | Path | None, device: str = "auto"):
     """(model, tokenizer) of a judge: `spec` is a saved classifier folder, or a labelled CSV to fit
     one on from `base` (saved to `out`, and loaded from there when it already exists)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -40,7 +40,13 @@ def load_or_fit_judge(spec: str | Path, base: str, out: str | Path | None, devic
     train, val = train_val_split(data, 0.1, 0)
     tokenizer = load_tokenizer(base)
     runner, report = train_proxy(
-        base, TextCodec(tokenizer), train, val, config=JUDGE_CONFIG, seed=0, device=resolve_device(device)
+        base,
+        TextCodec(tokenizer),
+        train=train,
+        val=val,
+        config=JUDGE_CONFIG,
+        seed=0,
+        device=resolve_device(device),
     )
     if folder is not None:
         runner.model.save_pretrained(folder, safe_serialization=True)
@@ -55,7 +61,7 @@ def load_or_fit_judge(spec: str | Path, base: str, out: str | Path | None, devic
     return runner.model.eval(), tokenizer
 
 
-def held_out_rows(full: LabelledData, used: LabelledData, limit: int, seed: int) -> LabelledData | None:
+def held_out_rows(full: LabelledData, used: LabelledData, *, limit: int, seed: int) -> LabelledData | None:
     """Rows of `full` that are not in `used` (as text-label pairs, counted with repeats), a stratified
     random sample of at most `limit`; None when fewer than two rows of every used label are left
     (a `full` setting leaves nothing: then there is no held-out judge)."""

@@ -22,6 +22,7 @@ from training.pretrain import heldout_name, heldout_windows, masked_accuracy, ps
 def run_mlm_bench(
     bases: Sequence[str],
     heldout: Sequence[str],
+    *,
     rates: Sequence[float] = (0.15, 0.5),
     windows: int = 512,
     pppl_windows: int = 48,
@@ -41,10 +42,10 @@ def run_mlm_bench(
             str(base), dtype=torch.float32, **pretrained_kwargs(base)
         ).to(dev)
         for path in heldout:
-            texts = heldout_windows(path, tokenizer, max_length, windows)
+            texts = heldout_windows(path, tokenizer, max_length=max_length, limit=windows)
             row: dict = {"base": str(base), "heldout": heldout_name(path), "windows": len(texts)}
             for rate in rates:
-                scores = masked_accuracy(model, tokenizer, texts, rate, seed=seed + int(rate * 1000))
+                scores = masked_accuracy(model, tokenizer, texts, rate=rate, seed=seed + int(rate * 1000))
                 row[f"top1@{rate:g}"] = scores["top1"]
                 row[f"top5@{rate:g}"] = scores["top5"]
                 row[f"loss@{rate:g}"] = scores["loss"]

@@ -19,6 +19,7 @@ from training.metrics import macro_f1
 
 def paired_bootstrap(
     gold: Sequence[Sequence[int]],
+    *,
     baseline: Sequence[Sequence[int]],
     method: Sequence[Sequence[int]],
     n_classes: int,
@@ -73,8 +74,8 @@ def paired_runs(runs: Sequence[Mapping], baseline: str, method: str) -> dict | N
         return None
     result = paired_bootstrap(
         [by[(baseline, s)]["gold"] for s in seeds],
-        [by[(baseline, s)]["predictions"] for s in seeds],
-        [by[(method, s)]["predictions"] for s in seeds],
-        by[(method, seeds[0])]["n_classes"],
+        baseline=[by[(baseline, s)]["predictions"] for s in seeds],
+        method=[by[(method, s)]["predictions"] for s in seeds],
+        n_classes=by[(method, seeds[0])]["n_classes"],
     )
     return {**result, "baseline": baseline, "method": method}

@@ -86,6 +86,7 @@ class BenchConfig:
 
 def run_quality_bench(
     config: BenchConfig,
+    *,
     progress: bool = True,
     log=print,
     on_record=None,
@@ -118,7 +119,16 @@ def run_quality_bench(
         subset = apply_setting(full, config.setting, seed)
         train, val = train_val_split(subset, config.val_fraction, seed)
         codec = TextCodec(load_tokenizer(config.base))
-        ctx = SeedRun(seed, train, val, test, codec, device=device, progress=progress, resources=resources)
+        ctx = SeedRun(
+            seed,
+            train=train,
+            val=val,
+            test=test,
+            codec=codec,
+            device=device,
+            progress=progress,
+            resources=resources,
+        )
         ctx.cache, ctx.cache_parts = cache, {**shared_parts, "seed": seed}
         log(
             f"seed {seed}: {len(train)} train / {len(val)} validation / {len(test)} test, counts {train.counts()}"
@@ -305,8 +315,8 @@ def _train_method_classifier(
     model, report = train_task_classifier(
         config.base,
         ctx.codec,
-        ctx.train,
-        ctx.val,
+        train=ctx.train,
+        val=ctx.val,
         config=classifier_config,
         seed=ctx.seed,
         device=ctx.device,
@@ -318,7 +328,12 @@ def _train_method_classifier(
     )
     if spec.rebalance:
         report["rebalance"] = rebalance_head(
-            model, ctx.codec, ctx.train, spec.rebalance, ctx.seed, config.classifier.max_length
+            model,
+            ctx.codec,
+            ctx.train,
+            method=spec.rebalance,
+            seed=ctx.seed,
+            max_length=config.classifier.max_length,
         )
     return ClassifierRunner(model, ctx.codec, config.classifier.max_length), report
 
@@ -328,10 +343,10 @@ def _static_samples(config: BenchConfig, ctx: SeedRun, spec: MethodSpec) -> list
     assert spec.pseudo is not None
     augmenter = build_augmenter(spec.pseudo, {}, ctx.resources)
     if spec.policy == "bd":
-        result = augment_balanced(augmenter, ctx.train.texts, ctx.train.labels, ctx.seed)
+        result = augment_balanced(augmenter, ctx.train.texts, ctx.train.labels, seed=ctx.seed)
     else:
         result = augmenter.augment(
-            ctx.train.texts, ctx.train.labels, each_counts(len(ctx.train), config.n), ctx.seed
+            ctx.train.texts, ctx.train.labels, each_counts(len(ctx.train), config.n), seed=ctx.seed
         )
     groups: list[list[str]] = [[] for _ in ctx.train.texts]
     for a in result.augmentations:

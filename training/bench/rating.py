@@ -39,7 +39,7 @@ def auc(scores: Sequence[float], positive: Sequence[bool]) -> float:
     return wins / (len(pos) * len(neg))
 
 
-def make_sheet(records: list[dict], size: int, seed: int, sheet: Path, key: Path) -> None:
+def make_sheet(records: list[dict], *, size: int, seed: int, sheet: Path, key: Path) -> None:
     rng = random.Random(seed)
     by_method: dict[str, list[dict]] = {}
     for r in records:
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "make":
         records = [r for path in args.records for r in json.loads(Path(path).read_text(encoding="utf-8"))]
-        make_sheet(records, args.size, args.seed, Path(args.sheet), Path(args.key))
+        make_sheet(records, size=args.size, seed=args.seed, sheet=Path(args.sheet), key=Path(args.key))
         print(f"wrote {args.sheet} and {args.key}")
         return 0
     result = score(Path(args.key), Path(args.answers), NgramLM.load(args.lm))

@@ -60,7 +60,7 @@ def fit_judge(
     config: BenchConfig, ctx: SeedRun, *, full: LabelledData, used: LabelledData, log: Callable
 ) -> None:
     """The held-out judge of this seed, from train rows the seed does not use (if there are enough)."""
-    rows = held_out_rows(full, used, config.judge_texts, ctx.seed) if config.judge_texts else None
+    rows = held_out_rows(full, used, limit=config.judge_texts, seed=ctx.seed) if config.judge_texts else None
     if rows is None:
         return
     judge_train, judge_val = train_val_split(rows, 0.1, ctx.seed)
@@ -75,8 +75,8 @@ def fit_judge(
         train=lambda: train_proxy(
             config.base,
             ctx.codec,
-            judge_train,
-            judge_val,
+            train=judge_train,
+            val=judge_val,
             config=config.judge,
             seed=ctx.seed,
             device=ctx.device,
@@ -129,7 +129,7 @@ def cached_classifier(
     """A classifier stage (judge, proxy, `none`) through `load_or_train`; `train()` -> (runner, report)."""
 
     def build() -> ClassifierRunner:
-        model = load_classifier(config.base, ctx.train.label_names, ctx.device, init_seed)
+        model = load_classifier(config.base, ctx.train.label_names, ctx.device, seed=init_seed)
         return ClassifierRunner(model.eval(), ctx.codec, max_length)
 
     return load_or_train(ctx, stage, parts, build=build, train=train, module_of=lambda runner: runner.model)
@@ -139,7 +139,7 @@ def none_classifier(config: BenchConfig, ctx: SeedRun) -> tuple[ClassifierRunner
     """The `none` classifier of this seed (cross-entropy on the originals): (runner, report, seconds)."""
 
     def train():
-        model, report = train_task_classifier(config.base, ctx.codec, ctx.train, ctx.val, config=config.classifier, seed=ctx.seed, device=ctx.device, noise=PLAIN, pseudo=None, regenerate_every=0, progress=ctx.progress)  # fmt: skip
+        model, report = train_task_classifier(config.base, ctx.codec, train=ctx.train, val=ctx.val, config=config.classifier, seed=ctx.seed, device=ctx.device, noise=PLAIN, pseudo=None, regenerate_every=0, progress=ctx.progress)  # fmt: skip
         return ClassifierRunner(model, ctx.codec, config.classifier.max_length), report
 
     # the task classifier's head is drawn from seed + 1 (train_task_classifier)
@@ -168,8 +168,8 @@ def ensure_proxy(config: BenchConfig, ctx: SeedRun) -> ClassifierRunner:
             train=lambda: train_proxy(
                 config.base,
                 ctx.codec,
-                ctx.train,
-                ctx.val,
+                train=ctx.train,
+                val=ctx.val,
                 config=config.proxy,
                 seed=ctx.seed,
                 device=ctx.device,
@@ -193,7 +193,9 @@ def ensure_generator(config: BenchConfig, ctx: SeedRun, label_prompt: bool) -> G
     }
 
     def build() -> GeneratorBundle:
-        bundle = untrained_generator(config.base, ctx.train.label_names, ctx.device, ctx.seed, label_prompt)
+        bundle = untrained_generator(
+            config.base, ctx.train.label_names, ctx.device, seed=ctx.seed, label_prompt=label_prompt
+        )
         bundle.model.eval()
         return bundle
 
@@ -202,8 +204,8 @@ def ensure_generator(config: BenchConfig, ctx: SeedRun, label_prompt: bool) -> G
             config.base,
             ctx.codec,
             ctx.train.label_names,
-            ctx.train,
-            ctx.val,
+            train=ctx.train,
+            val=ctx.val,
             importance_source=proxy,
             config=config.generator,
             schedule=config.schedule,

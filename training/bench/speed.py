@@ -66,7 +66,7 @@ def timed(fn: Callable[[], object], min_seconds: float, min_runs: int = 2) -> tu
 
 
 def exact_length_texts(
-    augmenter: DiffusionAugmenter, texts: Sequence[str], content_len: int, count: int
+    augmenter: DiffusionAugmenter, texts: Sequence[str], *, content_len: int, count: int
 ) -> list[str]:
     """`count` texts of at least `content_len` content tokens, made by joining consecutive real texts."""
     out: list[str] = []
@@ -84,7 +84,7 @@ def exact_length_texts(
     return [out[i % len(out)] for i in range(count)]
 
 
-def forward_limit(augmenter: DiffusionAugmenter, batch: int, seq_len: int, min_seconds: float) -> dict:
+def forward_limit(augmenter: DiffusionAugmenter, *, batch: int, seq_len: int, min_seconds: float) -> dict:
     """Throughput of the bare forward: logits at every position, and the encoder alone for reference."""
     model = augmenter.model
     generator = torch.Generator().manual_seed(batch)
@@ -120,6 +120,7 @@ def forward_limit(augmenter: DiffusionAugmenter, batch: int, seq_len: int, min_s
 def sampler_speed(
     augmenter: DiffusionAugmenter,
     texts: Sequence[str],
+    *,
     batch: int,
     rounds: int,
     config: SpeedConfig,
@@ -160,7 +161,7 @@ def sampler_speed(
 
 
 def naive_decode(
-    augmenter: DiffusionAugmenter, text: str, label: str, seed: int, steps: tuple[int, int]
+    augmenter: DiffusionAugmenter, text: str, label: str, *, seed: int, steps: tuple[int, int]
 ) -> int:
     """One sequence, one masked token revealed per full forward pass (the most confident one).
 
@@ -169,7 +170,7 @@ def naive_decode(
     e = augmenter.codec.encode([text], augmenter.max_content)[0]
     w = augmenter.importance_source.importance([e])[0]
     curve = augmenter.unit_keep_curve(w, e)
-    chain = augmenter._draw_chain(seed, 0, 0, e, curve, DiffusionOptions(steps=steps))
+    chain = augmenter._draw_chain(seed, 0, 0, encoded=e, curve=curve, options=DiffusionOptions(steps=steps))
     ids = torch.tensor([prompt_ids(e.ids, augmenter.label_ids[label], augmenter.codec)])
     masked = torch.zeros_like(ids, dtype=torch.bool)
     masked[0, PREFIX_LENGTH : PREFIX_LENGTH + len(e)] = chain.mask
@@ -181,7 +182,9 @@ def naive_decode(
             logits = augmenter.model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0]  # (L, V)
             positions = masked[0].nonzero().flatten()
             banned = augmenter.banned.nonzero().flatten().to(logits.device)
-            cand, probs = candidate_distribution(logits[positions], banned, 1.0, 0, 1.0)
+            cand, probs = candidate_distribution(
+                logits[positions], banned, temperature=1.0, top_k=0, top_p=1.0
+            )
             uniform = torch.rand(len(positions), generator=gen).to(logits.device)
             tokens, conf = sample_candidates(cand, probs, uniform)
             best = int(conf.argmax())
@@ -227,25 +230,25 @@ def nlpaug_speed(texts: Sequence[str], config: SpeedConfig) -> dict:
 
 
 def run_speed_bench(
-    augmenter: DiffusionAugmenter, source_texts: Sequence[str], config: SpeedConfig, log=print
+    augmenter: DiffusionAugmenter, source_texts: Sequence[str], config: SpeedConfig, *, log=print
 ) -> dict:
     content_len = config.seq_len - PREFIX_LENGTH - 1
     augmenter = replace_window(augmenter, content_len)
-    pool = exact_length_texts(augmenter, source_texts, content_len, max(config.batch_sizes))
+    pool = exact_length_texts(augmenter, source_texts, content_len=content_len, count=max(config.batch_sizes))
     torch_threads = torch.get_num_threads()
     log(
         f"inputs: {len(pool)} real texts cut to {config.seq_len} prompt tokens; torch threads {torch_threads}"
     )
     limits = {}
     for b in config.batch_sizes:
-        limits[b] = forward_limit(augmenter, b, config.seq_len, config.min_seconds)
+        limits[b] = forward_limit(augmenter, batch=b, seq_len=config.seq_len, min_seconds=config.min_seconds)
         log(
             f"limit  batch {b:>3}: {limits[b]['sequences_per_s']:8.1f} seq/s  {limits[b]['tokens_per_s']:9.0f} tok/s"
         )
     sampler = []
     for b in config.batch_sizes:
         for k in config.rounds:
-            row = sampler_speed(augmenter, pool, b, k, config, limits[b])
+            row = sampler_speed(augmenter, pool, batch=b, rounds=k, config=config, limit=limits[b])
             sampler.append(row)
             log(
                 f"sampler batch {b:>3} K={k}: {row['samples_per_s']:7.2f} samples/s, "
@@ -255,7 +258,7 @@ def run_speed_bench(
     for i in range(config.naive_samples):
         t0 = time.perf_counter()
         naive_passes.append(
-            naive_decode(augmenter, pool[i % len(pool)], augmenter.labels[0], i, config.steps)
+            naive_decode(augmenter, pool[i % len(pool)], augmenter.labels[0], seed=i, steps=config.steps)
         )
         naive_times.append(time.perf_counter() - t0)
     naive = {
@@ -288,7 +291,11 @@ def replace_window(augmenter: DiffusionAugmenter, content_len: int) -> Diffusion
 
 
 def untrained_augmenter(
-    base: str, device: torch.device, precision: str = "auto", labels: Sequence[str] = ("negative", "positive")
+    base: str,
+    device: torch.device,
+    *,
+    precision: str = "auto",
+    labels: Sequence[str] = ("negative", "positive"),
 ):
     """A DiffusionAugmenter straight from a base MLM (new label rows, untrained proxy head): the same
     computation as a trained one, for speed measurements only."""
@@ -312,10 +319,10 @@ def untrained_augmenter(
         generator.eval(),
         codec,
         label_ids,
-        ids[NULL_LABEL_TOKEN],
-        ScheduleConfig(),
-        128,
-        proxy,
+        null_label_id=ids[NULL_LABEL_TOKEN],
+        schedule=ScheduleConfig(),
+        max_length=128,
+        importance_source=proxy,
         precision=precision,
     )
 

@@ -86,7 +86,7 @@ def format_table(summary: Sequence[dict]) -> str:
     def pct(row, key):
         return f"{100 * row[key]:.2f} ± {100 * row[key + '_std']:.2f}"
 
-    def opt(row, key, scale=100.0, signed=False):
+    def opt(row, key, *, scale=100.0, signed=False):
         if key not in row:
             return "–"
         return f"{scale * row[key]:+.2f}" if signed else f"{scale * row[key]:.2f}"

@@ -107,6 +107,7 @@ class _Steps:
         model,
         codec: TextCodec,
         objective: Objective,
+        *,
         config: ClassifierConfig,
         originals: int,
         rng: random.Random,
@@ -115,7 +116,9 @@ class _Steps:
         """AdamW over the model (and the label confusion model, when there is one) with linear warm-up
         and decay over all the steps of `config.epochs` epochs of `originals` texts."""
         extra = {"confusion": objective.confusion} if objective.confusion else {}
-        optimizer = adamw(torch.nn.ModuleDict({"model": model, **extra}), config.lr, config.weight_decay)
+        optimizer = adamw(
+            torch.nn.ModuleDict({"model": model, **extra}), lr=config.lr, weight_decay=config.weight_decay
+        )
         total = math.ceil(originals / config.batch_size) * config.epochs
         schedule = linear_warmup_decay(optimizer, total, round(config.warmup_ratio * total))
         return cls(model, codec, objective, optimizer, schedule, config.precision, rng, torch_gen)
@@ -135,9 +138,16 @@ class _Steps:
             ids, attention = pad_batch(sequences, self.codec.pad_id)
             gold = torch.tensor(labels, device=device)
             loss, ce, lc = self.objective.losses(
-                self.model, ids, attention, gold, len(batch), self.precision, self.rng, self.torch_gen
+                self.model,
+                ids,
+                attention,
+                gold=gold,
+                originals=len(batch),
+                precision=self.precision,
+                rng=self.rng,
+                torch_gen=self.torch_gen,
             )
-            optimiser_step(self.model, loss, self.optimizer, self.schedule)
+            optimiser_step(self.model, loss, self.optimizer, scheduler=self.schedule)
             sums["loss"] += loss.item()
             sums["ce"] += ce.item()
             sums["contrastive"] += lc.item() if lc is not None else 0.0
@@ -149,6 +159,7 @@ class _Steps:
 def train_classifier(
     model,
     codec: TextCodec,
+    *,
     train: LabelledData,
     val: LabelledData | None,
     config: ClassifierConfig,
@@ -178,14 +189,16 @@ def train_classifier(
     rng = random.Random(seed)
     torch_gen = torch.Generator().manual_seed(seed)
     objective = build_objective(model, list(label_index), targets, noise=noise, options=options, seed=seed)
-    steps = _Steps.build(model, codec, objective, config, len(originals), rng, torch_gen)
+    steps = _Steps.build(
+        model, codec, objective, config=config, originals=len(originals), rng=rng, torch_gen=torch_gen
+    )
     history: list[dict] = []
     best = BestWeights(config.patience)
     for epoch in range(1, config.epochs + 1):
         record: dict = {"epoch": epoch}
         due = epoch == 1 or (regenerate_every > 0 and (epoch - 1) % regenerate_every == 0)
         if pseudo is not None and due:
-            extra = _pseudo_inputs(pseudo, epoch, runner, record)
+            extra = _pseudo_inputs(pseudo, epoch, runner, record=record)
         model.train()
         batches = list(bucketed_batches([len(s) for s in originals], config.batch_size, rng))
         bar = tqdm(batches, desc=f"{desc} epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
@@ -209,7 +222,7 @@ def train_classifier(
 
 
 def _pseudo_inputs(
-    pseudo: PseudoSource, epoch: int, runner: ClassifierRunner, record: dict
+    pseudo: PseudoSource, epoch: int, runner: ClassifierRunner, *, record: dict
 ) -> list[list[list[int]]]:
     """Fresh pseudo samples from the classifier as it is now, as its inputs per original; their number
     and the time they took go into the epoch's `record`."""

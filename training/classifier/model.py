@@ -19,7 +19,7 @@ from training.text import EncodedText, TextCodec
 
 
 def load_classifier(
-    name_or_path: str | Path, label_names: Sequence[str], device: torch.device, seed: int = 0
+    name_or_path: str | Path, label_names: Sequence[str], device: torch.device, *, seed: int = 0
 ):
     """A sequence classifier on the base encoder, with a fresh head (drawn from `seed`) for `label_names`."""
     from transformers import AutoModelForSequenceClassification
@@ -53,7 +53,7 @@ class ClassifierRunner:
     """Inference around a trained sequence classifier: probabilities and token importance."""
 
     def __init__(
-        self, model, codec: TextCodec, max_length: int = 128, batch_size: int = 64, precision: str = "auto"
+        self, model, codec: TextCodec, max_length: int = 128, *, batch_size: int = 64, precision: str = "auto"
     ):
         self.model = model.eval()
         self.codec = codec

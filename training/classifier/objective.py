@@ -95,7 +95,7 @@ class LabelConfusion(torch.nn.Module):
 
 
 def label_confusion_loss(
-    logits: torch.Tensor, targets: torch.Tensor, confusion: torch.Tensor, alpha: float
+    logits: torch.Tensor, targets: torch.Tensor, confusion: torch.Tensor, *, alpha: float
 ) -> torch.Tensor:
     """KL(simulated || predicted) with the simulated label distribution softmax(alpha * onehot + c).
 
@@ -108,7 +108,7 @@ def label_confusion_loss(
 
 
 def mixup_loss(
-    head, features: torch.Tensor, targets: torch.Tensor, weight: float, partner: torch.Tensor
+    head, features: torch.Tensor, targets: torch.Tensor, *, weight: float, partner: torch.Tensor
 ) -> torch.Tensor:
     """Mixup (Zhang et al. 2017) on the head's input: the head sees weight * f + (1 - weight) * f[partner]
     and is scored against both labels with the same weights."""
@@ -138,6 +138,7 @@ class Objective:
         model,
         ids: torch.Tensor,
         attention: torch.Tensor,
+        *,
         gold: torch.Tensor,
         originals: int,
         precision: str,
@@ -166,11 +167,11 @@ class Objective:
         if self.options.mixup_alpha > 0:
             weight = rng.betavariate(self.options.mixup_alpha, self.options.mixup_alpha)
             partner = torch.randperm(len(gold), generator=torch_gen).to(device)
-            ce = mixup_loss(model.classifier, features.float(), gold, weight, partner)
+            ce = mixup_loss(model.classifier, features.float(), gold, weight=weight, partner=partner)
         elif self.confusion is not None:
             # the extra heads run outside the autocast region
             distribution = self.confusion(features.float())
-            ce = label_confusion_loss(logits, gold, distribution, self.options.label_confusion_alpha)
+            ce = label_confusion_loss(logits, gold, distribution, alpha=self.options.label_confusion_alpha)
         else:
             ce = classification_loss(logits, gold, self.class_weights)
         if self.noise.weight <= 0:

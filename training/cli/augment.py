@@ -157,7 +157,9 @@ def _cmd_augment(args) -> int:
         raise ValueError("--base applies to method mlm_substitution only")
     if args.method == "mlm_substitution" and not args.base:
         raise ValueError("method mlm_substitution needs --base (a masked-LM folder or HF id)")
-    data = read_labelled(args.input, args.text_column, args.label_column, min_classes=1)
+    data = read_labelled(
+        args.input, text_column=args.text_column, label_column=args.label_column, min_classes=1
+    )
     if args.limit:
         data = data.subset(range(min(args.limit, len(data))))
     t0 = time.perf_counter()
@@ -173,9 +175,11 @@ def _cmd_augment(args) -> int:
 
     t0 = time.perf_counter()
     if args.policy == "bd":
-        result = augment_balanced(method, data.texts, data.labels, args.seed, progress=progress)
+        result = augment_balanced(method, data.texts, data.labels, seed=args.seed, progress=progress)
     else:
-        result = method.augment(data.texts, data.labels, each_counts(len(data), args.n), args.seed, progress)
+        result = method.augment(
+            data.texts, data.labels, each_counts(len(data), args.n), seed=args.seed, progress=progress
+        )
     bar.close()
     if scorer is not None and result.augmentations:
         from training.augmenters.diffusion import score_augmentations

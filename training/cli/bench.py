@@ -136,16 +136,16 @@ def _bench_decoding(args) -> int:
         from training.bench.judge import load_or_fit_judge
 
         model, codec_tokenizer = load_or_fit_judge(
-            args.judge, checkpoint.settings.base_model, args.judge_out, args.device
+            args.judge, base=checkpoint.settings.base_model, out=args.judge_out, device=args.device
         )
         judge = ClassifierRunner(model, TextCodec(codec_tokenizer), max_length=checkpoint.settings.max_length)
     result = run_decoding_study(
         augmenter,
         texts,
         labels,
-        [parse_setting(spec) for spec in args.setting],
-        NgramLM.load(args.lm),
-        judge,
+        settings=[parse_setting(spec) for spec in args.setting],
+        lm=NgramLM.load(args.lm),
+        judge=judge,
         n=args.n,
         seed=args.seed,
     )
@@ -186,7 +186,7 @@ def _bench_speed(args) -> int:
         )
         model_folder = args.nlpaug_model
     else:
-        augmenter = untrained_augmenter(args.base, device, args.precision)
+        augmenter = untrained_augmenter(args.base, device, precision=args.precision)
         model_folder = args.nlpaug_model or args.base
     config = SpeedConfig(
         seq_len=args.seq_len,

@@ -95,7 +95,9 @@ def _cmd_evaluate(args) -> int:
     from training.data import read_labelled
     from training.metrics import classification_report
 
-    data = read_labelled(args.input, args.text_column, args.label_column, min_classes=1)
+    data = read_labelled(
+        args.input, text_column=args.text_column, label_column=args.label_column, min_classes=1
+    )
     runner, name = _load_judge(args.checkpoint, args.device, args.precision)
     names = runner.label_names
     unknown = sorted(set(data.labels) - set(names))

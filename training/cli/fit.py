@@ -134,7 +134,7 @@ def _cmd_fit(args) -> int:
     from training.generator import ScheduleConfig
     from training.pipeline import fit
 
-    data = read_labelled(args.train, args.text_column, args.label_column)
+    data = read_labelled(args.train, text_column=args.text_column, label_column=args.label_column)
     print(f"{len(data)} texts, {len(data.label_names)} labels: {data.counts()}")
     budget = fit_budget(args.budget, len(data))
     for name, value in budget.items():

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from training.cli.options import add_common
+from training.pretrain_config import PretrainConfig
+
+# The budget and schedule flags: (PretrainConfig field, type, help). The defaults are the config's own,
+# so the command line and the library cannot drift apart; the help formatter appends them.
+SCHEDULE_FLAGS: tuple[tuple[str, type, str], ...] = (
+    ("minutes", float, "wall-clock training budget (default: none)"),
+    ("steps", int, "optimiser steps (default: none; give this or --minutes)"),
+    ("lr", float, "peak learning rate"),
+    ("head_lr", float, "learning rate of the MLM head (default: --lr)"),
+    ("layer_decay", float, "layer-wise lr decay per layer (1 = off)"),
+    ("warmup_steps", int, "linear warm-up steps"),
+    ("batch_size", int, "windows per optimiser step"),
+    ("accumulate", int, "micro-batches per step"),
+    ("max_length", int, "pieces per window, specials included"),
+    ("classic_share", float, "share of windows masked at 15%% (the rest U(0.05, 1))"),
+    ("eval_every", int, "steps between held-out scores"),
+    ("save_every_s", float, "seconds between resumable states"),
+)
 
 
 def register(sub) -> None:
@@ -29,33 +48,11 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output model folder (usable as --base of fit)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/pretrain-state.pt when present")
     g = p.add_argument_group("budget and schedule")
-    g.add_argument("--minutes", type=float, default=None, help="wall-clock training budget (default: none)")
-    g.add_argument(
-        "--steps", type=int, default=None, help="optimiser steps (default: none; give this or --minutes)"
-    )
-    g.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (default 3e-4)")
-    g.add_argument(
-        "--head-lr", type=float, default=None, help="learning rate of the MLM head (default: --lr)"
-    )
-    g.add_argument(
-        "--layer-decay", type=float, default=1.0, help="layer-wise lr decay per layer (default 1 = off)"
-    )
-    g.add_argument("--warmup-steps", type=int, default=100, help="linear warm-up steps (default 100)")
-    g.add_argument("--batch-size", type=int, default=64, help="windows per optimiser step (default 64)")
-    g.add_argument("--accumulate", type=int, default=1, help="micro-batches per step (default 1)")
-    g.add_argument(
-        "--max-length", type=int, default=64, help="pieces per window, specials included (default 64)"
-    )
-    g.add_argument(
-        "--classic-share",
-        type=float,
-        default=0.5,
-        help="share of windows masked at 15%% (default 0.5; the rest U(0.05, 1))",
-    )
-    g.add_argument("--eval-every", type=int, default=200, help="steps between held-out scores (default 200)")
-    g.add_argument(
-        "--save-every", type=float, default=300.0, help="seconds between resumable states (default 300)"
-    )
+    defaults = {f.name: f.default for f in dataclasses.fields(PretrainConfig)}
+    for field, kind, text in SCHEDULE_FLAGS:
+        flag = "--" + field.removesuffix("_s").replace("_", "-")
+        metavar = flag[2:].replace("-", "_").upper()
+        g.add_argument(flag, dest=field, metavar=metavar, type=kind, default=defaults[field], help=text)
     add_common(p)
     p.set_defaults(run=_cmd_pretrain)
 
@@ -64,7 +61,6 @@ def _cmd_pretrain(args) -> int:
     from pathlib import Path
 
     from training.pretrain import (
-        PretrainConfig,
         PretrainRun,
         heldout_name,
         heldout_windows,
@@ -73,18 +69,7 @@ def _cmd_pretrain(args) -> int:
     )
 
     config = PretrainConfig(
-        lr=args.lr,
-        head_lr=args.head_lr,
-        layer_decay=args.layer_decay,
-        warmup_steps=args.warmup_steps,
-        batch_size=args.batch_size,
-        accumulate=args.accumulate,
-        max_length=args.max_length,
-        classic_share=args.classic_share,
-        steps=args.steps,
-        minutes=args.minutes,
-        eval_every=args.eval_every,
-        save_every_s=args.save_every,
+        **{field: getattr(args, field) for field, _, _ in SCHEDULE_FLAGS},
         precision=args.precision,
         seed=args.seed,
     )
@@ -98,7 +83,9 @@ def _cmd_pretrain(args) -> int:
 
     tokenizer = AutoTokenizer.from_pretrained(str(args.base), **pretrained_kwargs(args.base))
     heldout = {
-        heldout_name(path): heldout_windows(path, tokenizer, config.max_length, config.eval_windows)
+        heldout_name(path): heldout_windows(
+            path, tokenizer, max_length=config.max_length, limit=config.eval_windows
+        )
         for path in args.heldout
     }
     run = PretrainRun(

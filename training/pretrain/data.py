@@ -91,7 +91,7 @@ class WindowStream:
     of each were consumed, so a resumed run skips them instead of training on them twice.
     """
 
-    def __init__(self, sources: Sequence[Source], tokenizer, max_content: int, config: PretrainConfig):
+    def __init__(self, sources: Sequence[Source], tokenizer, max_content: int, *, config: PretrainConfig):
         self.sources = list(sources)
         self.tokenizer = tokenizer
         self.max_content = max_content
@@ -188,7 +188,7 @@ def heldout_name(path: str | Path) -> str:
 
 
 def heldout_windows(
-    path: str | Path, tokenizer, max_length: int, limit: int, text_column: str = "text"
+    path: str | Path, tokenizer, *, max_length: int, limit: int, text_column: str = "text"
 ) -> list[list[int]]:
     """The first `limit` windows of a held-out file, packed exactly as training windows are."""
     source = Source(Path(path), text_column=text_column)

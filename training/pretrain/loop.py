@@ -42,10 +42,10 @@ def _save_state(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
-def _evaluate(model, tokenizer, heldout: dict[str, list[list[int]]], config: PretrainConfig) -> dict:
+def _evaluate(model, tokenizer, heldout: dict[str, list[list[int]]], *, config: PretrainConfig) -> dict:
     scores = {}
     for name, windows in heldout.items():
-        result = masked_accuracy(model, tokenizer, windows, 0.15, seed=1234, precision=config.precision)
+        result = masked_accuracy(model, tokenizer, windows, rate=0.15, seed=1234, precision=config.precision)
         scores[name] = round(result["top1"], 4)
     model.train()
     return scores
@@ -77,7 +77,7 @@ def run_pretraining(run: PretrainRun) -> dict:
         log.warning("%s has no MLM head: created one; consider --head-lr 1e-3", run.base)
     groups = param_groups(model, config)
     optimizer = torch.optim.AdamW(groups, betas=(0.9, 0.98), eps=1e-6)
-    stream = WindowStream(run.sources, tokenizer, config.max_length - 2, config)
+    stream = WindowStream(run.sources, tokenizer, config.max_length - 2, config=config)
     generator = torch.Generator().manual_seed(config.seed)
     progress = _Progress()
     if run.resume and (run.out / STATE_FILE).exists():
@@ -93,7 +93,11 @@ def run_pretraining(run: PretrainRun) -> dict:
     runner = MaskedLMRunner(model, precision)
     if not progress.history:
         progress.history.append(
-            {"step": 0, "tokens": 0, "heldout_top1_15": _evaluate(model, tokenizer, run.heldout, config)}
+            {
+                "step": 0,
+                "tokens": 0,
+                "heldout_top1_15": _evaluate(model, tokenizer, run.heldout, config=config),
+            }
         )
         print(
             f"pretrain: step 0 held-out top-1 at 15%: {progress.history[-1]['heldout_top1_15']}", flush=True
@@ -109,14 +113,14 @@ def run_pretraining(run: PretrainRun) -> dict:
         progress=progress,
         device=dev,
     )
-    final = _evaluate(model, tokenizer, run.heldout, config)
+    final = _evaluate(model, tokenizer, run.heldout, config=config)
     if not progress.history or progress.history[-1]["step"] != progress.step:
         progress.history.append(_checkpoint_score(progress, final))
     model.eval()
     model.half().save_pretrained(run.out, safe_serialization=True)
     model.float()
     tokenizer.save_pretrained(run.out)
-    report = _report(run, head_created, progress, dev, precision)
+    report = _report(run, head_created, progress, dev=dev, precision=precision)
     (run.out / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     return report
 
@@ -155,19 +159,22 @@ def _train_until_budget(
         progress.seconds += time.perf_counter() - started
         window_loss, window_tokens = window_loss + loss_sum, window_tokens + n_masked
         if run.progress and time.monotonic() - last_print >= 30:
-            _print_progress(progress, config, window_loss / max(1, window_tokens), factor)
+            _print_progress(progress, config, loss=window_loss / max(1, window_tokens), factor=factor)
             window_loss, window_tokens = 0.0, 0
             last_print = time.monotonic()
         if config.eval_every and progress.step % config.eval_every == 0:
             progress.history.append(
-                _checkpoint_score(progress, _evaluate(model, tokenizer, run.heldout, config))
+                _checkpoint_score(progress, _evaluate(model, tokenizer, run.heldout, config=config))
             )
             print(
                 f"pretrain: step {progress.step} held-out top-1 at 15%: {progress.history[-1]['heldout_top1_15']}",
                 flush=True,
             )
         if time.monotonic() - last_save >= config.save_every_s:
-            _save_state(run.out / STATE_FILE, _state(model, optimizer, stream, generator, progress, config))
+            _save_state(
+                run.out / STATE_FILE,
+                _state(model, optimizer, stream, generator=generator, progress=progress, config=config),
+            )
             last_save = time.monotonic()
 
 
@@ -205,7 +212,9 @@ def _resume(state_path: Path, *, model, optimizer, groups, stream, generator, de
         group["base_lr"] = fresh["base_lr"]
     stream.restore(state["stream"])
     generator.set_state(state["generator"])
-    progress = _Progress(state["step"], state["seconds"], state["tokens"], state["history"])
+    progress = _Progress(
+        step=state["step"], seconds=state["seconds"], tokens=state["tokens"], history=state["history"]
+    )
     print(
         f"pretrain: resumed at step {progress.step} ({progress.seconds / 60:.1f} min, {progress.tokens:,} tokens)",
         flush=True,
@@ -213,7 +222,7 @@ def _resume(state_path: Path, *, model, optimizer, groups, stream, generator, de
     return progress
 
 
-def _state(model, optimizer, stream, generator, progress: _Progress, config: PretrainConfig) -> dict:
+def _state(model, optimizer, stream, *, generator, progress: _Progress, config: PretrainConfig) -> dict:
     return {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -236,7 +245,7 @@ def _checkpoint_score(progress: _Progress, scores: dict) -> dict:
     }
 
 
-def _print_progress(progress: _Progress, config: PretrainConfig, loss: float, factor: float) -> None:
+def _print_progress(progress: _Progress, config: PretrainConfig, *, loss: float, factor: float) -> None:
     fraction = config.budget_fraction(progress.step, progress.seconds)
     rate = progress.tokens / max(progress.seconds, 1e-9)
     eta = progress.seconds / max(fraction, 1e-9) * (1 - fraction)
@@ -247,7 +256,7 @@ def _print_progress(progress: _Progress, config: PretrainConfig, loss: float, fa
     )
 
 
-def _report(run: PretrainRun, head_created: bool, progress: _Progress, dev, precision: str) -> dict:
+def _report(run: PretrainRun, head_created: bool, progress: _Progress, *, dev, precision: str) -> dict:
     return {
         "base_model": str(run.base),
         "head_created": head_created,

@@ -54,6 +54,7 @@ def masked_accuracy(
     model,
     tokenizer,
     windows: Sequence[Sequence[int]],
+    *,
     rate: float,
     seed: int,
     batch_size: int = 64,
@@ -96,7 +97,9 @@ def masked_accuracy(
 
 
 @torch.inference_mode()
-def pseudo_perplexity(model, tokenizer, windows: Sequence[Sequence[int]], precision: str = "auto") -> float:
+def pseudo_perplexity(
+    model, tokenizer, windows: Sequence[Sequence[int]], *, precision: str = "auto"
+) -> float:
     """exp of the mean -log p(token | all other tokens), each token masked alone (Salazar et al.
     2020, "Masked Language Model Scoring"). One forward per token: keep `windows` small."""
     from training.generator import MaskedLMRunner
