@@ -75,7 +75,9 @@ class AugmentRequest(BaseModel):
     items: list[Item] = Field(min_length=1, description="labelled texts (at most MAX_ITEMS)")
     method: str = Field("diffusioncls", description="augmentation method; GET /info lists them")
     policy: Literal["ge", "bd"] = Field(
-        "ge", description="ge: n new texts per item; bd: top up the smaller classes to the largest one"
+        "ge",
+        description="ge (generate-each, the paper's G/E): n new texts per item; bd (balance-dataset, the "
+        "paper's B/D): new texts for the smaller classes until each matches the largest one",
     )
     n: PerItem | None = Field(
         None, description="new texts per item under policy ge (default 4, at most MAX_N)"

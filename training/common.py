@@ -204,3 +204,13 @@ def library_versions() -> dict[str, str]:
         "transformers": transformers.__version__,
         "tokenizers": tokenizers.__version__,
     }
+
+
+def print_epoch(desc: str, record: dict) -> None:
+    """One line per finished epoch of a training loop: its name, then every score of `record`."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(
+        f"{desc} epoch {record['epoch']}: "
+        + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch")
+    )

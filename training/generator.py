@@ -25,6 +25,7 @@ from training.common import (
     optimiser_step,
     pad_batch,
     pretrained_kwargs,
+    print_epoch,
     seeded,
 )
 from training.defaults import TOTAL_STEPS
@@ -257,7 +258,6 @@ def train_generator(
     Each example is drawn `draws_per_example` times per epoch with fresh (t, u). Returns the history
     (train loss per epoch and, when `validation` is given, its loss under fixed masks).
     """
-    device = next(model.parameters()).device
     runner = MaskedLMRunner(model, config.precision)
     rng, generator = random.Random(seed), torch.Generator().manual_seed(seed)
     items = [i for i in range(len(examples)) for _ in range(config.draws_per_example)]
@@ -266,27 +266,21 @@ def train_generator(
     history = []
     for epoch in range(1, config.epochs + 1):
         model.train()
-        loss_sum, token_count = 0.0, 0
         batches = list(bucketed_batches([len(examples[i].encoded) for i in items], config.batch_size, rng))
         bar = tqdm(batches, desc=f"{desc} epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
-        for batch in bar:
-            ids, attention, positions, targets = make_training_batch(
-                [examples[items[i]] for i in batch],
-                codec,
-                schedule,
-                null_label_id=null_label_id,
-                label_dropout=config.label_dropout,
-                generator=generator,
-            )
-            with torch.random.fork_rng(devices=[]):  # dropout draws from a local stream
-                torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
-                logits = runner(ids.to(device), attention.to(device), positions.to(device))
-            loss = masked_diffusion_loss(logits, targets.to(device))
-            optimiser_step(model, loss, optimizer, scheduler=scheduler)
-            loss_sum += loss.item() * len(targets)
-            token_count += len(targets)
-            bar.set_postfix(loss=f"{loss_sum / max(1, token_count):.4f}")
-        record = {"epoch": epoch, "train_loss": loss_sum / max(1, token_count)}
+        batch_examples = ([examples[items[i]] for i in batch] for batch in bar)
+        train_loss = _generator_epoch(
+            runner,
+            batch_examples,
+            codec=codec,
+            schedule=schedule,
+            null_label_id=null_label_id,
+            config=config,
+            generator=generator,
+            step=lambda loss: optimiser_step(model, loss, optimizer, scheduler=scheduler),
+            bar=bar,
+        )
+        record = {"epoch": epoch, "train_loss": train_loss}
         if validation:
             record["val_loss"] = validation_loss(
                 model,
@@ -299,12 +293,45 @@ def train_generator(
             )
         history.append(record)
         if progress:
-            tqdm.write(
-                f"{desc} epoch {epoch}: "
-                + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch")
-            )
+            print_epoch(desc, record)
     model.eval()
     return {"history": history}
+
+
+def _generator_epoch(
+    runner,
+    batches,
+    *,
+    codec: TextCodec,
+    schedule: ScheduleConfig,
+    null_label_id: int,
+    config: GeneratorConfig,
+    generator: torch.Generator,
+    step,
+    bar,
+) -> float:
+    """One epoch over `batches` (lists of examples): fresh (t, u) masks, the loss on masked content
+    tokens, one optimiser `step` per batch; the mean loss per masked token."""
+    device = next(runner.model.parameters()).device
+    loss_sum, token_count = 0.0, 0
+    for batch in batches:
+        ids, attention, positions, targets = make_training_batch(
+            batch,
+            codec,
+            schedule,
+            null_label_id=null_label_id,
+            label_dropout=config.label_dropout,
+            generator=generator,
+        )
+        with torch.random.fork_rng(devices=[]):  # dropout draws from a local stream
+            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+            logits = runner(ids.to(device), attention.to(device), positions.to(device))
+        loss = masked_diffusion_loss(logits, targets.to(device))
+        step(loss)
+        loss_sum += loss.item() * len(targets)
+        token_count += len(targets)
+        bar.set_postfix(loss=f"{loss_sum / max(1, token_count):.4f}")
+    return loss_sum / max(1, token_count)
 
 
 def _optimiser(model, config: GeneratorConfig, *, head_is_new: bool, total_steps: int):

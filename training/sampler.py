@@ -180,6 +180,29 @@ def ban_neighbour_repeats(
     return logits
 
 
+def guided_logits(
+    logits_fn: LogitsFn,
+    ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    *,
+    positions: torch.Tensor,
+    label_position: int,
+    null_label_id: int,
+    scale: float,
+) -> torch.Tensor:
+    """Classifier-free guidance at `positions` (P, 2): one forward of the rows as they are and of the
+    same rows with the label swapped for the null label; l_uncond + scale * (l_cond - l_uncond) (P, V)."""
+    null_ids = ids.clone()
+    null_ids[:, label_position] = null_label_id
+    both = logits_fn(
+        torch.cat([ids, null_ids]),
+        torch.cat([attention_mask, attention_mask]),
+        torch.cat([positions, positions + torch.tensor([ids.shape[0], 0], device=positions.device)]),
+    )  # (2P, V)
+    cond, uncond = both.split(positions.shape[0])
+    return uncond + scale * (cond - uncond)
+
+
 def iterative_decode(
     logits_fn: LogitsFn,
     input_ids: torch.Tensor,
@@ -210,22 +233,21 @@ def iterative_decode(
     banned_ids = banned.nonzero().flatten()  # (K,)
     ids = torch.where(masked, torch.full_like(input_ids, mask_id), input_ids)  # (B, L)
     still = masked.clone()
-    batch = ids.shape[0]
     for r in range(config.rounds):
         if not bool(still.any()):
             break
         positions = still.nonzero()  # (P, 2)
         if guided:
             assert label_position is not None and null_label_id is not None
-            null_ids = ids.clone()
-            null_ids[:, label_position] = null_label_id
-            both = logits_fn(
-                torch.cat([ids, null_ids]),
-                torch.cat([attention_mask, attention_mask]),
-                torch.cat([positions, positions + torch.tensor([batch, 0], device=positions.device)]),
-            )  # (2P, V)
-            cond, uncond = both.split(positions.shape[0])
-            logits = uncond + config.guidance_scale * (cond - uncond)
+            logits = guided_logits(
+                logits_fn,
+                ids,
+                attention_mask,
+                positions=positions,
+                label_position=label_position,
+                null_label_id=null_label_id,
+                scale=config.guidance_scale,
+            )
         else:
             logits = logits_fn(ids, attention_mask, positions)  # (P, V)
         ban_neighbour_repeats(logits, ids, still, positions=positions)

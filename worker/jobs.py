@@ -43,12 +43,7 @@ def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
         from worker import runtime as runtime_module
 
         runtime = runtime_module.current()
-        if request.checkpoint_id and request.checkpoint_id != runtime.info.checkpoint_id:
-            raise ModelMismatch(
-                f"the job was checked against checkpoint {request.checkpoint_id} but this worker serves "
-                f"{runtime.info.checkpoint_id} ({runtime.info.folder.name}); give the service and the "
-                "worker the same CHECKPOINT_DIR"
-            )
+        _check_checkpoint(request, runtime)
         if request.policy == "ge":  # the total is known up front; bd learns it from the class counts
             context.report_progress(0, len(request.texts) * request.n)
         log.info(
@@ -95,6 +90,16 @@ def _augment(context: Any, payload: dict[str, Any]) -> dict[str, Any]:
         )
 
 
+def _check_checkpoint(request: AugmentPayload, runtime: Any) -> None:
+    """The service checked the job against its checkpoint: refuse it if this worker serves another."""
+    if request.checkpoint_id and request.checkpoint_id != runtime.info.checkpoint_id:
+        raise ModelMismatch(
+            f"the job was checked against checkpoint {request.checkpoint_id} but this worker serves "
+            f"{runtime.info.checkpoint_id} ({runtime.info.folder.name}); give the service and the "
+            "worker the same CHECKPOINT_DIR"
+        )
+
+
 def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> AugmentJobResult:
     """Build the requested method, apply the policy, and turn the result into the job contract."""
     from training.policies import augment_balanced, each_counts
@@ -119,20 +124,7 @@ def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> 
         if request.max_output_chars is not None and len(a.text) > request.max_output_chars:
             too_long[a.source_index] = too_long.get(a.source_index, 0) + 1
             continue
-        provenance = dict(a.provenance)
-        label_prob = provenance.pop("label_prob", None)
-        if isinstance(label_prob, float) and math.isnan(label_prob):
-            label_prob = None  # the classifier does not know this label; JSON has no NaN
-        outputs.append(
-            Output(
-                text=a.text,
-                label=a.label,
-                source_index=a.source_index,
-                label_prob=label_prob,
-                predicted_label=provenance.pop("predicted_label", None),
-                provenance=provenance,
-            )
-        )
+        outputs.append(_output(a))
     shortfalls = [
         ShortfallOut(
             source_index=s.source_index,
@@ -159,6 +151,22 @@ def run_augment(runtime: Any, request: AugmentPayload, progress: Any = None) -> 
     shortfalls.sort(key=lambda s: s.source_index)
     stats = JobStats(**{**result.stats, "produced": len(outputs)})
     return AugmentJobResult(method=request.method, outputs=outputs, shortfalls=shortfalls, stats=stats)
+
+
+def _output(augmentation: Any) -> Output:
+    """One augmentation as the job contract's output: the classifier's view out of its provenance."""
+    provenance = dict(augmentation.provenance)
+    label_prob = provenance.pop("label_prob", None)
+    if isinstance(label_prob, float) and math.isnan(label_prob):
+        label_prob = None  # the classifier does not know this label; JSON has no NaN
+    return Output(
+        text=augmentation.text,
+        label=augmentation.label,
+        source_index=augmentation.source_index,
+        label_prob=label_prob,
+        predicted_label=provenance.pop("predicted_label", None),
+        provenance=provenance,
+    )
 
 
 def build_method(runtime: Any, request: AugmentPayload) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -25,51 +25,16 @@ from training.augmenters.diffusion_filter import (
     score_augmentations,
     settle,
 )
+from training.augmenters.diffusion_options import DiffusionOptions
 from training.classifier import ClassifierRunner
 from training.common import local_generator, pad_batch, token_limited_batches
-from training.defaults import DEFAULT_STEPS
 from training.generator import LABEL_POSITION, PREFIX_LENGTH, MaskedLMRunner, ScheduleConfig, prompt_ids
-from training.sampler import DecodeConfig, iterative_decode
+from training.sampler import iterative_decode
 from training.schedule import ensure_min_masked, keep_curve, unit_max
 from training.text import EncodedText, TextCodec
 
 # score_augmentations lives in diffusion_filter; the API, the CLI and the worker import it from here.
 __all__ = ["ConfiguredDiffusion", "DiffusionAugmenter", "DiffusionOptions", "score_augmentations"]
-
-
-@dataclass(frozen=True)
-class DiffusionOptions:
-    steps: tuple[int, int] = DEFAULT_STEPS  # inclusive range of corruption steps t
-    decode: DecodeConfig = field(default_factory=DecodeConfig)
-    max_attempts: int = 4  # decoding passes over the inputs still short of n before giving up
-    batch_size: int = 64  # chains per forward pass, at most
-    # Padded prompt tokens per forward pass, at most: bounds a decode's memory (the logits at masked
-    # positions and top-p's sort of them grow with tokens, not with texts). 64 x 64 tokens by default.
-    max_batch_tokens: int = 4096
-    score: bool = True  # add the classifier's probability of the intended label
-    # Keep outputs the classifier gives the intended label at least this probability; the rest are
-    # replaced by fresh draws (top-up) and, when the attempts run out, by the best of them, flagged
-    # with provenance["below_min_label_prob"], so `n` outputs still come back. 0 = off.
-    min_label_prob: float = 0.0
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.min_label_prob < 1.0:
-            raise ValueError("min_label_prob must be in [0, 1)")
-        if self.batch_size < 1 or self.max_batch_tokens < 1:
-            raise ValueError("batch_size and max_batch_tokens must be at least 1")
-
-    @classmethod
-    def from_settings(cls, settings, **kwargs) -> DiffusionOptions:
-        """Options from any object with steps, rounds, temperature, top_k, top_p and guidance_scale
-        (a checkpoint's SamplerDefaults, a decoding-study setting); `kwargs` set the other fields."""
-        decode = DecodeConfig(
-            rounds=settings.rounds,
-            temperature=settings.temperature,
-            top_k=settings.top_k,
-            top_p=settings.top_p,
-            guidance_scale=settings.guidance_scale,
-        )
-        return cls(steps=tuple(settings.steps), decode=decode, **kwargs)
 
 
 @dataclass

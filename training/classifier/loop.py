@@ -17,7 +17,14 @@ from tqdm.auto import tqdm
 
 from training.classifier.model import ClassifierRunner, evaluate_classifier
 from training.classifier.objective import PLAIN, NoiseResistance, Objective, TrainingOptions, build_objective
-from training.common import adamw, bucketed_batches, linear_warmup_decay, optimiser_step, pad_batch
+from training.common import (
+    adamw,
+    bucketed_batches,
+    linear_warmup_decay,
+    optimiser_step,
+    pad_batch,
+    print_epoch,
+)
 from training.data import LabelledData
 from training.text import TextCodec
 
@@ -210,10 +217,7 @@ def train_classifier(
             stop = best.update(epoch, record["val_macro_f1"], model)
         history.append(record)
         if progress:
-            tqdm.write(
-                f"{desc} epoch {epoch}: "
-                + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch")
-            )
+            print_epoch(desc, record)
         if stop:
             break
     best.restore(model)

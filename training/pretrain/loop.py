@@ -91,17 +91,8 @@ def run_pretraining(run: PretrainRun) -> dict:
             device=dev,
         )
     runner = MaskedLMRunner(model, precision)
-    if not progress.history:
-        progress.history.append(
-            {
-                "step": 0,
-                "tokens": 0,
-                "heldout_top1_15": _evaluate(model, tokenizer, run.heldout, config=config),
-            }
-        )
-        print(
-            f"pretrain: step 0 held-out top-1 at 15%: {progress.history[-1]['heldout_top1_15']}", flush=True
-        )
+    if not progress.history:  # a resumed run has its start scored already
+        _score_start(run, progress, model=model, tokenizer=tokenizer)
     _train_until_budget(
         run,
         model=model,
@@ -123,6 +114,13 @@ def run_pretraining(run: PretrainRun) -> dict:
     report = _report(run, head_created, progress, dev=dev, precision=precision)
     (run.out / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def _score_start(run: PretrainRun, progress: _Progress, *, model, tokenizer) -> None:
+    """The held-out score before the first step, the start of the curve."""
+    scores = _evaluate(model, tokenizer, run.heldout, config=run.config)
+    progress.history.append({"step": 0, "tokens": 0, "heldout_top1_15": scores})
+    print(f"pretrain: step 0 held-out top-1 at 15%: {scores}", flush=True)
 
 
 def _train_until_budget(
