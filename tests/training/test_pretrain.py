@@ -152,3 +152,70 @@ def test_tiny_pretraining_learns_stops_and_resumes(tmp_path, tiny_mlm, english_t
         )
     )
     assert resumed["steps"] == 35 and resumed["tokens"] > report["tokens"]
+
+
+def _documents_corpus(tmp_path, name, documents):
+    texts = [
+        f"{t} {u}"
+        for (t, _), (u, _) in zip(english_corpus(documents), english_corpus(documents, seed=5), strict=True)
+    ]
+    path = tmp_path / name
+    path.write_text("\n".join(texts) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("documents", [100, 128])  # a pass that ends inside a refill of 64, and on one
+def test_a_token_cache_feeds_the_same_batches_in_the_same_order(tmp_path, english_tokenizer, documents):
+    from training.pretrain import WindowStream
+    from training.pretrain.token_cache import load_or_build
+
+    paths = [_documents_corpus(tmp_path, "a.txt", documents), _documents_corpus(tmp_path, "b.txt", 7)]
+    config = PretrainConfig(steps=1, shuffle_buffer=16, seed=4)
+
+    def stream(cached: bool):
+        sources = [parse_source(f"{paths[0]}:0.8"), parse_source(f"{paths[1]}:0.2")]
+        caches = [load_or_build(s, english_tokenizer, 30, folder=tmp_path / "cache") for s in sources]
+        return WindowStream(sources, english_tokenizer, 30, config=config, caches=caches if cached else None)
+
+    plain, cached = stream(False), stream(True)
+    for _ in range(250):  # several passes over both files
+        assert cached.next_batch(8) == plain.next_batch(8)
+    assert [(s.position, s.passes) for s in cached.sources] == [(s.position, s.passes) for s in plain.sources]
+    assert plain.sources[0].passes >= 2 and plain.sources[1].passes >= 2
+
+
+def test_a_token_cache_is_reused_and_rebuilt_when_its_file_changes(tmp_path, english_tokenizer):
+    from training.pretrain.token_cache import load_or_build
+
+    path = _documents_corpus(tmp_path, "c.txt", 10)
+    folder = tmp_path / "cache"
+    first = load_or_build(parse_source(str(path)), english_tokenizer, 30, folder=folder)
+    assert len(list(folder.glob("*.windows.pt"))) == 1
+    again = load_or_build(parse_source(str(path)), english_tokenizer, 30, folder=folder)
+    assert torch.equal(first.ids, again.ids) and len(list(folder.glob("*.windows.pt"))) == 1
+    path.write_text("A different corpus now. It has two sentences.\n")
+    changed = load_or_build(parse_source(str(path)), english_tokenizer, 30, folder=folder)
+    assert changed.documents == 1 and len(list(folder.glob("*.windows.pt"))) == 2
+    assert load_or_build(parse_source(str(path)), english_tokenizer, 12, folder=folder) is not None
+    assert len(list(folder.glob("*.windows.pt"))) == 3  # another window size, another cache
+
+
+def test_pretraining_from_a_token_cache_trains_the_same_weights(tmp_path, tiny_mlm, english_tokenizer):
+    corpus, _ = _corpus(tmp_path)
+    config = PretrainConfig(
+        steps=6, batch_size=8, max_length=32, eval_every=0, save_every_s=1e9, shuffle_buffer=32
+    )
+    weights = []
+    for name, cache in (("plain", None), ("cached", tmp_path / "cache")):
+        run = PretrainRun(
+            str(tiny_mlm),
+            [parse_source(str(corpus))],
+            tmp_path / name,
+            config,
+            device="cpu",
+            progress=False,
+            token_cache=cache,
+        )
+        report = run_pretraining(run)
+        weights.append(((tmp_path / name / "model.safetensors").read_bytes(), report["tokens"]))
+    assert weights[0] == weights[1]

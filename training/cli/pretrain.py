@@ -47,6 +47,12 @@ def register(sub) -> None:
     )
     p.add_argument("--out", required=True, help="output model folder (usable as --base of fit)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/pretrain-state.pt when present")
+    p.add_argument(
+        "--token-cache",
+        default=None,
+        help="folder where each corpus is tokenised once and read back (the feed then keeps up with a GPU; "
+        "a run gives the same batches with or without it)",
+    )
     g = p.add_argument_group("budget and schedule")
     defaults = {f.name: f.default for f in dataclasses.fields(PretrainConfig)}
     for field, kind, text in SCHEDULE_FLAGS:
@@ -97,6 +103,7 @@ def _cmd_pretrain(args) -> int:
         device=args.device,
         resume=args.resume,
         progress=not args.quiet,
+        token_cache=Path(args.token_cache) if args.token_cache else None,
     )
     report = run_pretraining(run)
     print(

@@ -10,8 +10,12 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from training.pretrain.config import PretrainConfig
+
+if TYPE_CHECKING:
+    from training.pretrain.token_cache import WindowCache
 
 # A sentence ends at . ! ? (possibly followed by closing quotes/brackets) before whitespace.
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+")
@@ -53,6 +57,19 @@ def pack_windows(sentences: Sequence[Sequence[int]], max_content: int) -> list[l
     return windows
 
 
+def document_windows(texts: Sequence[str], tokenizer, max_content: int) -> list[list[list[int]]]:
+    """Each document's windows: cut at sentence ends, tokenised in one call, packed per document."""
+    sentences_per_doc = [split_sentences(t) for t in texts]
+    flat = [s for doc in sentences_per_doc for s in doc]
+    encoded = tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
+    out, cursor = [], 0
+    for sentences in sentences_per_doc:
+        ids = encoded[cursor : cursor + len(sentences)]
+        cursor += len(sentences)
+        out.append([w for w in pack_windows(ids, max_content) if w])
+    return out
+
+
 @dataclass
 class Source:
     path: Path
@@ -91,8 +108,17 @@ class WindowStream:
     of each were consumed, so a resumed run skips them instead of training on them twice.
     """
 
-    def __init__(self, sources: Sequence[Source], tokenizer, max_content: int, *, config: PretrainConfig):
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        tokenizer,
+        max_content: int,
+        *,
+        config: PretrainConfig,
+        caches: Sequence[WindowCache | None] | None = None,
+    ):
         self.sources = list(sources)
+        self.caches = list(caches) if caches is not None else [None for _ in self.sources]
         self.tokenizer = tokenizer
         self.max_content = max_content
         self.rng = random.Random(config.seed)
@@ -112,7 +138,11 @@ class WindowStream:
         return it
 
     def _refill(self, k: int, docs: int = 64) -> None:
-        """Tokenise the next `docs` documents of source k into its pending windows."""
+        """Tokenise the next `docs` documents of source k into its pending windows (or take them,
+        tokenised already, from its cache: the same windows in the same order)."""
+        if self.caches[k] is not None:
+            self._refill_from_cache(k, docs)
+            return
         texts: list[str] = []
         while len(texts) < docs:
             doc = next(self._documents(k), None)
@@ -128,14 +158,23 @@ class WindowStream:
                 break
             self.sources[k].position += 1
             texts.append(doc)
-        sentences_per_doc = [split_sentences(t) for t in texts]
-        flat = [s for doc in sentences_per_doc for s in doc]
-        encoded = self.tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
-        cursor = 0
-        for sentences in sentences_per_doc:
-            ids = encoded[cursor : cursor + len(sentences)]
-            cursor += len(sentences)
-            self.pending[k].extend(w for w in pack_windows(ids, self.max_content) if w)
+        for windows in document_windows(texts, self.tokenizer, self.max_content):
+            self.pending[k].extend(windows)
+
+    def _refill_from_cache(self, k: int, docs: int) -> None:
+        """`_refill` over a tokenised cache; passes and positions move exactly as when reading the
+        file, so a run gives the same batches with or without the cache."""
+        cache, source = self.caches[k], self.sources[k]
+        assert cache is not None
+        if cache.documents == 0:
+            raise ValueError(f"{source.path} has no non-empty texts")
+        if source.position >= cache.documents:  # the last refill ended on the file's last document
+            source.passes, source.position = source.passes + 1, 0
+        take = min(docs, cache.documents - source.position)
+        self.pending[k].extend(cache.windows(source.position, take))
+        source.position += take
+        if take < docs:  # reading the file would have met its end within this refill
+            source.passes, source.position = source.passes + 1, 0
 
     def _draw_window(self) -> list[int]:
         weights = [s.weight for s in self.sources]

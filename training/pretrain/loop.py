@@ -17,6 +17,7 @@ from training.common import pretrained_kwargs, resolve_device, resolve_precision
 from training.pretrain.config import PretrainConfig, lr_factor, param_groups
 from training.pretrain.data import Source, WindowStream
 from training.pretrain.masking import draw_masks, masked_accuracy, masked_batch
+from training.pretrain.token_cache import load_or_build
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class PretrainRun:
     device: str = "auto"
     resume: bool = False
     progress: bool = True
+    token_cache: Path | None = None  # tokenise each source once into this folder and train from it
 
 
 def _save_state(path: Path, payload: dict) -> None:
@@ -77,7 +79,12 @@ def run_pretraining(run: PretrainRun) -> dict:
         log.warning("%s has no MLM head: created one; consider --head-lr 1e-3", run.base)
     groups = param_groups(model, config)
     optimizer = torch.optim.AdamW(groups, betas=(0.9, 0.98), eps=1e-6)
-    stream = WindowStream(run.sources, tokenizer, config.max_length - 2, config=config)
+    caches = None
+    if run.token_cache is not None:
+        caches = [
+            load_or_build(s, tokenizer, config.max_length - 2, folder=run.token_cache) for s in run.sources
+        ]
+    stream = WindowStream(run.sources, tokenizer, config.max_length - 2, config=config, caches=caches)
     generator = torch.Generator().manual_seed(config.seed)
     progress = _Progress()
     if run.resume and (run.out / STATE_FILE).exists():
@@ -142,16 +149,20 @@ def _train_until_budget(
             group["lr"] = group["base_lr"] * factor
         windows = stream.next_batch(config.batch_size)
         masks = draw_masks([len(w) for w in windows], config, generator)
-        loss_sum, n_masked = _train_step(
-            windows,
-            masks,
-            model=model,
-            runner=runner,
-            optimizer=optimizer,
-            tokenizer=tokenizer,
-            config=config,
-            device=device,
-        )
+        # Dropout draws from a stream seeded by the run's generator, whose state the resumable state
+        # keeps: the same seed trains the same weights, in a fresh process or not.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+            loss_sum, n_masked = _train_step(
+                windows,
+                masks,
+                model=model,
+                runner=runner,
+                optimizer=optimizer,
+                tokenizer=tokenizer,
+                config=config,
+                device=device,
+            )
         progress.step += 1
         progress.tokens += sum(len(w) + 2 for w in windows)
         progress.seconds += time.perf_counter() - started
