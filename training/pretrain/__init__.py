@@ -5,7 +5,9 @@ fills masks, the more fluent the augmented texts. Design choices, each for a mea
 
 - Texts are streamed (`.txt`, `.txt.gz`, `.csv`/`.jsonl` text columns), cut at sentence boundaries
   and packed into windows of at most `max_length` pieces, so a 17M-word corpus is never held in
-  memory and no compute is spent on padding.
+  memory as text and no compute is spent on padding. With a token cache (`token_cache`) the windows
+  are tokenised once and held as int32 ids (the 74k reviews: 22M ids, 88 MB), which feeds a GPU
+  8.5x faster than tokenising every step.
 - Masking is token-level `[MASK]` replacement at a rate drawn per window: a share of windows use the
   classic 15% (fill-mask quality), the rest a rate in [0.05, 1) (the high rates that diffusion
   decoding starts from). Cross-entropy over masked positions only.
@@ -16,8 +18,9 @@ fills masks, the more fluent the augmented texts. Design choices, each for a mea
 - A resumable state (weights, optimiser, schedule, stream positions, random states) is written
   atomically every `save_every_s` seconds; `--resume` continues from it.
 
-Layout: `config` (settings, learning rates), `data` (corpora to windows), `masking` (the objective's
-batches and scores), `loop` (the run, its state and resume).
+Layout: `config` (settings, learning rates), `data` (corpora to windows), `token_cache` (windows
+tokenised once), `masking` (the objective's batches and scores), `loop` (the run, its state and
+resume).
 """
 
 from training.pretrain.config import PretrainConfig, layer_of, lr_factor, param_groups
