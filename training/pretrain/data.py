@@ -233,9 +233,7 @@ def heldout_windows(
     source = Source(Path(path), text_column=text_column)
     windows: list[list[int]] = []
     for doc in iter_documents(source):
-        sentences = split_sentences(doc)
-        ids = tokenizer(sentences, add_special_tokens=False)["input_ids"] if sentences else []
-        windows.extend(w for w in pack_windows(ids, max_length - 2) if w)
+        windows.extend(document_windows([doc], tokenizer, max_length - 2)[0])
         if len(windows) >= limit:
             break
     return windows[:limit]
