@@ -29,7 +29,7 @@ def main() -> int:
     uvicorn.run(
         "service.app:create_app",
         factory=True,
-        http=with_request_deadline(settings.request_read_timeout_s),
+        http=with_request_deadline(settings.request_read_timeout_s, settings.http_parser),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
+from service.http_protocol import HttpParser
 from worker.settings import WorkerSettings
 
 
@@ -29,6 +30,9 @@ class Settings(WorkerSettings):
         le=3_600,
         description="seconds a client has to send a whole request (headers and body) once it starts one, "
         "or once it connects; then 408 and the connection is closed (slow clients, slowloris)",
+    )
+    http_parser: HttpParser = Field(
+        "httptools", description="HTTP/1.1 parser: httptools (C, the faster) or h11 (pure Python)"
     )
 
     # Jobs.

@@ -275,14 +275,16 @@ def test_a_served_checkpoint_path_is_not_disclosed(tiny_checkpoint):
         assert str(tiny_checkpoint) not in info and str(tiny_checkpoint.parent) not in info
 
 
-def test_a_request_trickled_in_slowly_is_cut_off_with_408(tiny_checkpoint, tmp_path):
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_a_request_trickled_in_slowly_is_cut_off_with_408(tiny_checkpoint, tmp_path, parser):
     """uvicorn resets its keep-alive timer on every byte, so without the request deadline a client
-    sending a byte at a time (slowloris) holds the connection for as long as it likes."""
+    sending a byte at a time (slowloris) holds the connection for as long as it likes; with either
+    HTTP parser."""
     import socket
     import time
 
     log_path = tmp_path / "api.log"
-    api = ApiProcess(tiny_checkpoint, log_path, REQUEST_READ_TIMEOUT_S="1.5")
+    api = ApiProcess(tiny_checkpoint, log_path, REQUEST_READ_TIMEOUT_S="1.5", HTTP_PARSER=parser)
     try:
         api.wait_ready()
 
