@@ -37,8 +37,6 @@ class DecodeConfig:
     top_p: float = DEFAULT_TOP_P  # 1 = no nucleus cut
     # 1 = conditional only; s != 1 adds a null-label pass (CFG)
     guidance_scale: float = DEFAULT_GUIDANCE_SCALE
-    refine: int = 0  # Gibbs passes after the K rounds, each rewriting the written tokens of one parity
-    refine_temperature: float = DEFAULT_TEMPERATURE  # of those passes (0 = greedy)
 
     def __post_init__(self) -> None:
         # The limits every entry point shares (training/defaults.py); the numbers stay as given.
@@ -218,30 +216,26 @@ def iterative_decode(
     label_position: int | None = None,
     null_label_id: int | None = None,
 ) -> torch.Tensor:
-    """Fill every masked position in `config.rounds` rounds, then refine; return the new ids (B, L).
+    """Fill every masked position in `config.rounds` rounds; return the new ids (B, L).
 
-    input_ids (B, L) with the original tokens; masked (B, L) bool; uniforms (B, K + R, L) in [0, 1),
-    R = config.refine. Each round predicts all still-masked positions, samples each (never the token
-    already written right beside it), and commits the ceil(remaining / rounds_left) most confident;
-    the rest stay masked. Refinement pass j then masks again the written positions of one parity
-    (even columns on even j, odd on odd j) and samples them anew, a block of Gibbs sampling: every
-    such position sees both its neighbours written, so a token chosen early, when its neighbours were
-    still masks, gets a second look once they are known. Unmasked positions are never written.
+    input_ids (B, L) with the original tokens; masked (B, L) bool; uniforms (B, K, L) in [0, 1).
+    Each round predicts all still-masked positions, samples each (never the token already written
+    right beside it), and commits the ceil(remaining / rounds_left) most confident; the rest stay
+    masked. Unmasked positions are never written.
     With guidance_scale != 1 the label at `label_position` is swapped for `null_label_id` in a second
     pass and logits = l_uncond + s * (l_cond - l_uncond).
     """
-    if uniforms.shape[1] < config.rounds + config.refine:
-        raise ValueError("need one uniform per chain, round (refinement passes included) and position")
+    if uniforms.shape[1] < config.rounds:
+        raise ValueError("need one uniform per chain, round and position")
     guided = config.guidance_scale != 1.0
     if guided and (label_position is None or null_label_id is None):
         raise ValueError("classifier-free guidance needs the label position and the null label id")
     banned_ids = banned.nonzero().flatten()  # (K,)
-
-    def predict(
-        ids: torch.Tensor, still: torch.Tensor, r: int, temperature: float
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sampled tokens and their probabilities at the `still` positions, as (B, L) grids
-        (-inf confidence elsewhere)."""
+    ids = torch.where(masked, torch.full_like(input_ids, mask_id), input_ids)  # (B, L)
+    still = masked.clone()
+    for r in range(config.rounds):
+        if not bool(still.any()):
+            break
         positions = still.nonzero()  # (P, 2)
         if guided:
             assert label_position is not None and null_label_id is not None
@@ -258,30 +252,14 @@ def iterative_decode(
             logits = logits_fn(ids, attention_mask, positions)  # (P, V)
         ban_neighbour_repeats(logits, ids, still, positions=positions)
         cand, weights = candidate_distribution(
-            logits, banned_ids, temperature=temperature, top_k=config.top_k, top_p=config.top_p
+            logits, banned_ids, temperature=config.temperature, top_k=config.top_k, top_p=config.top_p
         )
         token, confidence = sample_candidates(cand, weights, uniforms[positions[:, 0], r, positions[:, 1]])
         conf_grid = torch.full(ids.shape, -math.inf, dtype=confidence.dtype, device=ids.device)
         conf_grid[positions[:, 0], positions[:, 1]] = confidence
         token_grid = torch.zeros_like(ids)
         token_grid[positions[:, 0], positions[:, 1]] = token
-        return token_grid, conf_grid
-
-    ids = torch.where(masked, torch.full_like(input_ids, mask_id), input_ids)  # (B, L)
-    still = masked.clone()
-    for r in range(config.rounds):
-        if not bool(still.any()):
-            break
-        token_grid, conf_grid = predict(ids, still, r, config.temperature)
         commit = select_most_confident(conf_grid, commit_counts(still.sum(-1), config.rounds - r)) & still
         ids = torch.where(commit, token_grid, ids)
         still &= ~commit
-    columns = torch.arange(ids.shape[1], device=ids.device)
-    for j in range(config.refine):
-        again = masked & (columns % 2 == j % 2)  # a checkerboard: every neighbour of these is written
-        if not bool(again.any()):
-            continue
-        ids = torch.where(again, torch.full_like(ids, mask_id), ids)
-        token_grid, _ = predict(ids, again, config.rounds + j, config.refine_temperature)
-        ids = torch.where(again, token_grid, ids)
     return ids

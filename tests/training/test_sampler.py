@@ -193,55 +193,6 @@ def test_decode_with_one_round_is_one_shot():
     assert fn.calls == [4]
 
 
-def left_neighbour_plus_ten(ids, attention_mask, positions, *, mask_id=2, vocab=40):
-    """A context-dependent model: each position is sure of (its left neighbour + 10), or of 20 when
-    that neighbour is still a mask."""
-    out = torch.full((positions.shape[0], vocab), -10.0)
-    for i, (row, col) in enumerate(positions.tolist()):
-        left = int(ids[row, col - 1])
-        out[i, 20 if left == mask_id else left + 10] = 10.0
-    return out
-
-
-@pytest.mark.parametrize(
-    "refine, expected",
-    [
-        (0, [1, 11, 20, 20, 20, 0]),  # one shot: only position 1 sees a written left neighbour
-        (1, [1, 11, 21, 20, 30, 0]),  # even columns again, with their left neighbours written
-        (2, [1, 11, 21, 31, 30, 0]),  # then odd columns, seeing the even ones' new tokens
-    ],
-)
-def test_refinement_passes_rewrite_one_parity_at_a_time_from_the_finished_context(refine, expected):
-    ids = torch.tensor([[1, 2, 2, 2, 2, 0]])
-    masked = torch.tensor([[False, True, True, True, True, False]])
-    out = iterative_decode(
-        left_neighbour_plus_ten,
-        ids,
-        torch.ones_like(ids),
-        masked=masked,
-        uniforms=torch.full((1, 1 + refine, 6), 0.5),
-        banned=torch.zeros(40, dtype=torch.bool),
-        config=DecodeConfig(rounds=1, temperature=0.0, refine=refine),
-        mask_id=2,
-    )
-    assert out.tolist() == [expected]
-
-
-def test_refinement_needs_a_uniform_per_pass():
-    ids = torch.tensor([[1, 2, 0]])
-    with pytest.raises(ValueError, match="refinement"):
-        iterative_decode(
-            left_neighbour_plus_ten,
-            ids,
-            torch.ones_like(ids),
-            masked=torch.tensor([[False, True, False]]),
-            uniforms=torch.rand(1, 1, 3),
-            banned=torch.zeros(40, dtype=torch.bool),
-            config=DecodeConfig(rounds=1, refine=1),
-            mask_id=2,
-        )
-
-
 def test_classifier_free_guidance_mixes_conditional_and_null_passes():
     # tokens 3-7 exist (7 is the label beside the masked position) but are never likely
     never = [-1e4] * 5

@@ -266,7 +266,7 @@ class DiffusionAugmenter:
         units = encoded.unit_index()  # (n,)
         count = encoded.n_units
         uniform = torch.rand((1, count), generator=gen)  # one draw per unit
-        sampling = torch.rand((options.decode.rounds + options.decode.refine, len(encoded)), generator=gen)
+        sampling = torch.rand((options.decode.rounds, len(encoded)), generator=gen)
         maskable = torch.tensor(encoded.maskable, dtype=torch.bool)
         unit_maskable = unit_max(maskable[None].float(), units[None], count).bool()  # (1, U)
         keep = curve[step].unsqueeze(0)  # (1, U)
@@ -296,7 +296,7 @@ class DiffusionAugmenter:
             ]
             input_ids, attention = pad_batch(prompts, self.codec.pad_id)
             masked = torch.zeros_like(input_ids, dtype=torch.bool)
-            uniforms = torch.zeros((len(batch), rounds + options.decode.refine, input_ids.shape[1]))
+            uniforms = torch.zeros((len(batch), rounds, input_ids.shape[1]))
             for row, j in enumerate(batch):
                 n = lengths[j]
                 masked[row, PREFIX_LENGTH : PREFIX_LENGTH + n] = chains[j].mask
@@ -315,7 +315,7 @@ class DiffusionAugmenter:
                     null_label_id=self.null_label_id,
                 ).cpu()
             guided = options.decode.guidance_scale != 1.0
-            passes += (min(rounds, int(masked.sum(-1).max())) + options.decode.refine) * (2 if guided else 1)
+            passes += min(rounds, int(masked.sum(-1).max())) * (2 if guided else 1)
             for row, j in enumerate(batch):
                 out[j] = new[row, PREFIX_LENGTH : PREFIX_LENGTH + lengths[j]].tolist()
         return out, passes

@@ -41,7 +41,5 @@ class DiffusionOptions:
             top_k=settings.top_k,
             top_p=settings.top_p,
             guidance_scale=settings.guidance_scale,
-            refine=getattr(settings, "refine", 0),
-            refine_temperature=getattr(settings, "refine_temperature", DecodeConfig.refine_temperature),
         )
         return cls(steps=tuple(settings.steps), decode=decode, **kwargs)

@@ -38,8 +38,6 @@ class DecodingSetting:
     top_k: int = DecodeConfig.top_k
     top_p: float = DecodeConfig.top_p
     guidance_scale: float = DecodeConfig.guidance_scale
-    refine: int = DecodeConfig.refine
-    refine_temperature: float = DecodeConfig.refine_temperature
     min_label_prob: float = 0.0  # keep outputs the checkpoint's classifier finds on-label (with top-up)
 
 
@@ -54,9 +52,9 @@ def parse_setting(spec: str) -> DecodingSetting:
         if key == "steps":
             low, _, high = value.partition("-")
             fields["steps"] = (int(low), int(high or low))
-        elif key in ("rounds", "top_k", "refine"):
+        elif key in ("rounds", "top_k"):
             fields[key] = int(value)
-        elif key in ("temperature", "top_p", "guidance_scale", "min_label_prob", "refine_temperature"):
+        elif key in ("temperature", "top_p", "guidance_scale", "min_label_prob"):
             fields[key] = float(value)
         else:
             raise ValueError(f"unknown decoding key {key!r} in {spec!r}")
