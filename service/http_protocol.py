@@ -49,8 +49,10 @@ _TIMEOUT_RESPONSE = _timeout_response()
 
 
 class _RequestDeadline:
-    """The timer both protocols share; each says where its parser stands (`_headers_missing`,
-    `_response_started`)."""
+    """The timer both protocols share, armed when a connection opens and dropped when it closes; each
+    protocol arms and disarms it around a request and says where its parser stands
+    (`_headers_missing`, `_response_started`). Listed first in the bases, so that its
+    `connection_made` and `connection_lost` wrap uvicorn's."""
 
     request_timeout_s: float
     _deadline: asyncio.TimerHandle | None = None
@@ -58,6 +60,14 @@ class _RequestDeadline:
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     client: tuple[str, int] | None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]  # uvicorn's protocol, next in the MRO
+        self._arm()  # a connection that never sends a request is closed too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
 
     def _arm(self) -> None:
         self._disarm()
@@ -94,20 +104,12 @@ def _h11_protocol(timeout_s: float) -> type[Any]:
     class DeadlineH11Protocol(_RequestDeadline, H11Protocol):
         request_timeout_s = timeout_s
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm()  # a connection that never sends a request is closed too
-
         def data_received(self, data: bytes) -> None:
             if self._deadline is None and self.conn.their_state is h11.IDLE:
                 self._arm()  # the first bytes of the next request on a kept-alive connection
             super().data_received(data)
             if self.conn.their_state not in (h11.IDLE, h11.SEND_BODY):
                 self._disarm()  # the whole request is in (or the connection is ending)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
 
         def _headers_missing(self) -> bool:
             return self.conn.their_state is h11.IDLE
@@ -129,20 +131,12 @@ def _httptools_protocol(timeout_s: float) -> type[Any]:
         _receiving = False
         _headers_in = False
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm()  # a connection that never sends a request is closed too
-
         def data_received(self, data: bytes) -> None:
             if self._deadline is None and not self._receiving:
                 self._arm()  # the first bytes of the next request on a kept-alive connection
             super().data_received(data)
             if not self._receiving:
                 self._disarm()  # the whole request is in (or nothing of a new one came)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
 
         def on_message_begin(self) -> None:
             self._receiving, self._headers_in = True, False
