@@ -9,7 +9,7 @@ its headers never came (no response has started), and the connection is closed e
 deadline is off while the app works on a request and while the connection is idle between requests
 (uvicorn's keep-alive timer closes those).
 
-httptools (C, llhttp) is the default parser: it costs about 0.2 ms less CPU per request than h11
+httptools (C, llhttp) is the default parser: it costs about 0.25 ms less CPU per request than h11
 (pure Python), measured on /healthz (docs/SPEED.md). h11 stays selectable (`HTTP_PARSER=h11`).
 """
 
