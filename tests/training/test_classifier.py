@@ -192,3 +192,68 @@ def test_best_weights_with_patience_zero_never_stops_and_keeps_the_last_weights(
         assert best.update(epoch, score, model) is False
     best.restore(model)  # nothing was copied: the last weights stay
     assert model.weight.item() == 4.0 and best.best_epoch == 1
+
+
+def test_probe_batch_is_right_padded_cls_content_sep():
+    from training.classifier.trace import probe_batch
+
+    ids, mask = probe_batch((4, 2), vocab_size=2000, cls_id=101, sep_id=102, pad_id=0)
+    # content ids: (1000 + 37 * row + 11 * i) % vocab_size; row 1 has no content
+    assert ids.tolist() == [[101, 1000, 1011, 102], [101, 102, 0, 0]]
+    assert mask.tolist() == [[1, 1, 1, 1], [1, 1, 0, 0]]
+
+
+@pytest.mark.parametrize("quantize", [False, True])
+def test_traced_runner_gives_the_eager_probabilities_at_any_batch_and_length(tiny_checkpoint, quantize):
+    from training.checkpoint import load_checkpoint
+    from training.classifier import quantize_int8
+
+    ckpt = load_checkpoint(tiny_checkpoint, components=("classifier",))
+    model = quantize_int8(ckpt.classifier) if quantize else ckpt.classifier
+    codec = TextCodec(ckpt.tokenizer)
+    # The same batches for both (int8 quantises activations per batch, so other batches give other
+    # numbers); the trace was made on an example of another shape.
+    eager = ClassifierRunner(model, codec, 64, precision="fp32", batch_size=4)
+    traced = ClassifierRunner(model, codec, 64, precision="fp32", batch_size=4)
+    assert traced.trace() and traced.traced is not None
+    texts = [
+        "ok",
+        "The movie was great today!",
+        "a much longer text about the weather, the film and the long queue outside the cinema",
+        "sad",
+        "I loved it",
+        "what a terrible, boring and far too long evening it was",
+    ]
+    for chunk in (texts[:1], texts[1:2], texts, texts[2:5]):
+        expected = eager.predict_proba(chunk)
+        got = traced.predict_proba(chunk)
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+class _ShapeDependent(torch.nn.Module):
+    """A 'classifier' whose Python branches on the batch size, which a trace cannot follow."""
+
+    def __init__(self):
+        super().__init__()
+        self.config = type("Config", (), {"vocab_size": 2000})()
+        self.scale = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, input_ids, attention_mask):
+        features = attention_mask.float().sum(dim=1, keepdim=True) * self.scale
+        if input_ids.shape[0] == 2:  # the traced example's batch size: recorded as always true
+            features = features * 2
+        return type("Output", (), {"logits": features})()
+
+
+def test_a_trace_that_disagrees_with_the_eager_forward_is_refused(caplog):
+    from training.classifier.trace import trace_logits
+
+    assert trace_logits(_ShapeDependent(), cls_id=1, sep_id=2, pad_id=0) is None
+    assert "differs from the eager one on a batch of lengths (3,)" in caplog.text
+
+
+def test_tracing_is_cpu_only():
+    from training.classifier.trace import trace_logits
+
+    model = _ShapeDependent().to("meta")
+    assert trace_logits(model, cls_id=1, sep_id=2, pad_id=0) is None

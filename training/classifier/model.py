@@ -11,7 +11,8 @@ from pathlib import Path
 
 import torch
 
-from training.common import autocast, bucketed_batches, pad_batch, pretrained_kwargs, seeded
+from training.classifier.trace import LogitsFn, trace_logits
+from training.common import autocast, bucketed_batches, pad_batch, pretrained_kwargs, seeded, uses_bf16
 from training.data import LabelledData
 from training.metrics import accuracy, macro_f1
 from training.schedule import importance_from_attention
@@ -61,6 +62,16 @@ class ClassifierRunner:
         self.batch_size = batch_size
         self.precision = precision
         self.label_names: list[str] = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        self.traced: LogitsFn | None = None  # set by trace(): the float32 CPU forward of predict_proba
+
+    def trace(self) -> bool:
+        """Serve `predict_proba`'s float32 CPU forwards from a TorchScript trace of the model
+        (training/classifier/trace.py); False, and the eager forward kept, where it does not trace.
+        For a runner whose weights no longer change: the trace is of the model in eval mode."""
+        self.traced = trace_logits(
+            self.model, cls_id=self.codec.cls_id, sep_id=self.codec.sep_id, pad_id=self.codec.pad_id
+        )
+        return self.traced is not None
 
     @property
     def device(self) -> torch.device:
@@ -87,10 +98,13 @@ class ClassifierRunner:
         out = torch.empty((len(sequences), len(self.label_names)))
         for batch in bucketed_batches([len(s) for s in sequences], self.batch_size, rng=None):
             ids, attention = pad_batch([sequences[i] for i in batch], self.codec.pad_id)
-            with autocast(self.device, self.precision, tokens=ids.numel()):
-                logits = self.model(
-                    input_ids=ids.to(self.device), attention_mask=attention.to(self.device)
-                ).logits
+            if self.traced is not None and not uses_bf16(self.device, self.precision, ids.numel()):
+                logits = self.traced(ids, attention)
+            else:
+                with autocast(self.device, self.precision, tokens=ids.numel()):
+                    logits = self.model(
+                        input_ids=ids.to(self.device), attention_mask=attention.to(self.device)
+                    ).logits
             out[batch] = torch.softmax(logits.float(), dim=-1).cpu()
             if progress is not None:
                 progress(len(batch))
