@@ -19,3 +19,55 @@ def test_second_half_growth_compares_median_readings_of_the_middle_and_the_end()
     growing = [(float(t), 100.0 + 2 * t) for t in range(21)]
     assert second_half_growth_pct(growing, 20.0) == 15.0  # medians 120 (8-12 s) -> 138 (18-20 s)
     assert second_half_growth_pct([], 10.0) is None and second_half_growth_pct(growing, None) is None
+
+
+def test_the_classify_client_makes_each_call_once_over_keep_alive_connections_and_counts_errors():
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tools.service_bench.classify import http_classify
+
+    seen: list[str] = []
+    connections: set[tuple[str, int]] = set()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(body["texts"][0])
+            connections.add(self.client_address)
+            status = 422 if body["texts"][0] == "bad" else 200
+            payload = b'{"results": []}'
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        texts = [f"text {i}" for i in range(29)] + ["bad"]
+        report = http_classify(server.server_address[1], texts, 4)
+    finally:
+        server.shutdown()
+    assert sorted(seen) == sorted(texts)
+    assert len(connections) == 4  # one connection per caller, reused for every call
+    assert report["calls"] == 30 and report["errors"] == 1
+    assert report["latency_ms"]["count"] == 30
+
+
+def test_the_wrk_script_sends_the_texts_of_the_classify_run():
+    import re
+
+    from tools.service_bench.common import CLASSIFY_TEXTS, REPO, SAMPLE_TEXTS
+
+    lua = (REPO / "tools" / "wrk-classify.lua").read_text()
+    pool = lua.split("local pool = {", 1)[1].split("}", 1)[0]
+    assert re.findall(r'^\s*"(.*)",$', pool, flags=re.M) == SAMPLE_TEXTS + CLASSIFY_TEXTS

@@ -4,17 +4,17 @@ of an embedded API (no Redis) at concurrency 1 and 16 on the same checkpoint."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import http.client
+import json
 import os
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,31 +49,68 @@ def offline_throughput(
     return {"texts_per_s": round(batched, 1), "one_text_p50_ms": round(1000 * statistics.median(singles), 2)}
 
 
-def http_classify(api: Api, texts: list[str], concurrency: int) -> dict[str, Any]:
-    """One text per call, `concurrency` callers at a time; latency percentiles in ms and calls/s."""
+def http_classify(port: int, texts: list[str], concurrency: int) -> dict[str, Any]:
+    """One text per call, `concurrency` callers at a time; latency percentiles in ms and calls/s.
+
+    The callers are coroutines on one thread, each with a keep-alive connection, writing prebuilt
+    requests and reading only the status line, headers and body length, as wrk does: the client
+    shares the cores with the server it measures, so it should cost little. (Against 16 threads of
+    `http.client`, side by side: the same calls/s at concurrency 16, 6-15% more at 1.)"""
+    requests = [_classify_request(port, text) for text in texts]
+    return asyncio.run(_call_all(port, requests, concurrency))
+
+
+def _classify_request(port: int, text: str) -> bytes:
+    body = json.dumps({"texts": [text]}).encode()
+    head = (
+        f"POST /classify HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    """The status of one HTTP/1.1 response (its body read and dropped); the server must send a
+    Content-Length, as uvicorn does for every JSON response."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _call_all(port: int, requests: list[bytes], concurrency: int) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
-    lock = threading.Lock()
+    pending = iter(requests)
 
-    def call(text: str) -> None:
+    async def caller() -> None:
         nonlocal errors
-        t0 = time.perf_counter()
-        status, _ = api.call("POST", "/classify", {"texts": [text]})
-        elapsed = time.perf_counter() - t0
-        with lock:
-            latencies.append(elapsed)
-            errors += status != 200
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for request in pending:  # the callers share one iterator: each call is made once
+                t0 = time.perf_counter()
+                writer.write(request)
+                status = await _read_response(reader)
+                latencies.append(time.perf_counter() - t0)
+                errors += status != 200
+        finally:
+            writer.close()
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(call, texts))
+    await asyncio.gather(*(caller() for _ in range(concurrency)))
     seconds = time.perf_counter() - started
     ms = {k: (v * 1000 if isinstance(v, float) else v) for k, v in percentiles(latencies).items()}
     return {
         "concurrency": concurrency,
-        "calls": len(texts),
+        "calls": len(requests),
         "errors": errors,
-        "calls_per_s": round(len(texts) / seconds, 1),
+        "calls_per_s": round(len(requests) / seconds, 1),
         "latency_ms": ms,
     }
 
@@ -116,8 +153,8 @@ def run_classify(args: argparse.Namespace) -> dict[str, Any]:
                     f"bench: the API did not become ready:\n{(folder / 'api.log').read_text()[-3000:]}"
                 )
             time.sleep(0.5)
-        http_classify(api, texts[:50], 1)  # warm-up
-        runs = [http_classify(api, texts[: args.calls // 4], 1), http_classify(api, texts, 16)]
+        http_classify(port, texts[:50], 1)  # warm-up
+        runs = [http_classify(port, texts[: args.calls // 4], 1), http_classify(port, texts, 16)]
     finally:
         process.send_signal(signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
