@@ -50,7 +50,9 @@ def format_report(report: dict[str, Any]) -> str:
 def format_classify(report: dict[str, Any]) -> str:
     off = report["offline"]
     lines = [
-        f"offline batched classifier forward: {off['texts_per_s']} texts/s; one text alone: p50 {off['one_text_p50_ms']} ms",
+        f"offline batched classifier forward: {off['texts_per_s']} texts/s (before the HTTP runs "
+        f"{off['before_http_texts_per_s']}, after {off['after_http_texts_per_s']}); "
+        f"one text alone: p50 {off['one_text_p50_ms']} ms",
         "",
         "| concurrency | calls | errors | calls/s | p50 ms | p95 ms | p99 ms |",
         "|---|---|---|---|---|---|---|",
