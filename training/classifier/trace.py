@@ -7,11 +7,12 @@ checkpoint's MiniLM-L6 classifier on 2 CPU cores, side by side in one process, t
 eager: int8 one text 2.2x, batches of 16 1.3x, of 64 1.0-1.2x; float32 1.5x, 1.1x, 1.0-1.3x. The
 outputs were identical (largest difference 0.0). /classify's gain is in docs/SPEED.md.
 
-A trace records one path through the Python code. The Hugging Face encoders take data-dependent
-branches only on shapes that are fixed for an encoder (causal or not, mask padding), and the mask
-path traced from a padded example is correct for unpadded inputs too; `trace_logits` still checks the
-traced forward against the eager one on other batch sizes and lengths and gives up (None) when they
-differ or tracing fails, so an architecture that does not trace cleanly keeps its eager forward.
+A trace records one path through the Python code. BERT's forward in transformers 5 branches in
+Python only on things that are fixed for an encoder (causal or not, whether the mask needs padding),
+and the mask path traced from a padded example is also right for unpadded inputs. Other
+architectures may differ, so `trace_logits` checks the traced forward against the eager one on other
+batch sizes and lengths and gives up (None) when they differ or tracing fails: a model that does not
+trace cleanly keeps its eager forward.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ log = logging.getLogger(__name__)
 
 LogitsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
-# (batch, lengths) of the probes the traced forward must reproduce: other sizes than the traced
-# example, with and without padding, a single text, and the shortest input ([CLS] [SEP]).
+# Token lengths of the traced example's texts, and of each probe batch's texts, which the trace must
+# reproduce: other batch sizes and lengths than the example's, with and without padding, a single
+# text, and the shortest input ([CLS] [SEP]).
 _EXAMPLE_LENGTHS = (7, 4)
 _PROBE_LENGTHS = ((3,), (2,), (9, 5, 2), (12, 12, 12, 12), (30, 6, 17, 3, 11))
 
@@ -58,9 +60,7 @@ def probe_batch(lengths: tuple[int, ...], *, vocab_size: int, cls_id: int, sep_i
 
 
 @torch.inference_mode()
-def trace_logits(
-    model: Any, *, cls_id: int, sep_id: int, pad_id: int, atol: float = 1e-4
-) -> LogitsFn | None:
+def trace_logits(model: Any, *, cls_id: int, sep_id: int, pad_id: int, atol: float = 1e-4) -> LogitsFn | None:
     """The model's (ids, mask) -> logits forward traced for the CPU in float32, or None when it
     cannot be traced or the trace disagrees with the eager forward on the probes."""
     if next(model.parameters()).device.type != "cpu":
