@@ -164,6 +164,12 @@ def test_auto_precision_keeps_float32_for_tiny_inputs():
     assert enabled("auto", AUTO_BF16_MIN_TOKENS) is auto_bf16
     assert enabled("auto", None) is auto_bf16
     assert enabled("bf16", 1) is True and enabled("fp32", 10_000) is False  # explicit choices stand
+    # uses_bf16 is what the traced classifier forward asks before it skips autocast: the same answer
+    from training.common import uses_bf16
+
+    for precision in ("auto", "bf16", "fp32"):
+        for tokens in (1, AUTO_BF16_MIN_TOKENS - 1, AUTO_BF16_MIN_TOKENS, 10_000, None):
+            assert uses_bf16(cpu, precision, tokens) is enabled(precision, tokens)
 
 
 def test_training_masks_cover_whole_words(english_tokenizer):
