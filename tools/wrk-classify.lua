@@ -2,8 +2,10 @@
 -- docs/SPEED.md:
 --   wrk -t2 -c16 -d8s -s tools/wrk-classify.lua --latency http://127.0.0.1:8000/classify
 -- The texts are those of `python -m tools.service_bench classify` (SAMPLE_TEXTS + CLASSIFY_TEXTS of
--- tools/service_bench/common.py, numbered in turn as the tool numbers them), so both tools send the
--- same work; a test keeps the two lists equal. With an API key, add: wrk.headers["X-API-Key"] = "<key>"
+-- tools/service_bench/common.py, numbered in turn as the tool numbers them; each wrk thread counts
+-- on its own, so with -t2 numbers repeat, which nothing caches), so both tools send the same work; a
+-- test keeps the two lists equal. The texts go into the JSON as they are: none has `"` or `\`.
+-- With an API key, add: wrk.headers["X-API-Key"] = "<key>"
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 

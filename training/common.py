@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -42,8 +43,12 @@ def native_bf16(device: torch.device) -> bool:
     """Whether matrix products in bfloat16 run natively (AMX / AVX512-BF16 on CPU, bf16 on CUDA)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    if device.type != "cpu":
-        return False
+    return device.type == "cpu" and _cpu_has_bf16()
+
+
+@functools.cache
+def _cpu_has_bf16() -> bool:
+    # Read once: every forward under "auto" precision asks, and /proc/cpuinfo is long on big hosts.
     try:
         flags = Path("/proc/cpuinfo").read_text().split()
     except OSError:

@@ -22,6 +22,7 @@ def test_second_half_growth_compares_median_readings_of_the_middle_and_the_end()
 
 
 def test_the_classify_client_makes_each_call_once_over_keep_alive_connections_and_counts_errors():
+    # A real HTTP/1.1 server (the standard library's) stands in for the API: the client is under test.
     import json
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +44,9 @@ def test_the_classify_client_makes_each_call_once_over_keep_alive_connections_an
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
+            if body["texts"][0] == "close":  # the server ends this keep-alive connection
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             self.wfile.write(payload)
 
@@ -53,14 +57,15 @@ def test_the_classify_client_makes_each_call_once_over_keep_alive_connections_an
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        texts = [f"text {i}" for i in range(29)] + ["bad"]
+        texts = [f"text {i}" for i in range(14)] + ["close"] + [f"text {i}" for i in range(14, 29)] + ["bad"]
         report = http_classify(server.server_address[1], texts, 4)
     finally:
         server.shutdown()
     assert sorted(seen) == sorted(texts)
-    assert len(connections) == 4  # one connection per caller, reused for every call
-    assert report["calls"] == 30 and report["errors"] == 1
-    assert report["latency_ms"]["count"] == 30
+    # one connection per caller, reused for every call, and one more where the server closed one
+    assert len(connections) == 5
+    assert report["calls"] == 31 and report["errors"] == 1
+    assert report["latency_ms"]["count"] == 31
 
 
 def test_the_wrk_script_sends_the_texts_of_the_classify_run():

@@ -62,7 +62,9 @@ class ClassifierRunner:
         self.batch_size = batch_size
         self.precision = precision
         self.label_names: list[str] = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        self.traced: LogitsFn | None = None  # set by trace(): the float32 CPU forward of predict_proba
+        # Set by trace(): the float32 CPU forward of predict_proba (a TorchScript trace: call it under
+        # torch.inference_mode, as predict_proba does).
+        self.traced: LogitsFn | None = None
 
     def trace(self) -> bool:
         """Serve `predict_proba`'s float32 CPU forwards from a TorchScript trace of the model
@@ -96,15 +98,15 @@ class ClassifierRunner:
     ) -> torch.Tensor:
         sequences = self.inputs(encoded)
         out = torch.empty((len(sequences), len(self.label_names)))
+        device = self.device
+        traced = self.traced if device.type == "cpu" else None  # a model moved off the CPU since: eager
         for batch in bucketed_batches([len(s) for s in sequences], self.batch_size, rng=None):
             ids, attention = pad_batch([sequences[i] for i in batch], self.codec.pad_id)
-            if self.traced is not None and not uses_bf16(self.device, self.precision, ids.numel()):
-                logits = self.traced(ids, attention)
+            if traced is not None and not uses_bf16(device, self.precision, ids.numel()):
+                logits = traced(ids, attention)
             else:
-                with autocast(self.device, self.precision, tokens=ids.numel()):
-                    logits = self.model(
-                        input_ids=ids.to(self.device), attention_mask=attention.to(self.device)
-                    ).logits
+                with autocast(device, self.precision, tokens=ids.numel()):
+                    logits = self.model(input_ids=ids.to(device), attention_mask=attention.to(device)).logits
             out[batch] = torch.softmax(logits.float(), dim=-1).cpu()
             if progress is not None:
                 progress(len(batch))
