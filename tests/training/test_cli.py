@@ -334,3 +334,17 @@ def test_each_bench_command_runs_its_own_handler():
     for name, argv in cases.items():
         args = parser.parse_args(["bench", name, *argv])
         assert args.run is getattr(bench, "_bench_" + name.replace("-", "_")), name
+
+
+def test_the_fit_budget_follows_the_data_size_and_the_quick_classifier_trains_as_long_as_the_proxy():
+    from training.cli.fit import QUICK_BELOW, fit_budget
+
+    quick = fit_budget("auto", QUICK_BELOW - 1)
+    assert quick == {"proxy_epochs": 6, "clf_epochs": 6, "n": 2, "regenerate_every": 0}
+    assert fit_budget("auto", QUICK_BELOW) == {
+        "proxy_epochs": 8,
+        "clf_epochs": 5,
+        "n": 4,
+        "regenerate_every": 1,
+    }
+    assert fit_budget("quick", 50_000) == quick and fit_budget("full", 10)["n"] == 4
