@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 import pytest
+import torch
 
 from tests.conftest import english_corpus, write_csv
 from training.bench.quality import BenchConfig, resumable_runs, run_quality_bench
@@ -47,6 +48,10 @@ def test_quality_bench_runs_every_method_and_summarises(dataset, tiny_mlm):
     assert by_method[("none", 0)]["pseudo_samples"] == 0
     for record in result["runs"]:
         assert 0.0 <= record["macro_f1"] <= 1.0 and 0.0 <= record["accuracy"] <= 1.0
+        # what the figures depend on beyond the configuration, per record (runs can be merged)
+        env = record["environment"]
+        assert env["device"] == "cpu" and env["auto_precision"] in ("fp32", "bf16")
+        assert env["torch_threads"] == torch.get_num_threads() and isinstance(env["wordnet"], bool)
     samples = by_method[("diffusioncls", 1)]["samples"]
     assert samples["count"] == 2 * train_size and 0 <= samples["consistency"] <= 1
     assert 0 < samples["distinct_2"] <= 1 and 0 <= samples["self_bleu"] <= 1

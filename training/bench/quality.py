@@ -34,7 +34,7 @@ from training.classifier import (
     PseudoSource,
     predict_labels,
 )
-from training.common import resolve_device
+from training.common import resolve_device, resolve_precision
 from training.data import LabelledData, apply_setting, read_labelled, train_val_split
 from training.defaults import PSEUDO_PER_ORIGINAL
 from training.generator import GeneratorConfig, ScheduleConfig
@@ -242,10 +242,27 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str) -> dict:
         "val_macro_f1": report["best_val_macro_f1"],
         "pseudo_samples": sum(r.get("pseudo_samples", 0) for r in report["history"][:1]),
         "seconds": round(trained_seconds + prerequisites, 1),
+        "environment": run_environment(ctx.device),
     }
     if samples:
         record["samples"] = _sample_quality(ctx, samples)
     return record
+
+
+def run_environment(device: torch.device) -> dict:
+    """What a record's figures depend on beyond the configuration, which can differ between the runs
+    merged or resumed into one result: precision "auto" trains in bf16 on CPUs with AMX/AVX512-BF16
+    and in float32 elsewhere, thread counts change reduction orders, and EDA without WordNet has no
+    synonyms."""
+    from training.augmenters.wordnet import find_wordnet_folder
+
+    return {
+        "device": str(device),
+        "auto_precision": resolve_precision("auto", device),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "wordnet": find_wordnet_folder() is not None,
+    }
 
 
 def _diffusion_source(
