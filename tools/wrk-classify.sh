@@ -28,14 +28,17 @@ for _ in $(seq 600); do
 done
 [ $ready = yes ] || { echo "the API did not become ready:" >&2; tail -20 "$log" >&2; exit 1; }
 url="http://127.0.0.1:$port/classify"
-wrk -t1 -c1 -d3s -s tools/wrk-classify.lua "$url" >/dev/null  # warm-up
+# The project tool's texts, one per line, handed to the Lua script as its arguments.
+mapfile -t texts < <("$python" -c "from tools.service_bench.common import CLASSIFY_TEXTS, SAMPLE_TEXTS
+print('\n'.join(SAMPLE_TEXTS + CLASSIFY_TEXTS))")
+wrk -t1 -c1 -d3s -s tools/wrk-classify.lua "$url" -- "${texts[@]}" >/dev/null  # warm-up
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 echo "checkpoint $checkpoint, CLASSIFY_QUANTIZE=$quantize"
 for concurrency in 1 16; do
     for run in 1 2 3; do
         before=$(cpu_ticks)
         out=$(wrk -t"$([ "$concurrency" = 1 ] && echo 1 || echo 2)" -c"$concurrency" -d8s --latency \
-            -s tools/wrk-classify.lua "$url")
+            -s tools/wrk-classify.lua "$url" -- "${texts[@]}")
         after=$(cpu_ticks)
         calls=$(awk '/requests in/{print $1}' <<<"$out")
         [ "${calls:-0}" -gt 0 ] || { echo "wrk made no calls:" >&2; echo "$out" >&2; exit 1; }

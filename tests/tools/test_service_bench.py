@@ -66,13 +66,3 @@ def test_the_classify_client_makes_each_call_once_over_keep_alive_connections_an
     assert len(connections) == 5
     assert report["calls"] == 31 and report["errors"] == 1
     assert report["latency_ms"]["count"] == 31
-
-
-def test_the_wrk_script_sends_the_texts_of_the_classify_run():
-    import re
-
-    from tools.service_bench.common import CLASSIFY_TEXTS, REPO, SAMPLE_TEXTS
-
-    lua = (REPO / "tools" / "wrk-classify.lua").read_text()
-    pool = lua.split("local pool = {", 1)[1].split("}", 1)[0]
-    assert re.findall(r'^\s*"(.*)",$', pool, flags=re.M) == SAMPLE_TEXTS + CLASSIFY_TEXTS
