@@ -348,3 +348,15 @@ def test_the_fit_budget_follows_the_data_size_and_the_quick_classifier_trains_as
         "regenerate_every": 1,
     }
     assert fit_budget("quick", 50_000) == quick and fit_budget("full", 10)["n"] == 4
+
+
+def test_bench_quality_refuses_eda_without_wordnet_before_training(tmp_path, monkeypatch, capsys):
+    """A row named eda without WordNet would be a weaker method under EDA's name: refused up front."""
+    from training.cli import main
+
+    monkeypatch.setenv("DIFFUSIONCLS_WORDNET", str(tmp_path))  # an empty folder: no WordNet there
+    out = tmp_path / "result.json"
+    argv = ["bench", "quality", "--data", str(tmp_path), "--base", "b", "--methods", "none,eda", "--out", str(out)]
+    assert main(argv) == 2
+    assert "wordnet-base" in capsys.readouterr().err
+    assert not out.exists()

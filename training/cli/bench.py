@@ -61,6 +61,7 @@ def _bench_quality(args) -> int:
             print(f"{name:<22} {spec.description}")
         return 0
     config = bench_quality_args.quality_config(args)
+    _require_wordnet_for_eda(config.methods)
     command = "python -m training " + shlex.join(args.argv)
     done: list[dict] = []
     if args.resume and Path(args.out).is_file():
@@ -90,6 +91,19 @@ def _bench_quality(args) -> int:
     Path(args.out).with_suffix(".md").write_text(f"{header}\n\n{table}\n")
     print(f"wrote {args.out}")
     return 0
+
+
+def _require_wordnet_for_eda(methods) -> None:
+    """EDA without WordNet has no synonym replacement or insertion: a different, weaker method. A
+    benchmark row named `eda` must be the real one, so the run is refused before any training."""
+    from training.augmenters.wordnet import ENV_VAR, find_wordnet_folder
+
+    if "eda" in methods and find_wordnet_folder() is None:
+        raise ValueError(
+            "method eda needs WordNet for its synonyms and none was found: install Debian's "
+            f"wordnet-base (apt-get install wordnet-base) or set {ENV_VAR} to a WordNet database "
+            "folder, or leave eda out of --methods"
+        )
 
 
 def _bench_fluency_lm(args) -> int:
