@@ -356,7 +356,18 @@ def test_bench_quality_refuses_eda_without_wordnet_before_training(tmp_path, mon
 
     monkeypatch.setenv("DIFFUSIONCLS_WORDNET", str(tmp_path))  # an empty folder: no WordNet there
     out = tmp_path / "result.json"
-    argv = ["bench", "quality", "--data", str(tmp_path), "--base", "b", "--methods", "none,eda", "--out", str(out)]
+    argv = [
+        "bench",
+        "quality",
+        "--data",
+        str(tmp_path),
+        "--base",
+        "b",
+        "--methods",
+        "none,eda",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 2
     assert "wordnet-base" in capsys.readouterr().err
     assert not out.exists()

@@ -60,6 +60,9 @@ def _bench_quality(args) -> int:
         for name, spec in METHODS.items():
             print(f"{name:<22} {spec.description}")
         return 0
+    missing = [f"--{name}" for name in ("data", "base", "out") if getattr(args, name) is None]
+    if missing:
+        raise ValueError(f"bench quality needs {', '.join(missing)} (only --methods list runs without them)")
     config = bench_quality_args.quality_config(args)
     _require_wordnet_for_eda(config.methods)
     command = "python -m training " + shlex.join(args.argv)

@@ -13,10 +13,8 @@ def add_quality(bench) -> argparse.ArgumentParser:
     q = bench.add_parser(
         "quality", help="train the same classifier per method and seed; score on the test split"
     )
-    q.add_argument("--data", required=True, help="dataset folder with train.csv and the test split")
-    q.add_argument(
-        "--base", required=True, help="base MLM (HF id or folder) for proxy, generator and classifier"
-    )
+    q.add_argument("--data", help="dataset folder with train.csv and the test split (required)")
+    q.add_argument("--base", help="base MLM (HF id or folder) for proxy, generator and classifier (required)")
     q.add_argument(
         "--setting",
         default="full",
@@ -26,7 +24,9 @@ def add_quality(bench) -> argparse.ArgumentParser:
         "--test-split", default="test", help="evaluation file in --data without .csv (default test)"
     )
     q.add_argument("--methods", default="none,diffusioncls", help="comma-separated; 'list' prints them")
-    q.add_argument("--seeds", default="0,1,2", help="comma-separated seeds; use at least 5 for a verdict")
+    q.add_argument(
+        "--seeds", default="0,1,2,3,4", help="comma-separated seeds; fewer than 5 rarely give a verdict"
+    )
     q.add_argument("--n", type=int, default=PSEUDO_PER_ORIGINAL, help="pseudo samples per original (G/E)")
     q.add_argument(
         "--regenerate-every", type=int, default=1, help="epochs between fresh pseudo samples, 0 = once"
@@ -63,7 +63,7 @@ def add_quality(bench) -> argparse.ArgumentParser:
 
 def _quality_output_args(q) -> None:
     """Where `bench quality` writes, resumes from and caches its trained stages."""
-    q.add_argument("--out", required=True, help="result JSON (a Markdown table is written beside it)")
+    q.add_argument("--out", help="result JSON, a Markdown table beside it (required)")
     q.add_argument(
         "--resume",
         action="store_true",
@@ -82,7 +82,11 @@ def _quality_output_args(q) -> None:
 def add_report(bench) -> argparse.ArgumentParser:
     r = bench.add_parser("report", help="Markdown page (and step-group plot) from result JSON files")
     r.add_argument("results", nargs="+", help="result JSON files written by bench quality")
-    r.add_argument("--out", default="docs/RESULTS.md", help="the Markdown page to write")
+    r.add_argument(
+        "--out",
+        default="runs/report.md",
+        help="the Markdown page to write (replaced whole; docs/RESULTS.md is edited by hand)",
+    )
     r.add_argument("--intro", default="", help="a file whose text goes under the title")
     return r
 
