@@ -6,22 +6,39 @@ import sys
 
 from pydantic import ValidationError
 
+USAGE = """usage: python -m service [--help]
 
-def main() -> int:
-    import uvicorn
+Serves the API (/augment, /jobs, /classify, the playground at /) with uvicorn on HOST:PORT: embedded
+mode (jobs run in this process) without REDIS_URL, Redis mode (jobs go to `python -m worker`) with it.
+`bash scripts/run.sh` fits a checkpoint first and starts this."""
 
+
+def main(argv: list[str] | None = None) -> int:
     from service.settings import Settings
     from worker.checkpoint_info import CheckpointInfoError, read_checkpoint_info
+    from worker.settings import describe_settings_error, settings_help
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv:
+        if argv[0] in ("-h", "--help"):
+            print(settings_help(Settings, USAGE))
+            return 0
+        print(
+            f"service: takes no arguments (settings come from the environment; see --help): {argv[0]}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         settings = Settings()
         read_checkpoint_info(settings.checkpoint_dir)
     except ValidationError as err:
-        print(f"service: bad settings:\n{err}", file=sys.stderr)
+        print(f"service: bad settings:\n{describe_settings_error(err)}", file=sys.stderr)
         return 2
     except CheckpointInfoError as err:
         print(f"service: {err}", file=sys.stderr)
         return 2
+    import uvicorn
+
     from service.http_protocol import with_request_deadline
     from worker.logs import configure_logging
 

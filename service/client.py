@@ -302,7 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     a = sub.add_parser("augment", help="augment every row of a text,label CSV through the API")
     a.add_argument("csv", type=Path, help="input CSV with a text and a label column")
-    a.add_argument("--url", default=os.environ.get("DCLS_URL", "http://127.0.0.1:8000"), help="API base URL")
+    a.add_argument(
+        "--url",
+        default=os.environ.get("DCLS_URL", "http://127.0.0.1:8000"),
+        help="API base URL (default: $DCLS_URL, else http://127.0.0.1:8000)",
+    )
     a.add_argument("--api-key", default=os.environ.get("API_KEY"), help="the API key (default: $API_KEY)")
     a.add_argument("--out", type=Path, required=True, help="output CSV: text,label,source_row,label_prob")
     a.add_argument(
@@ -311,7 +315,11 @@ def main(argv: list[str] | None = None) -> int:
         default=PSEUDO_PER_ORIGINAL,
         help=f"new texts per row (default {PSEUDO_PER_ORIGINAL})",
     )
-    a.add_argument("--method", default="diffusioncls", help="augmentation method (GET /info lists them)")
+    a.add_argument(
+        "--method",
+        default="diffusioncls",
+        help="augmentation method, GET /info lists them (default diffusioncls)",
+    )
     a.add_argument("--seed", type=int, default=0, help="seed of every chunk's job (default 0)")
     a.add_argument(
         "--steps", default=None, help="corruption step range, e.g. 13-16 (default: the checkpoint's)"

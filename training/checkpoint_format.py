@@ -27,8 +27,9 @@ def read_settings_file(folder: str | Path) -> tuple[bytes, dict[str, Any]]:
     path = Path(folder) / SETTINGS_FILE
     if not path.is_file():
         raise CheckpointError(
-            f"{folder} is not a checkpoint folder ({SETTINGS_FILE} is missing); "
-            "create one with `python -m training fit` or point CHECKPOINT_DIR at one"
+            f"{Path(folder).resolve()} is not a checkpoint folder ({SETTINGS_FILE} is missing); "
+            "`bash scripts/run.sh` fits the sample one and serves it, `python -m training fit` fits "
+            "one on your data; or point CHECKPOINT_DIR at one"
         )
     raw = path.read_bytes()
     try:

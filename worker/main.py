@@ -12,14 +12,29 @@ import sys
 
 from pydantic import ValidationError
 
+USAGE = """usage: python -m worker [--help]
+
+Loads the checkpoint once, then runs augmentation jobs from the Redis queue QUEUE_NAME at REDIS_URL
+(started by the API in Redis mode; embedded mode needs no worker)."""
+
 
 def main(argv: list[str] | None = None) -> int:
-    from worker.settings import WorkerSettings
+    from worker.settings import WorkerSettings, describe_settings_error, settings_help
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv:
+        if argv[0] in ("-h", "--help"):
+            print(settings_help(WorkerSettings, USAGE))
+            return 0
+        print(
+            f"worker: takes no arguments (settings come from the environment; see --help): {argv[0]}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         settings = WorkerSettings()
     except ValidationError as err:
-        print(f"worker: bad settings:\n{err}", file=sys.stderr)
+        print(f"worker: bad settings:\n{describe_settings_error(err)}", file=sys.stderr)
         return 2
     from worker.logs import configure_logging
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from worker.contracts import DEFAULT_QUEUE
@@ -40,8 +40,8 @@ class WorkerSettings(BaseSettings):
     )
     classify_quantize: Literal["none", "int8"] = Field(
         "none",
-        description="int8: the classifier's linear layers in int8 on the CPU (about 1.5x the /classify "
-        "throughput for about 1 point of accuracy; docs/SPEED.md); none: as trained",
+        description="int8: the classifier's linear layers in int8 on the CPU (1.6-1.8x the /classify "
+        "calls/s for about 1 point of accuracy; docs/SPEED.md); none: as trained",
     )
     log_format: Literal["plain", "json"] = Field(
         "plain", description="plain text lines, or one JSON object per line (with request_id and job_id)"
@@ -62,3 +62,23 @@ class WorkerSettings(BaseSettings):
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return value
+
+
+def settings_help(settings: type[BaseSettings], usage: str) -> str:
+    """`--help` of an entry point configured by the environment: `usage`, then every variable with
+    its default and what it does."""
+    lines = [usage, "", "Settings, from environment variables (README: Settings):"]
+    for name, field in settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        shown = "unset" if default is None else str(default)
+        lines.append(f"  {name.upper():<26} {shown:<20} {field.description or ''}".rstrip())
+    return "\n".join(lines)
+
+
+def describe_settings_error(err: ValidationError) -> str:
+    """One line per refused variable, naming it and why (never its value: it may hold a secret)."""
+    lines = []
+    for problem in err.errors():
+        name = ".".join(str(part) for part in problem["loc"]).upper() or "settings"
+        lines.append(f"  {name}: {problem['msg']}")
+    return "\n".join(lines)

@@ -329,3 +329,40 @@ def test_a_request_trickled_in_slowly_is_cut_off_with_408(tiny_checkpoint, tmp_p
     finally:
         api.stop()
     assert "request headers not received within 1.5 s" in log_path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("command", "variables"),
+    [("service", ["API_KEY", "PORT", "REDIS_URL"]), ("worker", ["REDIS_URL", "QUEUE_NAME"])],
+)
+def test_help_lists_the_settings_and_starts_nothing(command, variables, tmp_path):
+    # CHECKPOINT_DIR points at an empty folder: without --help the service would refuse it (exit 2)
+    env = dict(os.environ, PYTHONPATH=str(REPO), CHECKPOINT_DIR=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-m", command, "--help"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith(f"usage: python -m {command}")
+    for variable in variables:
+        assert f"\n  {variable} " in done.stdout
+    if command == "worker":
+        assert "API_KEY" not in done.stdout  # the API's own settings are not the worker's
+
+
+def test_a_refused_setting_is_one_line_naming_it():
+    from pydantic import ValidationError
+
+    from worker.settings import WorkerSettings, describe_settings_error
+
+    with pytest.raises(ValidationError) as caught:
+        WorkerSettings(device="gpu", heartbeat_s=0)
+    lines = describe_settings_error(caught.value).splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("  DEVICE: ") and "cuda:N" in lines[0]
+    assert lines[1].startswith("  HEARTBEAT_S: ")
+    assert "errors.pydantic.dev" not in "\n".join(lines)

@@ -149,6 +149,8 @@ def _cmd_augment(args) -> int:
     from training.data import read_labelled
     from training.policies import augment_balanced, each_counts
 
+    if not Path(args.input).is_file():
+        raise FileNotFoundError(f"--input {args.input} does not exist")
     params = method_params(args)
     parse_params(args.method, params)  # bad parameters fail before anything is loaded
     if args.method == "diffusioncls" and not args.checkpoint:
