@@ -16,7 +16,7 @@ cp "$SHARED/datasets/india_covid_x/train.csv" "$SHARED/datasets/india_covid_x/te
 python3 -m pip download -q --only-binary=:all: --python-version "$PY_VERSION" --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
     -d "$DATA/wheels" fastapi uvicorn "pydantic>=2.7,<3" pydantic-settings "redis>=5" "rq>=3.0,<4"
-server=$(command -v redis-server)
+server=$(command -v redis-server) || { echo "error: no redis-server on this machine to pack (apt-get install redis-server)" >&2; exit 1; }
 cp "$(readlink -f "$server")" "$DATA/redis/redis-server"
 # liblzf and jemalloc are rarely in a CUDA image; OpenSSL 3 and libsystemd are (Python itself needs OpenSSL)
 for lib in liblzf.so.1 libjemalloc.so.2 libatomic.so.1; do

@@ -26,6 +26,22 @@ if [ ! -f "$CKPT/diffusioncls.json" ]; then
     echo "== fit: $TRAIN on $BASE -> $CKPT (progress below; Ctrl-C is safe, nothing half-written is kept)"
     # A local base loads offline; an HF id (e.g. bert-base-uncased) is downloaded unless HF_HUB_OFFLINE=1.
     python -m training fit --train "$TRAIN" --base "$BASE" --out "$CKPT"
+else
+    # An existing checkpoint is served as it is: say what it was fitted on, and refuse when this run
+    # asked for other data or another base, rather than serving the old one silently.
+    python - "$CKPT" "$TRAIN" "$BASE" <<'PY' || exit 2
+import json, os, sys
+ckpt, train, base = sys.argv[1:]
+body = json.load(open(os.path.join(ckpt, "diffusioncls.json")))
+was_train, was_base = body.get("data", {}).get("source", "?"), body.get("base_model", "?")
+def same(a, b):
+    return a == b or (os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b))
+for what, asked, was in (("data", train, was_train), ("base", base, was_base)):
+    if not same(asked, was):
+        sys.exit(f"error: this run asks for {what} {asked} but {ckpt} was fitted on {was}: delete "
+                 f"{ckpt} to fit it again, or set CHECKPOINT_DIR to another folder")
+print(f"== fit: skipped, {ckpt} exists (fitted on {was_train} with base {was_base})")
+PY
 fi
 echo "== ready after $(( $(date +%s) - STARTED )) s"
 
