@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from training.defaults import DECODING_KNOBS  # imports nothing
 from worker.contracts import AugmentJobResult, Decoding, JobError, Progress
 
 
@@ -176,6 +177,8 @@ class DecodingDefaults(BaseModel):
     top_k: int
     top_p: float
     guidance_scale: float
+    # checkpoints fitted before the knob existed decode without it
+    repetition_penalty: float = DECODING_KNOBS["repetition_penalty"].default
 
 
 class Defaults(BaseModel):

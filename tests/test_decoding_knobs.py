@@ -45,6 +45,11 @@ CASES = [  # knob, value, accepted
     ("guidance_scale", 100.0, True),
     ("guidance_scale", 100.5, False),
     ("guidance_scale", -math.inf, False),
+    ("repetition_penalty", 1.0, True),
+    ("repetition_penalty", 100.0, True),
+    ("repetition_penalty", 0.99, False),
+    ("repetition_penalty", 100.5, False),
+    ("repetition_penalty", math.nan, False),
 ]
 
 

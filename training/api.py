@@ -128,6 +128,7 @@ class Augmenter:
         top_k: int | None = None,
         top_p: float | None = None,
         guidance_scale: float | None = None,
+        repetition_penalty: float | None = None,
         min_label_prob: float | None = None,
         params: dict[str, Any] | None = None,
         progress: Callable[[int, int], None] | None = None,
@@ -147,6 +148,7 @@ class Augmenter:
                 top_k=top_k,
                 top_p=top_p,
                 guidance_scale=guidance_scale,
+                repetition_penalty=repetition_penalty,
                 min_label_prob=min_label_prob,
             )
             result = self.diffusion.augment(
@@ -162,7 +164,9 @@ class Augmenter:
                 score_augmentations(self.diffusion.scorer, result.augmentations)
         return _typed(result)
 
-    def _options(self, *, steps, rounds, temperature, top_k, top_p, guidance_scale, min_label_prob):
+    def _options(
+        self, *, steps, rounds, temperature, top_k, top_p, guidance_scale, repetition_penalty, min_label_prob
+    ):
         from training.augmenters.diffusion import DiffusionOptions
 
         given = {
@@ -172,6 +176,7 @@ class Augmenter:
             "top_k": top_k,
             "top_p": top_p,
             "guidance_scale": guidance_scale,
+            "repetition_penalty": repetition_penalty,
         }
         settings = replace(
             self.checkpoint.settings.sampler, **{k: v for k, v in given.items() if v is not None}

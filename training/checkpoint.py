@@ -49,6 +49,7 @@ class SamplerDefaults:
     top_k: int = DecodeConfig.top_k
     top_p: float = DecodeConfig.top_p
     guidance_scale: float = DecodeConfig.guidance_scale
+    repetition_penalty: float = DecodeConfig.repetition_penalty  # checkpoints before it: 1 (off)
 
 
 @dataclass

@@ -16,6 +16,7 @@ DEFAULT_TEMPERATURE = 0.7
 DEFAULT_TOP_K = 0
 DEFAULT_TOP_P = 0.9
 DEFAULT_GUIDANCE_SCALE = 1.0
+DEFAULT_REPETITION_PENALTY = 1.0
 
 
 class Knob:
@@ -50,6 +51,13 @@ DECODING_KNOBS = {
     ),
     "guidance_scale": Knob(
         float, -100.0, 100.0, default=DEFAULT_GUIDANCE_SCALE, help="classifier-free guidance scale (1 = off)"
+    ),
+    "repetition_penalty": Knob(
+        float,
+        1.0,
+        100.0,
+        default=DEFAULT_REPETITION_PENALTY,
+        help="a token already in the text is this many times less likely, once per copy (1 = off)",
     ),
 }
 

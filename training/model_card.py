@@ -44,7 +44,8 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
         f"- Components: {', '.join(settings.get('components', []))}",
         f"- Created: {settings.get('created_at')}; versions {settings.get('versions')}",
         f"- Decoding defaults: steps {sampler.get('steps')}, rounds {sampler.get('rounds')}, temperature "
-        f"{sampler.get('temperature')}, top-p {sampler.get('top_p')}, guidance {sampler.get('guidance_scale')}",
+        f"{sampler.get('temperature')}, top-p {sampler.get('top_p')}, guidance {sampler.get('guidance_scale')}, "
+        f"repetition penalty {sampler.get('repetition_penalty', 1.0)}",
         "",
         "| component | epochs | last train loss | last validation score |",
         "|---|---|---|---|",

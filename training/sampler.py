@@ -17,6 +17,7 @@ import torch
 from training.defaults import (
     DECODING_KNOBS,
     DEFAULT_GUIDANCE_SCALE,
+    DEFAULT_REPETITION_PENALTY,
     DEFAULT_ROUNDS,
     DEFAULT_TEMPERATURE,
     DEFAULT_TOP_K,
@@ -37,6 +38,8 @@ class DecodeConfig:
     top_p: float = DEFAULT_TOP_P  # 1 = no nucleus cut
     # 1 = conditional only; s != 1 adds a null-label pass (CFG)
     guidance_scale: float = DEFAULT_GUIDANCE_SCALE
+    # r > 1 divides the probability of each token already in the text by r per copy (1 = off)
+    repetition_penalty: float = DEFAULT_REPETITION_PENALTY
 
     def __post_init__(self) -> None:
         # The limits every entry point shares (training/defaults.py); the numbers stay as given.
@@ -180,6 +183,32 @@ def ban_neighbour_repeats(
     return logits
 
 
+def penalise_repeats(
+    logits: torch.Tensor,
+    ids: torch.Tensor,
+    still: torch.Tensor,
+    attention_mask: torch.Tensor,
+    *,
+    positions: torch.Tensor,
+    penalty: float,
+) -> torch.Tensor:
+    """Make each token already in a row `penalty` times less likely at that row's masked positions,
+    once per copy (two copies: penalty**2); returns `logits`, changed in place.
+
+    logits (P, V) at `positions` (P, 2) of ids (B, L); still (B, L) marks the positions not yet
+    written; attention_mask (B, L). Parallel filling writes one content word into several far-apart
+    slots ("the christmas festival had christmas, christmas"), which the neighbour ban cannot see.
+    Subtracting log(penalty) from a logit divides that token's unnormalised probability by `penalty`.
+    Special tokens count too but are banned anyway; the cost is P x L, not P x V.
+    """
+    if penalty == 1.0:
+        return logits
+    rows = positions[:, 0]
+    present = (attention_mask.bool() & ~still)[rows]  # (P, L) tokens written or kept in the row
+    step = torch.where(present, -math.log(penalty), 0.0).to(logits.dtype)
+    return logits.scatter_add_(-1, ids[rows], step)
+
+
 def guided_logits(
     logits_fn: LogitsFn,
     ids: torch.Tensor,
@@ -251,6 +280,9 @@ def iterative_decode(
         else:
             logits = logits_fn(ids, attention_mask, positions)  # (P, V)
         ban_neighbour_repeats(logits, ids, still, positions=positions)
+        penalise_repeats(
+            logits, ids, still, attention_mask, positions=positions, penalty=config.repetition_penalty
+        )
         cand, weights = candidate_distribution(
             logits, banned_ids, temperature=config.temperature, top_k=config.top_k, top_p=config.top_p
         )

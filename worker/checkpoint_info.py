@@ -31,7 +31,7 @@ class CheckpointInfo:
     labels: list[str]
     base_model: str
     total_steps: int
-    sampler: dict[str, Any]  # steps [lo, hi], rounds, temperature, top_k, top_p, guidance_scale
+    sampler: dict[str, Any]  # steps [lo, hi] and the decoding knobs (training.defaults.DECODING_KNOBS)
     components: list[str]
     created_at: str = ""
     versions: dict[str, str] = field(default_factory=dict)

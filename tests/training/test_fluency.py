@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -60,3 +61,41 @@ def test_agreement_statistics_by_hand():
     assert cohen_kappa([True, True, True, False], [True, True, False, False]) == pytest.approx(0.5)
     assert auc([3.0, 2.0, 1.0], [True, False, False]) == 1.0
     assert auc([1.0, 1.0], [True, False]) == 0.5
+
+
+def test_sign_test_by_hand():
+    from training.bench.rating import sign_test_p
+
+    # 5 wins, 1 loss: P(<= 1 of 6) = (1 + 6) / 64 = 7/64, two-sided 14/64
+    assert sign_test_p(5, 1) == pytest.approx(14 / 64)
+    assert sign_test_p(1, 5) == pytest.approx(14 / 64)
+    assert sign_test_p(3, 3) == 1.0  # capped at 1
+    assert sign_test_p(0, 0) == 1.0
+    assert sign_test_p(6, 0) == pytest.approx(2 / 64)
+
+
+def test_pair_sheet_is_blind_and_scores_back_through_its_key(tmp_path):
+    from training.bench.rating import make_pair_sheet, score_pairs
+
+    def rows(outputs):
+        return [{"original": f"o{i}", "label": "x", "output": o} for i, o in enumerate(outputs)]
+
+    result = {"examples": {"d": rows(["s0", "d1", "d2", "d3"]), "r": rows(["s0", "r1", "r2", "r3"])}}
+    sheet, key = tmp_path / "sheet.csv", tmp_path / "key.json"
+    assert make_pair_sheet(result, "d", "r", seed=3, sheet=sheet, key=key) == 3  # the equal pair is left out
+    lines = sheet.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "id,a,b"  # nothing says which setting wrote which text
+    for line in lines[1:]:  # each row: the two rewrites of one original
+        _, a, b = line.split(",")
+        assert {a[1:], b[1:]} == {a[1:]} and {a[0], b[0]} == {"d", "r"}
+    pairs = json.loads(key.read_text(encoding="utf-8"))["pairs"]
+    # the reader prefers whichever text came from r in the first two pairs, calls the third the same
+    answers = (
+        ["id,choice"]
+        + [f"{p['id']},{'a' if p['a'] == 'r' else 'b'}" for p in pairs[:2]]
+        + [f"{pairs[2]['id']},same"]
+    )
+    (tmp_path / "answers.csv").write_text("\n".join(answers) + "\n", encoding="utf-8")
+    scored = score_pairs(key, tmp_path / "answers.csv")
+    assert scored["wins"] == {"d": 0, "r": 2} and scored["ties"] == 1
+    assert scored["sign_test_p"] == pytest.approx(0.5)  # 2 of 2: 2 * 1/4

@@ -9,6 +9,7 @@ from training.sampler import (
     candidate_distribution,
     commit_counts,
     iterative_decode,
+    penalise_repeats,
     sample_candidates,
     select_most_confident,
 )
@@ -155,6 +156,45 @@ def test_neighbour_repeats_are_banned_only_beside_written_tokens():
     out = ban_neighbour_repeats(torch.zeros(2, 5), ids, still, positions=still.nonzero())
     assert out[0].isinf().nonzero().flatten().tolist() == [1]
     assert out[1].isinf().nonzero().flatten().tolist() == [2]
+
+
+def test_repeat_penalty_divides_by_the_penalty_once_per_copy_of_a_written_or_kept_token():
+    # row 0: [CLS=1, 7, MASK, 7, 8, PAD=3 (attention 0)]; token 7 twice, 8 once, CLS once; the PAD
+    # and the masked slot count for nothing.
+    ids = torch.tensor([[1, 7, 0, 7, 8, 3]])
+    still = torch.tensor([[False, False, True, False, False, False]])
+    attention = torch.tensor([[1, 1, 1, 1, 1, 0]])
+    out = penalise_repeats(torch.zeros(1, 10), ids, still, attention, positions=still.nonzero(), penalty=2.0)
+    expected = torch.zeros(10)
+    expected[7] = -2 * math.log(2.0)  # probability / 4
+    expected[8] = expected[1] = -math.log(2.0)  # probability / 2
+    assert torch.allclose(out[0], expected)
+    # penalty 1 leaves the logits as they are
+    same = penalise_repeats(torch.ones(1, 10), ids, still, attention, positions=still.nonzero(), penalty=1.0)
+    assert torch.equal(same, torch.ones(1, 10))
+
+
+def test_decode_with_a_repeat_penalty_takes_the_next_best_new_token():
+    table = torch.full((6, 7), -10.0)
+    table[3, 4] = 2.0  # position 3 wants token 4, already kept at position 1 (not beside it)
+    table[3, 6] = 1.5  # a new token, e^0.5 = 1.65 times less likely before the penalty
+    ids = torch.tensor([[1, 4, 5, 0, 2, 2]])
+    masked = torch.tensor([[False, False, False, True, False, False]])
+
+    def decode(penalty):
+        return iterative_decode(
+            RecordingLogits(table),
+            ids,
+            torch.ones_like(ids),
+            masked=masked,
+            uniforms=torch.full((1, 1, 6), 0.5),
+            banned=torch.zeros(7, dtype=torch.bool),
+            config=DecodeConfig(rounds=1, temperature=0.0, repetition_penalty=penalty),
+            mask_id=0,
+        )[0, 3].item()
+
+    assert decode(1.0) == 4
+    assert decode(2.0) == 6  # 2.0 - ln 2 = 1.31 < 1.5
 
 
 def test_decode_never_repeats_the_token_beside_it():

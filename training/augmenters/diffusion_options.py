@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from training.defaults import DEFAULT_STEPS
+from training.defaults import DECODING_KNOBS, DEFAULT_STEPS
 from training.sampler import DecodeConfig
 
 
@@ -33,13 +33,7 @@ class DiffusionOptions:
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> DiffusionOptions:
-        """Options from any object with steps, rounds, temperature, top_k, top_p and guidance_scale
-        (a checkpoint's SamplerDefaults, a decoding-study setting); `kwargs` set the other fields."""
-        decode = DecodeConfig(
-            rounds=settings.rounds,
-            temperature=settings.temperature,
-            top_k=settings.top_k,
-            top_p=settings.top_p,
-            guidance_scale=settings.guidance_scale,
-        )
+        """Options from any object with steps and an attribute per decoding knob (DECODING_KNOBS: a
+        checkpoint's SamplerDefaults, a decoding-study setting); `kwargs` set the other fields."""
+        decode = DecodeConfig(**{name: getattr(settings, name) for name in DECODING_KNOBS})
         return cls(steps=tuple(settings.steps), decode=decode, **kwargs)

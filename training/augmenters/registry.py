@@ -324,14 +324,7 @@ def _build_diffusion(p: dict[str, Any], res: Resources) -> Augmenter:
         steps = parse_steps(raw, total) if isinstance(raw, str) else raw
         if not 1 <= steps[0] <= steps[1] <= total:
             raise ValueError(f"steps {list(steps)} must satisfy 1 <= low <= high <= {total}")
-    decode = replace(
-        base.decode,
-        rounds=p.get("rounds", base.decode.rounds),
-        temperature=p.get("temperature", base.decode.temperature),
-        top_k=p.get("top_k", base.decode.top_k),
-        top_p=p.get("top_p", base.decode.top_p),
-        guidance_scale=p.get("guidance_scale", base.decode.guidance_scale),
-    )
+    decode = replace(base.decode, **{name: p[name] for name in DECODING_KNOBS if name in p})
     options = replace(
         base,
         steps=steps,

@@ -6,6 +6,11 @@ with only an id and the text (what the reader sees) and a key (which method wrot
 `python -m training.bench.rating score` reads the reader's answers (`id,fluent` with yes/no) and
 reports, per method, the share rated fluent, and how well the n-gram measure agrees with the reader:
 accuracy and Cohen's kappa of the measure's yes/no at its threshold, and the AUC of its score.
+
+`pairs` and `score-pairs` compare two decoding settings of one `bench decoding` result more finely:
+the same original rewritten under each (same seed, so the same masks) is shown as A and B in a random
+order, and the reader says which reads more like fluent English, or `same`. The score is each
+setting's wins, the ties, and a two-sided sign test over the pairs that were not ties.
 """
 
 from __future__ import annotations
@@ -13,11 +18,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import random
 from collections.abc import Sequence
 from pathlib import Path
 
 from training.fluency import FLUENT_LOG_RATIO, NgramLM
+
+SAME = "same"
 
 
 def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> float:
@@ -84,6 +92,70 @@ def score(key: Path, answers: Path, lm: NgramLM) -> dict:
     }
 
 
+def sign_test_p(wins: int, losses: int) -> float:
+    """Two-sided exact sign test: P(a split at least this uneven | each non-tie pair is a fair coin)."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(wins, losses) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def make_pair_sheet(
+    result: dict, first: str, second: str, *, seed: int, sheet: Path, key: Path, size: int | None = None
+) -> int:
+    """Sheet of the pairs whose two outputs differ (id, a, b), and its key; returns the pairs written."""
+    rng = random.Random(seed)
+    one, two = result["examples"][first], result["examples"][second]
+    pairs = [
+        (x["original"], x["label"], x["output"], y["output"])
+        for x, y in zip(one, two, strict=True)
+        if x["original"] == y["original"] and x["output"] != y["output"]
+    ]
+    if size is not None:
+        pairs = rng.sample(pairs, min(size, len(pairs)))
+    rng.shuffle(pairs)
+    keyed = []
+    with sheet.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "a", "b"])
+        for i, (original, label, out_one, out_two) in enumerate(pairs):
+            swap = rng.random() < 0.5
+            a, b = (out_two, out_one) if swap else (out_one, out_two)
+            writer.writerow([i, a, b])
+            keyed.append(
+                {"id": i, "a": second if swap else first, "b": first if swap else second,
+                 "original": original, "label": label, "text_a": a, "text_b": b}
+            )  # fmt: skip
+    key.write_text(json.dumps({"settings": [first, second], "pairs": keyed}, indent=1, ensure_ascii=False))
+    return len(pairs)
+
+
+def score_pairs(key: Path, answers: Path) -> dict:
+    """Wins of each setting (the reader's `a`/`b` mapped back through the key), ties and the sign test."""
+    body = json.loads(key.read_text(encoding="utf-8"))
+    first, second = body["settings"]
+    items = {p["id"]: p for p in body["pairs"]}
+    wins = {first: 0, second: 0}
+    ties = 0
+    with answers.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            choice = row["choice"].strip().lower()
+            if choice == SAME:
+                ties += 1
+            elif choice in ("a", "b"):
+                wins[items[int(row["id"])][choice]] += 1
+            else:
+                raise ValueError(f"answer {row['id']}: choice must be a, b or {SAME}, got {row['choice']!r}")
+    return {
+        "settings": [first, second],
+        "wins": wins,
+        "ties": ties,
+        "rated": ties + sum(wins.values()),
+        "sign_test_p": sign_test_p(wins[first], wins[second]),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.bench.rating", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,7 +170,32 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--answers", required=True, help="CSV with id,fluent (yes/no)")
     s.add_argument("--lm", required=True)
     s.add_argument("--out", default=None)
+    p = sub.add_parser("pairs", help="blind A/B sheet of two settings' rewrites of the same originals")
+    p.add_argument("result", help="JSON written by bench decoding")
+    p.add_argument("--settings", required=True, help="the two settings compared, e.g. default,rep1.5")
+    p.add_argument("--size", type=int, default=None, help="at most this many pairs (default: every one)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sheet", required=True)
+    p.add_argument("--key", required=True)
+    sp = sub.add_parser("score-pairs", help="wins, ties and sign test of the reader's A/B answers")
+    sp.add_argument("--key", required=True)
+    sp.add_argument("--answers", required=True, help="CSV with id,choice (a, b or same)")
+    sp.add_argument("--out", default=None)
     args = parser.parse_args(argv)
+    if args.command == "pairs":
+        first, second = args.settings.split(",")
+        result = json.loads(Path(args.result).read_text(encoding="utf-8"))
+        count = make_pair_sheet(
+            result, first, second, seed=args.seed, sheet=Path(args.sheet), key=Path(args.key), size=args.size
+        )
+        print(f"wrote {count} pairs to {args.sheet} and {args.key}")
+        return 0
+    if args.command == "score-pairs":
+        text = json.dumps(score_pairs(Path(args.key), Path(args.answers)), indent=2)
+        if args.out:
+            Path(args.out).write_text(text + "\n")
+        print(text)
+        return 0
     if args.command == "make":
         records = [r for path in args.records for r in json.loads(Path(path).read_text(encoding="utf-8"))]
         make_sheet(records, size=args.size, seed=args.seed, sheet=Path(args.sheet), key=Path(args.key))

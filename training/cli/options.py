@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from training.defaults import DECODING_KNOBS, TOTAL_STEPS, check_knob
@@ -80,13 +81,11 @@ def sampler_defaults(args, total_steps: int, defaults=None):
     from training.steps import parse_steps
 
     defaults = defaults or SamplerDefaults()
-    return SamplerDefaults(
+    given = {name: getattr(args, name) for name in DECODING_KNOBS}
+    return replace(
+        defaults,
         steps=parse_steps(args.steps, total_steps) if args.steps else defaults.steps,
-        rounds=args.rounds if args.rounds is not None else defaults.rounds,
-        temperature=args.temperature if args.temperature is not None else defaults.temperature,
-        top_k=args.top_k if args.top_k is not None else defaults.top_k,
-        top_p=args.top_p if args.top_p is not None else defaults.top_p,
-        guidance_scale=args.guidance_scale if args.guidance_scale is not None else defaults.guidance_scale,
+        **{name: value for name, value in given.items() if value is not None},
     )
 
 
