@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from training.defaults import DECODING_KNOBS  # imports nothing
+from training.defaults import NO_REPETITION_PENALTY  # imports nothing
 from worker.contracts import AugmentJobResult, Decoding, JobError, Progress
 
 
@@ -178,7 +178,7 @@ class DecodingDefaults(BaseModel):
     top_p: float
     guidance_scale: float
     # checkpoints fitted before the knob existed decode without it
-    repetition_penalty: float = DECODING_KNOBS["repetition_penalty"].default
+    repetition_penalty: float = NO_REPETITION_PENALTY
 
 
 class Defaults(BaseModel):

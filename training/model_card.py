@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from training.defaults import NO_REPETITION_PENALTY
+
 CURVES_FILE = "training-curves.png"
 CARD_FILE = "README.md"
 _COMPONENTS = ("proxy", "generator", "classifier")
@@ -45,7 +47,7 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
         f"- Created: {settings.get('created_at')}; versions {settings.get('versions')}",
         f"- Decoding defaults: steps {sampler.get('steps')}, rounds {sampler.get('rounds')}, temperature "
         f"{sampler.get('temperature')}, top-p {sampler.get('top_p')}, guidance {sampler.get('guidance_scale')}, "
-        f"repetition penalty {sampler.get('repetition_penalty', 1.0)}",
+        f"repetition penalty {sampler.get('repetition_penalty', NO_REPETITION_PENALTY)}",
         "",
         "| component | epochs | last train loss | last validation score |",
         "|---|---|---|---|",

@@ -7,6 +7,7 @@ import torch
 from training.checkpoint import (
     SETTINGS_FILE,
     CheckpointError,
+    CheckpointSettings,
     load_checkpoint,
     read_settings,
     write_checkpoint,
@@ -106,3 +107,12 @@ def test_bad_checkpoints_are_refused_with_a_reason(tiny_checkpoint, tmp_path):
     with pytest.raises(CheckpointError, match="proxy"):
         load_checkpoint(target)
     assert load_checkpoint(target, components=("generator",)).generator is not None
+
+
+def test_a_checkpoint_from_before_the_repetition_penalty_decodes_without_it():
+    from training.defaults import DEFAULT_REPETITION_PENALTY, NO_REPETITION_PENALTY
+
+    body = CheckpointSettings(labels=["a", "b"], base_model="base").to_json()
+    assert CheckpointSettings.from_json(body).sampler.repetition_penalty == DEFAULT_REPETITION_PENALTY
+    del body["sampler"]["repetition_penalty"]  # as written before the knob existed
+    assert CheckpointSettings.from_json(body).sampler.repetition_penalty == NO_REPETITION_PENALTY
