@@ -17,7 +17,7 @@ DEFAULT_TOP_K = 0
 DEFAULT_TOP_P = 0.9
 DEFAULT_GUIDANCE_SCALE = 1.0
 # A token already in the text is twice less likely per copy: blind readers preferred these rewrites to
-# the unpenalised ones in 107 of 183 pairs that differed (sign test p = 0.02; docs/FLUENCY.md), at the same
+# the unpenalised ones in 107 of 183 pairs that differed (sign test p = 0.026; docs/FLUENCY.md), at the same
 # label kept, change and speed. Checkpoints fitted before the knob existed keep 1 (off).
 DEFAULT_REPETITION_PENALTY = 2.0
 NO_REPETITION_PENALTY = 1.0
