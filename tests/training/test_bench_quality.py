@@ -271,3 +271,31 @@ def test_an_interrupted_run_resumes_without_redoing_finished_runs(dataset, tiny_
         resumable_runs(interrupted, replace(config, n=3))
     # more methods or seeds than the earlier run is fine: the earlier records are kept
     assert resumable_runs(interrupted, replace(config, seeds=(0, 1, 2))) == interrupted["runs"]
+
+
+def test_merging_a_seed_split_gives_the_result_of_one_run():
+    """A five-seed result cut into seeds 0-2 and 3-4 (as two processes would write it) merges back into
+    the same runs and summary; different settings or a (seed, method) in both are refused."""
+    import copy
+    import json
+    from pathlib import Path
+
+    from training.bench.quality import merge_results
+
+    whole = json.loads((Path(__file__).parents[2] / "docs/bench/sst2-kshot5-v3.json").read_text())
+    parts = []
+    for seeds in ((0, 1, 2), (3, 4)):
+        part = copy.deepcopy(whole)
+        part["config"]["seeds"] = list(seeds)
+        part["runs"] = [r for r in whole["runs"] if r["seed"] in seeds]
+        parts.append(part)
+    merged = merge_results(parts)
+    assert merged["config"]["seeds"] == [0, 1, 2, 3, 4] and merged["seeds_done"] == [0, 1, 2, 3, 4]
+    assert merged["runs"] == whole["runs"]
+    assert json.loads(json.dumps(merged["summary"])) == whole["summary"]
+    other = copy.deepcopy(parts[1])
+    other["config"]["n"] = 8
+    with pytest.raises(ValueError, match="differ in \\['n'\\]"):
+        merge_results([parts[0], other])
+    with pytest.raises(ValueError, match="more than one result"):
+        merge_results([parts[0], parts[0]])

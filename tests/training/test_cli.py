@@ -330,6 +330,7 @@ def test_each_bench_command_runs_its_own_handler():
         ],
         "fluency-lm": ["--texts", "t", "--out", "o"],
         "report": ["r.json"],
+        "merge": ["a.json", "--out", "o"],
     }
     for name, argv in cases.items():
         args = parser.parse_args(["bench", name, *argv])

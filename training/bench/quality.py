@@ -178,21 +178,58 @@ def _method_line(record: dict) -> str:
     )
 
 
+def _settings_differing(one: dict, other: dict) -> list[str]:
+    """The settings two result configurations differ in, methods and seeds aside (compared as JSON has
+    them: tuples are lists)."""
+
+    def comparable(body: dict) -> dict:
+        return {k: v for k, v in json.loads(json.dumps(body)).items() if k not in ("methods", "seeds")}
+
+    a, b = comparable(one), comparable(other)
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
 def resumable_runs(previous: dict, config: BenchConfig) -> list[dict]:
     """The records of an earlier result that a run of `config` can keep: refused, with the settings
     that differ, unless everything but the methods and seeds is the same."""
-
-    def comparable(body: dict) -> dict:  # as JSON has it (tuples are lists), without methods and seeds
-        return {k: v for k, v in json.loads(json.dumps(body)).items() if k not in ("methods", "seeds")}
-
-    before, now = comparable(previous["config"]), comparable(config.to_dict())
-    differing = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+    differing = _settings_differing(previous["config"], config.to_dict())
     if differing:
         raise ValueError(
             f"cannot resume: the earlier run had other settings for {differing}; "
             "use another --out or the same settings"
         )
     return list(previous["runs"])
+
+
+def merge_results(results: Sequence[dict]) -> dict:
+    """One result from runs of the same settings made apart (seeds split over processes or machines):
+    their records together, the summary computed again. Refused when the settings differ (methods and
+    seeds aside) or when two results hold the same (seed, method)."""
+    if not results:
+        raise ValueError("nothing to merge")
+    first = results[0]["config"]
+    for other in results[1:]:
+        differing = _settings_differing(first, other["config"])
+        if differing:
+            raise ValueError(f"cannot merge: the results differ in {differing}")
+    runs = [r for result in results for r in result["runs"]]
+    pairs = [(r["seed"], r["method"]) for r in runs]
+    repeated = sorted({p for p in pairs if pairs.count(p) > 1})
+    if repeated:
+        raise ValueError(f"cannot merge: (seed, method) {repeated} is in more than one result")
+    methods = list(dict.fromkeys(m for result in results for m in result["config"]["methods"]))
+    seeds = sorted({s for result in results for s in result["config"]["seeds"]})
+    done = set(pairs)
+    return {
+        "config": {**first, "methods": methods, "seeds": seeds},
+        "runs": runs,
+        "summary": summarise(runs, methods),
+        "seeds_done": [s for s in seeds if {(s, m) for m in methods} <= done],
+        "complete": all(result.get("complete") for result in results)
+        and len(done) == len(seeds) * len(methods),
+        "seconds": round(sum(result.get("seconds", 0.0) for result in results), 1),
+        "command": [result.get("command") for result in results],
+    }
 
 
 def _result(config: BenchConfig, runs: list[dict], started: float, *, complete: bool) -> dict:

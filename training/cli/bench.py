@@ -23,6 +23,7 @@ def register(sub) -> None:
     bench_decoding_args.add_decoding(bench).set_defaults(run=_bench_decoding)
     bench_decoding_args.add_fluency_lm(bench).set_defaults(run=_bench_fluency_lm)
     bench_quality_args.add_report(bench).set_defaults(run=_bench_report)
+    bench_quality_args.add_merge(bench).set_defaults(run=_bench_merge)
 
 
 def _bench_mlm(args) -> int:
@@ -53,8 +54,7 @@ def _bench_quality(args) -> int:
 
     from training.bench.methods import METHODS
     from training.bench.quality import resumable_runs, run_quality_bench
-    from training.bench.summary import format_table, write_result
-    from training.bench.verdict import VERDICT_HEADER, verdict_row
+    from training.bench.summary import write_result
 
     if args.methods == "list":
         for name, spec in METHODS.items():
@@ -82,17 +82,35 @@ def _bench_quality(args) -> int:
         config, progress=not args.quiet, on_record=save_partial, done=done, cache_dir=cache
     )
     result["command"] = command
+    _write_quality(result, args.out)
+    return 0
+
+
+def _write_quality(result: dict, out: str) -> None:
+    """Print and write a quality result: its JSON, and beside it a Markdown table with the verdict."""
+    from training.bench.summary import format_table, write_result
+    from training.bench.verdict import VERDICT_HEADER, verdict_row
+
+    config = result["config"]
+    seeds = ",".join(map(str, config["seeds"]))
     table = format_table(result["summary"])
-    table += "\n\n" + VERDICT_HEADER + "\n" + verdict_row(args.setting, result["runs"])
+    table += "\n\n" + VERDICT_HEADER + "\n" + verdict_row(config["setting"], result["runs"])
     header = (
-        f"{Path(args.data).name}, setting {args.setting}, seeds {args.seeds}, base {args.base}, "
-        f"evaluated on {args.test_split}.csv ({result['seconds'] / 60:.1f} min)"
+        f"{Path(config['data_dir']).name}, setting {config['setting']}, seeds {seeds}, base {config['base']}, "
+        f"evaluated on {config['test_split']}.csv ({result['seconds'] / 60:.1f} min)"
     )
     print(header)
     print(table)
-    write_result(result, args.out)
-    Path(args.out).with_suffix(".md").write_text(f"{header}\n\n{table}\n")
-    print(f"wrote {args.out}")
+    write_result(result, out)
+    Path(out).with_suffix(".md").write_text(f"{header}\n\n{table}\n")
+    print(f"wrote {out}")
+
+
+def _bench_merge(args) -> int:
+    from training.bench.quality import merge_results
+
+    merged = merge_results([json.loads(Path(path).read_text()) for path in args.results])
+    _write_quality(merged, args.out)
     return 0
 
 

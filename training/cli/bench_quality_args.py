@@ -79,6 +79,16 @@ def _quality_output_args(q) -> None:
     )
 
 
+def add_merge(bench) -> argparse.ArgumentParser:
+    m = bench.add_parser(
+        "merge",
+        help="one result (JSON and its table) from bench quality runs of the same settings made apart",
+    )
+    m.add_argument("results", nargs="+", help="result JSON files, e.g. one per process of a seed split")
+    m.add_argument("--out", required=True, help="merged result JSON (a Markdown table is written beside it)")
+    return m
+
+
 def add_report(bench) -> argparse.ArgumentParser:
     r = bench.add_parser("report", help="Markdown page (and step-group plot) from result JSON files")
     r.add_argument("results", nargs="+", help="result JSON files written by bench quality")
