@@ -17,6 +17,7 @@ class MethodSpec:
     policy: str = "ge"
     step_group: int | None = None  # None: the configured step range
     guidance: float | None = None  # None: the configured classifier-free guidance scale
+    repetition_penalty: float | None = None  # None: the configured one
     min_label_prob: float = 0.0  # drop pseudo samples the judge finds off-label (beyond the paper)
     options: TrainingOptions = TrainingOptions()  # label confusion, mixup
     rebalance: str | None = None  # embedding-space oversampler applied to the head after training
@@ -70,6 +71,12 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
         ),
         "diffusioncls-cfg2": MethodSpec(
             "DiffusionCLS G/E with classifier-free guidance, scale 2", "diffusion", True, guidance=2.0
+        ),
+        "diffusioncls-norep": MethodSpec(
+            "DiffusionCLS G/E decoded without the repetition penalty (as before 2026-12-02)",
+            "diffusion",
+            True,
+            repetition_penalty=1.0,
         ),
         "diffusioncls-filter": MethodSpec(
             "DiffusionCLS G/E keeping pseudo samples the judge gives the intended label >= 0.5",

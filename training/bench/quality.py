@@ -314,6 +314,8 @@ def _diffusion_source(
         options = replace(options, steps=step_group(spec.step_group, config.schedule.total_steps))
     if spec.guidance is not None:
         options = replace(options, decode=replace(options.decode, guidance_scale=spec.guidance))
+    if spec.repetition_penalty is not None:
+        options = replace(options, decode=replace(options.decode, repetition_penalty=spec.repetition_penalty))
     plan = PseudoPlan(
         policy=spec.policy,
         n=config.n,
