@@ -299,3 +299,22 @@ def test_merging_a_seed_split_gives_the_result_of_one_run():
         merge_results([parts[0], other])
     with pytest.raises(ValueError, match="more than one result"):
         merge_results([parts[0], parts[0]])
+
+
+def test_a_result_from_before_the_repetition_penalty_merges_with_runs_made_without_it():
+    import copy
+    import json
+    from pathlib import Path
+
+    from training.bench.quality import merge_results
+
+    old = json.loads((Path(__file__).parents[2] / "docs/bench/sst2-kshot5-v3.json").read_text())
+    assert "repetition_penalty" not in old["config"]["decode"]["decode"]
+    new = copy.deepcopy(old)
+    new["runs"] = [dict(r, seed=r["seed"] + 10) for r in old["runs"]]
+    new["config"]["seeds"] = [s + 10 for s in old["config"]["seeds"]]
+    new["config"]["decode"]["decode"]["repetition_penalty"] = 1.0  # --repetition-penalty 1
+    assert len(merge_results([old, new])["runs"]) == 2 * len(old["runs"])
+    new["config"]["decode"]["decode"]["repetition_penalty"] = 2.0  # the new default: another setting
+    with pytest.raises(ValueError, match="differ in \\['decode'\\]"):
+        merge_results([old, new])

@@ -36,7 +36,7 @@ from training.classifier import (
 )
 from training.common import resolve_device, resolve_precision
 from training.data import LabelledData, apply_setting, read_labelled, train_val_split
-from training.defaults import PSEUDO_PER_ORIGINAL
+from training.defaults import NO_REPETITION_PENALTY, PSEUDO_PER_ORIGINAL
 from training.generator import GeneratorConfig, ScheduleConfig
 from training.metrics import accuracy, macro_f1
 from training.oversample import rebalance_head
@@ -183,7 +183,10 @@ def _settings_differing(one: dict, other: dict) -> list[str]:
     them: tuples are lists)."""
 
     def comparable(body: dict) -> dict:
-        return {k: v for k, v in json.loads(json.dumps(body)).items() if k not in ("methods", "seeds")}
+        body = json.loads(json.dumps(body))
+        # results written before the repetition penalty existed decoded without it
+        body.get("decode", {}).get("decode", {}).setdefault("repetition_penalty", NO_REPETITION_PENALTY)
+        return {k: v for k, v in body.items() if k not in ("methods", "seeds")}
 
     a, b = comparable(one), comparable(other)
     return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
