@@ -249,7 +249,8 @@ def iterative_decode(
 
     input_ids (B, L) with the original tokens; masked (B, L) bool; uniforms (B, K, L) in [0, 1).
     Each round predicts all still-masked positions, samples each (never the token already written
-    right beside it), and commits the ceil(remaining / rounds_left) most confident; the rest stay
+    right beside it; tokens already elsewhere in the text made `config.repetition_penalty` times less
+    likely per copy), and commits the ceil(remaining / rounds_left) most confident; the rest stay
     masked. Unmasked positions are never written.
     With guidance_scale != 1 the label at `label_position` is swapped for `null_label_id` in a second
     pass and logits = l_uncond + s * (l_cond - l_uncond).
