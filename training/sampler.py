@@ -52,6 +52,9 @@ class DecodeConfig:
 # part of a full sort of a 30k vocabulary (on 2 CPU cores the sorts were a third of a decoding call
 # with the first window alone: rows that are still nearly flat are common in the first rounds).
 NUCLEUS_WINDOWS = (64, 1024)
+# Decoding passes allowed after the K rounds for positions a same-round twin left masked (see
+# drop_same_round_twins); the last of them commits whatever is left.
+EXTRA_PASSES = 4
 
 
 def candidate_distribution(
@@ -183,6 +186,20 @@ def ban_neighbour_repeats(
     return logits
 
 
+def drop_same_round_twins(commit: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """`commit` (B, L) without the later of two neighbours committed in the same round with the same
+    token ("is is", "and and"): the neighbour ban cannot see a token chosen in the same round, so the
+    later one stays masked and is drawn again next round, when its neighbour is written and banned.
+
+    tokens (B, L): the sampled token of each position (any value where not committed)."""
+    twin = commit[:, 1:] & commit[:, :-1] & (tokens[:, 1:] == tokens[:, :-1])
+    if not bool(twin.any()):
+        return commit
+    kept = commit.clone()
+    kept[:, 1:] &= ~twin
+    return kept
+
+
 def penalise_repeats(
     logits: torch.Tensor,
     ids: torch.Tensor,
@@ -263,9 +280,15 @@ def iterative_decode(
     banned_ids = banned.nonzero().flatten()  # (K,)
     ids = torch.where(masked, torch.full_like(input_ids, mask_id), input_ids)  # (B, L)
     still = masked.clone()
-    for r in range(config.rounds):
+    # Passes after the K rounds fill the positions left masked by drop_same_round_twins in the last
+    # round (one pass almost always suffices); the last pass keeps twins so nothing stays masked. K = 1
+    # stays one forward pass (one-shot decoding, chosen for speed), twins and all.
+    passes = config.rounds + (EXTRA_PASSES if config.rounds > 1 else 0)
+    for r in range(passes):
         if not bool(still.any()):
             break
+        rounds_left = max(config.rounds - r, 1)
+        draw = min(r, config.rounds - 1)  # extra passes reuse the last round's uniforms
         positions = still.nonzero()  # (P, 2)
         if guided:
             assert label_position is not None and null_label_id is not None
@@ -287,12 +310,14 @@ def iterative_decode(
         cand, weights = candidate_distribution(
             logits, banned_ids, temperature=config.temperature, top_k=config.top_k, top_p=config.top_p
         )
-        token, confidence = sample_candidates(cand, weights, uniforms[positions[:, 0], r, positions[:, 1]])
+        token, confidence = sample_candidates(cand, weights, uniforms[positions[:, 0], draw, positions[:, 1]])
         conf_grid = torch.full(ids.shape, -math.inf, dtype=confidence.dtype, device=ids.device)
         conf_grid[positions[:, 0], positions[:, 1]] = confidence
         token_grid = torch.zeros_like(ids)
         token_grid[positions[:, 0], positions[:, 1]] = token
-        commit = select_most_confident(conf_grid, commit_counts(still.sum(-1), config.rounds - r)) & still
+        commit = select_most_confident(conf_grid, commit_counts(still.sum(-1), rounds_left)) & still
+        if r < passes - 1:
+            commit = drop_same_round_twins(commit, token_grid)
         ids = torch.where(commit, token_grid, ids)
         still &= ~commit
     return ids

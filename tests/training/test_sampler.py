@@ -8,6 +8,7 @@ from training.sampler import (
     ban_neighbour_repeats,
     candidate_distribution,
     commit_counts,
+    drop_same_round_twins,
     iterative_decode,
     penalise_repeats,
     sample_candidates,
@@ -195,6 +196,60 @@ def test_decode_with_a_repeat_penalty_takes_the_next_best_new_token():
 
     assert decode(1.0) == 4
     assert decode(2.0) == 6  # 2.0 - ln 2 = 1.31 < 1.5
+
+
+def test_same_round_twins_keep_only_the_earlier():
+    commit = torch.tensor([[False, True, True, True, False, True]])
+    tokens = torch.tensor([[0, 5, 5, 5, 6, 6]])  # 5 5 5 committed together; the 6s: one not committed
+    kept = drop_same_round_twins(commit, tokens)
+    assert kept.tolist() == [[False, True, False, False, False, True]]
+    assert drop_same_round_twins(commit, torch.arange(6)[None]) is commit  # no twins: unchanged
+
+
+def test_decode_draws_a_same_round_twin_again_beside_its_written_neighbour():
+    table = torch.full((6, 8), -10.0)
+    table[1, 5] = table[2, 5] = 10.0  # positions 1 and 2 both want token 5, surely: same round
+    table[2, 6] = 5.0  # position 2's next choice
+    table[3, 7] = table[4, 3] = 1.0  # positions 3 and 4: tokens of their own
+    fn = RecordingLogits(table)
+    ids = torch.tensor([[1, 0, 0, 0, 0, 2]])
+    masked = torch.tensor([[False, True, True, True, True, False]])
+    out = iterative_decode(
+        fn,
+        ids,
+        torch.ones_like(ids),
+        masked=masked,
+        uniforms=torch.full((1, 2, 6), 0.5),
+        banned=torch.zeros(8, dtype=torch.bool),
+        config=DecodeConfig(rounds=2, temperature=0.0, repetition_penalty=1.0),
+        mask_id=0,
+    )
+    # round 1 commits two positions, 1 and 2, both with 5: position 2 waits; round 2 fills 2, 3 and 4
+    assert fn.calls == [4, 3]
+    assert out[0, 1:3].tolist() == [5, 6]
+
+
+def test_a_twin_in_the_last_round_takes_one_pass_more_and_nothing_stays_masked():
+    # Sampled at T = 1 (greedy gives every position confidence 1, and ties go to the earlier one)
+    table = torch.full((6, 8), -10.0)
+    table[1, 5] = table[4, 4] = 20.0  # round 1 commits positions 1 and 4, the surest
+    table[2, 6] = 3.0  # then 2 and 3 together in the last round, both drawing 6 at u = 0.5
+    table[3, 6], table[3, 7] = 3.0, 2.5  # position 3: 6 (p 0.62) or 7
+    fn = RecordingLogits(table)
+    ids = torch.tensor([[1, 0, 0, 0, 0, 2]])
+    masked = torch.tensor([[False, True, True, True, True, False]])
+    out = iterative_decode(
+        fn,
+        ids,
+        torch.ones_like(ids),
+        masked=masked,
+        uniforms=torch.full((1, 2, 6), 0.5),
+        banned=torch.zeros(8, dtype=torch.bool),
+        config=DecodeConfig(rounds=2, temperature=1.0, top_p=1.0, repetition_penalty=1.0),
+        mask_id=0,
+    )
+    assert fn.calls == [4, 2, 1]
+    assert out[0].tolist() == [1, 5, 6, 7, 4, 2]
 
 
 def test_decode_never_repeats_the_token_beside_it():
