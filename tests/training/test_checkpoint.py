@@ -110,9 +110,13 @@ def test_bad_checkpoints_are_refused_with_a_reason(tiny_checkpoint, tmp_path):
 
 
 def test_a_checkpoint_from_before_the_repetition_penalty_decodes_without_it():
-    from training.defaults import DEFAULT_REPETITION_PENALTY, NO_REPETITION_PENALTY
+    from training.checkpoint import SamplerDefaults
+    from training.defaults import NO_REPETITION_PENALTY
 
-    body = CheckpointSettings(labels=["a", "b"], base_model="base").to_json()
-    assert CheckpointSettings.from_json(body).sampler.repetition_penalty == DEFAULT_REPETITION_PENALTY
+    settings = CheckpointSettings(
+        labels=["a", "b"], base_model="base", sampler=SamplerDefaults(repetition_penalty=3.0)
+    )
+    body = settings.to_json()
+    assert CheckpointSettings.from_json(body).sampler.repetition_penalty == 3.0
     del body["sampler"]["repetition_penalty"]  # as written before the knob existed
     assert CheckpointSettings.from_json(body).sampler.repetition_penalty == NO_REPETITION_PENALTY

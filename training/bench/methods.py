@@ -73,10 +73,13 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
             "DiffusionCLS G/E with classifier-free guidance, scale 2", "diffusion", True, guidance=2.0
         ),
         "diffusioncls-norep": MethodSpec(
-            "DiffusionCLS G/E decoded without the repetition penalty (as before 2026-12-02)",
+            "DiffusionCLS G/E decoded without the repetition penalty, whatever the configured one",
             "diffusion",
             True,
             repetition_penalty=1.0,
+        ),
+        "diffusioncls-rep2": MethodSpec(
+            "DiffusionCLS G/E decoded with repetition penalty 2", "diffusion", True, repetition_penalty=2.0
         ),
         "diffusioncls-filter": MethodSpec(
             "DiffusionCLS G/E keeping pseudo samples the judge gives the intended label >= 0.5",
