@@ -291,6 +291,12 @@ def test_merging_a_seed_split_gives_the_result_of_one_run():
         parts.append(part)
     merged = merge_results(parts)
     assert merged["config"]["seeds"] == [0, 1, 2, 3, 4] and merged["seeds_done"] == [0, 1, 2, 3, 4]
+    assert merged["complete"]
+    parts[0]["complete"] = False  # e.g. stopped before a seed another part ran: the whole is complete
+    assert merge_results(parts)["complete"]
+    short = copy.deepcopy(parts[0])
+    short["config"]["seeds"] = [0, 1, 2, 3]  # asked for seed 3, has no run of it
+    assert not merge_results([short])["complete"]
     assert merged["runs"] == whole["runs"]
     assert json.loads(json.dumps(merged["summary"])) == whole["summary"]
     other = copy.deepcopy(parts[1])
