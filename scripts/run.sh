@@ -9,6 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TRAIN=${1:-data/sample/train.csv}
 BASE=${2:-${BASE_MODEL:-}}
+# What this run asked for explicitly (an existing checkpoint is checked against these only)
+ASKED_TRAIN=${1:-}
+ASKED_BASE=$BASE
 [ -f "$TRAIN" ] || { echo "error: $TRAIN does not exist (give a text,label CSV/TSV/JSONL)" >&2; exit 2; }
 NAME=$(basename "$TRAIN")
 NAME=${NAME%.*}
@@ -28,8 +31,8 @@ if [ ! -f "$CKPT/diffusioncls.json" ]; then
     python -m training fit --train "$TRAIN" --base "$BASE" --out "$CKPT"
 else
     # An existing checkpoint is served as it is: say what it was fitted on, and refuse when this run
-    # asked for other data or another base, rather than serving the old one silently.
-    python - "$CKPT" "$TRAIN" "$BASE" <<'PY' || exit 2
+    # explicitly asked for other data or another base, rather than serving the old one silently.
+    python - "$CKPT" "$ASKED_TRAIN" "$ASKED_BASE" <<'PY' || exit 2
 import json, os, sys
 ckpt, train, base = sys.argv[1:]
 body = json.load(open(os.path.join(ckpt, "diffusioncls.json")))
@@ -37,7 +40,7 @@ was_train, was_base = body.get("data", {}).get("source", "?"), body.get("base_mo
 def same(a, b):
     return a == b or (os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b))
 for what, asked, was in (("data", train, was_train), ("base", base, was_base)):
-    if not same(asked, was):
+    if asked and not same(asked, was):  # empty: not asked for, the checkpoint's is fine
         sys.exit(f"error: this run asks for {what} {asked} but {ckpt} was fitted on {was}: delete "
                  f"{ckpt} to fit it again, or set CHECKPOINT_DIR to another folder")
 print(f"== fit: skipped, {ckpt} exists (fitted on {was_train} with base {was_base})")

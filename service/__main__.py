@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 USAGE = """usage: python -m service [--help]
 
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         read_checkpoint_info(settings.checkpoint_dir)
     except ValidationError as err:
         print(f"service: bad settings:\n{describe_settings_error(err)}", file=sys.stderr)
+        return 2
+    except SettingsError as err:  # a value pydantic-settings cannot even parse (a list that is not JSON)
+        print(f"service: bad settings: {err}", file=sys.stderr)
         return 2
     except CheckpointInfoError as err:
         print(f"service: {err}", file=sys.stderr)

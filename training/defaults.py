@@ -63,7 +63,8 @@ DECODING_KNOBS = {
         1.0,
         100.0,
         default=DEFAULT_REPETITION_PENALTY,
-        help="a token already in the text is this many times less likely, once per copy (1 = off)",
+        help="a token already in the text has its probability divided by this per copy, before "
+        "temperature (1 = off)",
     ),
 }
 

@@ -38,7 +38,8 @@ class DecodeConfig:
     top_p: float = DEFAULT_TOP_P  # 1 = no nucleus cut
     # 1 = conditional only; s != 1 adds a null-label pass (CFG)
     guidance_scale: float = DEFAULT_GUIDANCE_SCALE
-    # r > 1 divides the probability of each token already in the text by r per copy (1 = off)
+    # r > 1 divides the probability of each token already in the text by r per copy, before the
+    # temperature (so by r ** (1 / T) as sampled); 1 = off
     repetition_penalty: float = DEFAULT_REPETITION_PENALTY
 
     def __post_init__(self) -> None:
@@ -189,7 +190,8 @@ def ban_neighbour_repeats(
 def drop_same_round_twins(commit: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """`commit` (B, L) without the later of two neighbours committed in the same round with the same
     token ("is is", "and and"): the neighbour ban cannot see a token chosen in the same round, so the
-    later one stays masked and is drawn again next round, when its neighbour is written and banned.
+    later one stays masked and is sampled again next round, when its neighbour is written and banned
+    (after the K rounds, with the last round's uniform: it then mostly takes the next candidate).
 
     tokens (B, L): the sampled token of each position (any value where not committed)."""
     twin = commit[:, 1:] & commit[:, :-1] & (tokens[:, 1:] == tokens[:, :-1])
@@ -215,7 +217,8 @@ def penalise_repeats(
     logits (P, V) at `positions` (P, 2) of ids (B, L); still (B, L) marks the positions not yet
     written; attention_mask (B, L). Parallel filling writes one content word into several far-apart
     slots ("the christmas festival had christmas, christmas"), which the neighbour ban cannot see.
-    Subtracting log(penalty) from a logit divides that token's unnormalised probability by `penalty`.
+    Subtracting log(penalty) from a logit divides that token's unnormalised probability by `penalty`
+    before the temperature: sampled at temperature T, by penalty ** (1 / T) (2.7 for 2 at T = 0.7).
     Special tokens count too but are banned anyway; the cost is P x L, not P x V.
     """
     if penalty == 1.0:
@@ -262,7 +265,8 @@ def iterative_decode(
     label_position: int | None = None,
     null_label_id: int | None = None,
 ) -> torch.Tensor:
-    """Fill every masked position in `config.rounds` rounds; return the new ids (B, L).
+    """Fill every masked position in `config.rounds` rounds (plus up to EXTRA_PASSES when a same-round
+    twin is left masked in the last one, see drop_same_round_twins); return the new ids (B, L).
 
     input_ids (B, L) with the original tokens; masked (B, L) bool; uniforms (B, K, L) in [0, 1).
     Each round predicts all still-masked positions, samples each (never the token already written

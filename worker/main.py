@@ -11,6 +11,7 @@ import logging
 import sys
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 USAGE = """usage: python -m worker [--help]
 
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = WorkerSettings()
     except ValidationError as err:
         print(f"worker: bad settings:\n{describe_settings_error(err)}", file=sys.stderr)
+        return 2
+    except SettingsError as err:  # a value pydantic-settings cannot even parse (a list that is not JSON)
+        print(f"worker: bad settings: {err}", file=sys.stderr)
         return 2
     from worker.logs import configure_logging
 

@@ -18,7 +18,9 @@ class WorkerSettings(BaseSettings):
     )
 
     redis_url: str | None = Field(
-        None, description="redis://host:port/db; unset = embedded mode (service only)"
+        None,
+        description="redis://host:port/db of the job queue; the worker needs it, the service without it "
+        "runs jobs itself (embedded mode)",
     )
     queue_name: str = Field(DEFAULT_QUEUE, min_length=1, max_length=64)
     checkpoint_dir: Path = Field(

@@ -76,3 +76,10 @@ def test_report_marks_a_partial_run_and_how_the_epoch_was_chosen(tmp_path):
     text = render(load_results([tmp_path / "partial.json"]), tmp_path / "R.md").read_text()
     assert "seeds 0, 1 (partial: the run was stopped before the rest of 0, 1, 2)" in text
     assert "every epoch trained, the last weights kept" in text
+
+
+def test_commands_of_a_merged_result_are_listed_one_per_line():
+    from training.bench.report import _commands
+
+    assert _commands("python -m training bench quality --a") == ["python -m training bench quality --a"]
+    assert _commands(["c1", ["c2", "c3"], None]) == ["c1", "c2", "c3"]

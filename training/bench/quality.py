@@ -232,7 +232,7 @@ def merge_results(results: Sequence[dict]) -> dict:
         # its last seed, which another one ran, leaves an incomplete part but a complete whole
         "complete": len(done) == len(seeds) * len(methods),
         "seconds": round(sum(result.get("seconds", 0.0) for result in results), 1),
-        "command": [result.get("command") for result in results],
+        "command": [result.get("command") for result in results],  # nested when a part was merged
     }
 
 

@@ -72,7 +72,8 @@ def render(results: Sequence[dict], out: str | Path, intro: str = "") -> Path:
             f"n = {config['n']} pseudo samples per original; total {result['seconds'] / 60:.0f} min on this CPU."
         )
         if result.get("command"):
-            lines += ["", "```bash", result["command"], "```"]
+            # a result of `bench merge` has its parts' commands (themselves lists when merged again)
+            lines += ["", "```bash", *_commands(result["command"]), "```"]
         lines += ["", format_table(result["summary"]), ""]
         points = sweep_points(result)
         if len(points) >= 2:
@@ -86,3 +87,10 @@ def render(results: Sequence[dict], out: str | Path, intro: str = "") -> Path:
             lines += [f"![step-group sweep]({name})", ""]
     out.write_text("\n".join(lines))
     return out
+
+
+def _commands(command) -> list[str]:
+    """The command lines of a result: one string, or the nested lists of merged results."""
+    if isinstance(command, str):
+        return [command]
+    return [line for part in command if part for line in _commands(part)]

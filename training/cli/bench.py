@@ -99,11 +99,7 @@ def _write_quality(result: dict, out: str) -> None:
         f"{Path(config['data_dir']).name}, setting {config['setting']}, seeds {seeds}, base {config['base']}, "
         f"evaluated on {config['test_split']}.csv ({result['seconds'] / 60:.1f} min"
         # a merged result's time is its parts' added up, which ran side by side
-        + (
-            f" in {len(result['command'])} parts added up)"
-            if isinstance(result.get("command"), list)
-            else ")"
-        )
+        + (" in parts, added up)" if isinstance(result.get("command"), list) else ")")
     )
     print(header)
     print(table)
