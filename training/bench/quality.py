@@ -230,7 +230,7 @@ def merge_results(results: Sequence[dict]) -> dict:
         "seeds_done": [s for s in seeds if {(s, m) for m in methods} <= done],
         # complete when every (seed, method) is there, whichever part ran it: a process stopped before
         # its last seed, which another one ran, leaves an incomplete part but a complete whole
-        "complete": len(done) == len(seeds) * len(methods),
+        "complete": {(s, m) for s in seeds for m in methods} <= done,
         "seconds": round(sum(result.get("seconds", 0.0) for result in results), 1),
         "command": [result.get("command") for result in results],  # nested when a part was merged
     }
