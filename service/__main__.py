@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
-
 USAGE = """usage: python -m service [--help]
 
 Serves the API (/augment, /jobs, /classify, the playground at /) with uvicorn on HOST:PORT: embedded
@@ -17,27 +14,15 @@ mode (jobs run in this process) without REDIS_URL, Redis mode (jobs go to `pytho
 def main(argv: list[str] | None = None) -> int:
     from service.settings import Settings
     from worker.checkpoint_info import CheckpointInfoError, read_checkpoint_info
-    from worker.settings import describe_settings_error, settings_help
+    from worker.settings import settings_from_environment
 
-    argv = sys.argv[1:] if argv is None else argv
-    if argv:
-        if argv[0] in ("-h", "--help"):
-            print(settings_help(Settings, USAGE))
-            return 0
-        print(
-            f"service: takes no arguments (settings come from the environment; see --help): {argv[0]}",
-            file=sys.stderr,
-        )
-        return 2
+    settings, code = settings_from_environment(
+        Settings, "service", USAGE, sys.argv[1:] if argv is None else argv
+    )
+    if settings is None:
+        return code
     try:
-        settings = Settings()
         read_checkpoint_info(settings.checkpoint_dir)
-    except ValidationError as err:
-        print(f"service: bad settings:\n{describe_settings_error(err)}", file=sys.stderr)
-        return 2
-    except SettingsError as err:  # a value pydantic-settings cannot even parse (a list that is not JSON)
-        print(f"service: bad settings: {err}", file=sys.stderr)
-        return 2
     except CheckpointInfoError as err:
         print(f"service: {err}", file=sys.stderr)
         return 2

@@ -10,9 +10,6 @@ import importlib
 import logging
 import sys
 
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
-
 USAGE = """usage: python -m worker [--help]
 
 Loads the checkpoint once, then runs augmentation jobs from the Redis queue QUEUE_NAME at REDIS_URL
@@ -20,26 +17,13 @@ Loads the checkpoint once, then runs augmentation jobs from the Redis queue QUEU
 
 
 def main(argv: list[str] | None = None) -> int:
-    from worker.settings import WorkerSettings, describe_settings_error, settings_help
+    from worker.settings import WorkerSettings, settings_from_environment
 
-    argv = sys.argv[1:] if argv is None else argv
-    if argv:
-        if argv[0] in ("-h", "--help"):
-            print(settings_help(WorkerSettings, USAGE))
-            return 0
-        print(
-            f"worker: takes no arguments (settings come from the environment; see --help): {argv[0]}",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        settings = WorkerSettings()
-    except ValidationError as err:
-        print(f"worker: bad settings:\n{describe_settings_error(err)}", file=sys.stderr)
-        return 2
-    except SettingsError as err:  # a value pydantic-settings cannot even parse (a list that is not JSON)
-        print(f"worker: bad settings: {err}", file=sys.stderr)
-        return 2
+    settings, code = settings_from_environment(
+        WorkerSettings, "worker", USAGE, sys.argv[1:] if argv is None else argv
+    )
+    if settings is None:
+        return code
     from worker.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)

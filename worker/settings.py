@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from worker.contracts import DEFAULT_QUEUE
 
@@ -66,6 +67,9 @@ class WorkerSettings(BaseSettings):
         return value
 
 
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
 def settings_help(settings: type[BaseSettings], usage: str) -> str:
     """`--help` of an entry point configured by the environment: `usage`, then every variable with
     its default and what it does."""
@@ -84,3 +88,26 @@ def describe_settings_error(err: ValidationError) -> str:
         name = ".".join(str(part) for part in problem["loc"]).upper() or "settings"
         lines.append(f"  {name}: {problem['msg']}")
     return "\n".join(lines)
+
+
+def settings_from_environment(
+    settings: type[SettingsT], prog: str, usage: str, argv: list[str]
+) -> tuple[SettingsT | None, int]:
+    """The start of an entry point configured by the environment: (its settings, 0), or (None, the
+    exit code) after `--help` (0), an argument (2) or a refused setting (2), each said on the way."""
+    if argv:
+        if argv[0] in ("-h", "--help"):
+            print(settings_help(settings, usage))
+            return None, 0
+        print(
+            f"{prog}: takes no arguments (settings come from the environment; see --help): {argv[0]}",
+            file=sys.stderr,
+        )
+        return None, 2
+    try:
+        return settings(), 0
+    except ValidationError as err:
+        print(f"{prog}: bad settings:\n{describe_settings_error(err)}", file=sys.stderr)
+    except SettingsError as err:  # a value pydantic-settings cannot even parse (a list that is not JSON)
+        print(f"{prog}: bad settings: {err}", file=sys.stderr)
+    return None, 2
