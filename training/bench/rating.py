@@ -191,22 +191,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {count} pairs to {args.sheet} and {args.key}")
         return 0
     if args.command == "score-pairs":
-        text = json.dumps(score_pairs(Path(args.key), Path(args.answers)), indent=2)
-        if args.out:
-            Path(args.out).write_text(text + "\n")
-        print(text)
+        _report(score_pairs(Path(args.key), Path(args.answers)), args.out)
         return 0
     if args.command == "make":
         records = [r for path in args.records for r in json.loads(Path(path).read_text(encoding="utf-8"))]
         make_sheet(records, size=args.size, seed=args.seed, sheet=Path(args.sheet), key=Path(args.key))
         print(f"wrote {args.sheet} and {args.key}")
         return 0
-    result = score(Path(args.key), Path(args.answers), NgramLM.load(args.lm))
-    text = json.dumps(result, indent=2)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    print(text)
+    _report(score(Path(args.key), Path(args.answers), NgramLM.load(args.lm)), args.out)
     return 0
+
+
+def _report(result: dict, out: str | None) -> None:
+    """Print a score as JSON, and write it to `out` when given."""
+    text = json.dumps(result, indent=2)
+    if out:
+        Path(out).write_text(text + "\n")
+    print(text)
 
 
 if __name__ == "__main__":
