@@ -121,6 +121,21 @@ class RecordingLogits:
         return self.table[positions[:, 1]]
 
 
+def decode_table(fn: RecordingLogits, ids, masked, config: DecodeConfig, *, mask_id: int):
+    """iterative_decode of one chain over a fixed logit table: every position attended, no token
+    banned, the uniform 0.5 in every round."""
+    return iterative_decode(
+        fn,
+        ids,
+        torch.ones_like(ids),
+        masked=masked,
+        uniforms=torch.full((1, config.rounds, ids.shape[1]), 0.5),
+        banned=torch.zeros(fn.table.shape[1], dtype=torch.bool),
+        config=config,
+        mask_id=mask_id,
+    )
+
+
 def test_decode_commits_most_confident_first_and_fills_everything():
     table = torch.full((5, 6), -10.0)
     # Position 1 is very sure of token 3, position 2 fairly sure of 4, position 3 unsure of 5.
@@ -128,16 +143,7 @@ def test_decode_commits_most_confident_first_and_fills_everything():
     fn = RecordingLogits(table)
     ids = torch.tensor([[1, 2, 2, 2, 0]])
     masked = torch.tensor([[False, True, True, True, False]])
-    out = iterative_decode(
-        fn,
-        ids,
-        torch.ones_like(ids),
-        masked=masked,
-        uniforms=torch.full((1, 2, 5), 0.5),
-        banned=torch.zeros(6, dtype=torch.bool),
-        config=DecodeConfig(rounds=2, temperature=0.0),
-        mask_id=2,
-    )
+    out = decode_table(fn, ids, masked, DecodeConfig(rounds=2, temperature=0.0), mask_id=2)
     assert out.tolist() == [[1, 3, 4, 5, 0]]
     assert fn.calls == [3, 1]  # round 1 commits ceil(3/2) = 2, round 2 the last one
 
@@ -183,14 +189,11 @@ def test_decode_with_a_repeat_penalty_takes_the_next_best_new_token():
     masked = torch.tensor([[False, False, False, True, False, False]])
 
     def decode(penalty):
-        return iterative_decode(
+        return decode_table(
             RecordingLogits(table),
             ids,
-            torch.ones_like(ids),
-            masked=masked,
-            uniforms=torch.full((1, 1, 6), 0.5),
-            banned=torch.zeros(7, dtype=torch.bool),
-            config=DecodeConfig(rounds=1, temperature=0.0, repetition_penalty=penalty),
+            masked,
+            DecodeConfig(rounds=1, temperature=0.0, repetition_penalty=penalty),
             mask_id=0,
         )[0, 3].item()
 
@@ -214,15 +217,8 @@ def test_decode_draws_a_same_round_twin_again_beside_its_written_neighbour():
     fn = RecordingLogits(table)
     ids = torch.tensor([[1, 0, 0, 0, 0, 2]])
     masked = torch.tensor([[False, True, True, True, True, False]])
-    out = iterative_decode(
-        fn,
-        ids,
-        torch.ones_like(ids),
-        masked=masked,
-        uniforms=torch.full((1, 2, 6), 0.5),
-        banned=torch.zeros(8, dtype=torch.bool),
-        config=DecodeConfig(rounds=2, temperature=0.0, repetition_penalty=1.0),
-        mask_id=0,
+    out = decode_table(
+        fn, ids, masked, DecodeConfig(rounds=2, temperature=0.0, repetition_penalty=1.0), mask_id=0
     )
     # round 1 commits two positions, 1 and 2, both with 5: position 2 waits; round 2 fills 2, 3 and 4
     assert fn.calls == [4, 3]
@@ -238,15 +234,8 @@ def test_a_twin_in_the_last_round_takes_one_pass_more_and_nothing_stays_masked()
     fn = RecordingLogits(table)
     ids = torch.tensor([[1, 0, 0, 0, 0, 2]])
     masked = torch.tensor([[False, True, True, True, True, False]])
-    out = iterative_decode(
-        fn,
-        ids,
-        torch.ones_like(ids),
-        masked=masked,
-        uniforms=torch.full((1, 2, 6), 0.5),
-        banned=torch.zeros(8, dtype=torch.bool),
-        config=DecodeConfig(rounds=2, temperature=1.0, top_p=1.0, repetition_penalty=1.0),
-        mask_id=0,
+    out = decode_table(
+        fn, ids, masked, DecodeConfig(rounds=2, temperature=1.0, top_p=1.0, repetition_penalty=1.0), mask_id=0
     )
     assert fn.calls == [4, 2, 1]
     assert out[0].tolist() == [1, 5, 6, 7, 4, 2]
@@ -258,15 +247,8 @@ def test_decode_never_repeats_the_token_beside_it():
     table[2, 5] = 5.0  # its next choice
     ids = torch.tensor([[1, 3, 2, 4, 0]])
     masked = torch.tensor([[False, False, True, False, False]])
-    out = iterative_decode(
-        RecordingLogits(table),
-        ids,
-        torch.ones_like(ids),
-        masked=masked,
-        uniforms=torch.full((1, 1, 5), 0.5),
-        banned=torch.zeros(6, dtype=torch.bool),
-        config=DecodeConfig(rounds=1, temperature=0.0),
-        mask_id=2,
+    out = decode_table(
+        RecordingLogits(table), ids, masked, DecodeConfig(rounds=1, temperature=0.0), mask_id=2
     )
     assert out.tolist() == [[1, 3, 5, 4, 0]]
 
