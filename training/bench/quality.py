@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -217,7 +218,7 @@ def merge_results(results: Sequence[dict]) -> dict:
             raise ValueError(f"cannot merge: the results differ in {differing}")
     runs = [r for result in results for r in result["runs"]]
     pairs = [(r["seed"], r["method"]) for r in runs]
-    repeated = sorted({p for p in pairs if pairs.count(p) > 1})
+    repeated = sorted(p for p, count in Counter(pairs).items() if count > 1)
     if repeated:
         raise ValueError(f"cannot merge: (seed, method) {repeated} is in more than one result")
     methods = list(dict.fromkeys(m for result in results for m in result["config"]["methods"]))
