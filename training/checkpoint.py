@@ -33,7 +33,7 @@ from training.checkpoint_format import (
     read_settings_file,
 )
 from training.common import library_versions
-from training.defaults import DEFAULT_STEPS, NO_REPETITION_PENALTY, NO_WORD_LM_WEIGHT
+from training.defaults import DEFAULT_STEPS, NO_REPETITION_PENALTY
 from training.generator import LABEL_POSITION, NULL_LABEL_TOKEN, PREFIX_LENGTH, ScheduleConfig, label_token
 from training.model_card import CARD_FILE, CURVES_FILE, model_card
 from training.sampler import DecodeConfig
@@ -50,7 +50,6 @@ class SamplerDefaults:
     top_p: float = DecodeConfig.top_p
     guidance_scale: float = DecodeConfig.guidance_scale
     repetition_penalty: float = DecodeConfig.repetition_penalty
-    word_lm_weight: float = DecodeConfig.word_lm_weight
 
 
 @dataclass
@@ -92,11 +91,7 @@ class CheckpointSettings:
     def from_json(body: dict[str, Any]) -> CheckpointSettings:
         """The settings of a body that `read_settings_file` has checked."""
         # A checkpoint fitted before the knob existed decodes as it always did: without the penalty.
-        sampler = {
-            "repetition_penalty": NO_REPETITION_PENALTY,
-            "word_lm_weight": NO_WORD_LM_WEIGHT,
-            **body["sampler"],
-        }
+        sampler = {"repetition_penalty": NO_REPETITION_PENALTY, **body["sampler"]}
         sampler["steps"] = tuple(sampler["steps"])
         return CheckpointSettings(
             labels=list(body["labels"]),

@@ -23,8 +23,6 @@ DEFAULT_GUIDANCE_SCALE = 1.0
 # (docs/FLUENCY.md, docs/RESULTS.md).
 DEFAULT_REPETITION_PENALTY = 1.0
 NO_REPETITION_PENALTY = 1.0  # what checkpoints fitted before the knob existed decode with
-DEFAULT_WORD_LM_WEIGHT = 0.0
-NO_WORD_LM_WEIGHT = 0.0  # what checkpoints fitted before the knob existed decode with
 
 
 class Knob:
@@ -67,14 +65,6 @@ DECODING_KNOBS = {
         default=DEFAULT_REPETITION_PENALTY,
         help="a token already in the text has its probability divided by this per copy, before "
         "temperature (1 = off)",
-    ),
-    "word_lm_weight": Knob(
-        float,
-        0.0,
-        10.0,
-        default=DEFAULT_WORD_LM_WEIGHT,
-        help="weight of the word trigram model fused into each choice of a token, where the "
-        "checkpoint has one (0 = off)",
     ),
 }
 

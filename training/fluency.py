@@ -39,30 +39,23 @@ class NgramLM:
     # trigrams (u, v, w): sorted packed keys and counts
     tri_keys: np.ndarray
     tri_counts: np.ndarray
-    # trigram contexts (u, v): sorted keys, total count, and the weight of the bigram level in them
-    # (DISCOUNT * distinct followers / total, plus the mass of trigrams pruned away)
+    # trigram contexts (u, v): sorted keys, total count, distinct followers
     ctx3_keys: np.ndarray
     ctx3_total: np.ndarray
-    ctx3_backoff: np.ndarray
+    ctx3_types: np.ndarray
     # bigrams (v, w) by continuation count (distinct u before them)
     bi_keys: np.ndarray
     bi_cont: np.ndarray
-    # bigram contexts v: total continuation count, and the weight of the unigram level in them
+    # bigram contexts v: total continuation count, distinct followers
     ctx2_total: np.ndarray  # (size,)
-    ctx2_backoff: np.ndarray  # (size,)
+    ctx2_types: np.ndarray  # (size,)
     # unigram continuation counts (distinct v before w) and their total
     uni_cont: np.ndarray  # (size,)
     uni_total: int
 
     # ------------------------------------------------------------------------------------------
     @classmethod
-    def train(
-        cls, texts: Iterable[str], min_count: int = 2, max_vocab: int = 200_000, min_ngram_count: int = 1
-    ) -> NgramLM:
-        """min_count: a word seen fewer times is UNK. min_ngram_count: trigrams seen fewer times, and
-        bigrams after fewer distinct words, are not stored (their probability comes from the level
-        below, whose weight takes their mass, so every distribution still sums to 1): a smaller model
-        for shipping."""
+    def train(cls, texts: Iterable[str], min_count: int = 2, max_vocab: int = 200_000) -> NgramLM:
         sentences = [words(t) for t in texts]
         counts = Counter(w for s in sentences for w in s)
         kept = [w for w, c in counts.most_common(max_vocab) if c >= min_count]
@@ -77,40 +70,27 @@ class NgramLM:
         ctx3 = tri_keys // size
         ctx3_keys, inverse = np.unique(ctx3, return_inverse=True)
         ctx3_total = np.bincount(inverse, weights=tri_counts).astype(np.int64)
+        ctx3_types = np.bincount(inverse).astype(np.int64)
         bi = tri_keys % (size * size)  # (v, w) of every distinct trigram: one per distinct u
         bi_keys, bi_cont = np.unique(bi, return_counts=True)
         bv, bw = bi_keys // size, bi_keys % size
         ctx2_total = np.bincount(bv, weights=bi_cont, minlength=size).astype(np.int64)
+        ctx2_types = np.bincount(bv, minlength=size).astype(np.int64)
         uni_cont = np.bincount(bw, minlength=size).astype(np.int64)
-        uni_total = int(len(bi_keys))
-        # P(w | u, v) = max(c - D, 0) / total + backoff * P(w | v) over the stored trigrams: backoff is
-        # 1 - their discounted mass (D * distinct followers / total when nothing is pruned); the same
-        # one level down.
-        kept = tri_counts >= min_ngram_count
-        discounted = np.bincount(inverse[kept], weights=tri_counts[kept] - DISCOUNT, minlength=len(ctx3_keys))
-        ctx3_backoff = 1.0 - discounted / ctx3_total
-        tri_keys, tri_counts = tri_keys[kept], tri_counts[kept]
-        # A context whose trigrams were all pruned gives P(w | v) exactly as an unknown context does.
-        used = ctx3_backoff < 1.0
-        ctx3_keys, ctx3_total, ctx3_backoff = ctx3_keys[used], ctx3_total[used], ctx3_backoff[used]
-        kept = bi_cont >= min_ngram_count
-        discounted = np.bincount(bv[kept], weights=bi_cont[kept] - DISCOUNT, minlength=size)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ctx2_backoff = np.where(ctx2_total > 0, 1.0 - discounted / ctx2_total, 1.0)
         return cls(
             vocab,
             size,
             tri_keys=tri_keys,
-            tri_counts=tri_counts.astype(np.int32),
+            tri_counts=tri_counts.astype(np.int64),
             ctx3_keys=ctx3_keys,
-            ctx3_total=ctx3_total.astype(np.int32),
-            ctx3_backoff=ctx3_backoff.astype(np.float32),
-            bi_keys=bi_keys[kept],
-            bi_cont=bi_cont[kept].astype(np.int32),
+            ctx3_total=ctx3_total,
+            ctx3_types=ctx3_types,
+            bi_keys=bi_keys,
+            bi_cont=bi_cont.astype(np.int64),
             ctx2_total=ctx2_total,
-            ctx2_backoff=ctx2_backoff,
+            ctx2_types=ctx2_types,
             uni_cont=uni_cont,
-            uni_total=uni_total,
+            uni_total=int(len(bi_keys)),
         )
 
     @staticmethod
@@ -121,8 +101,6 @@ class NgramLM:
     @staticmethod
     def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
         """values[key] for each query key, 0 where the key is absent."""
-        if len(keys) == 0:
-            return np.zeros(query.shape, dtype=values.dtype)
         at = np.searchsorted(keys, query)
         at = np.minimum(at, len(keys) - 1)
         found = keys[at] == query
@@ -135,16 +113,6 @@ class NgramLM:
 
     def probs(self, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
         """P(w | u, v) for id arrays of one shape; sums to 1 over w for every context."""
-        return self._orders(u, v, w)[2]
-
-    def probs_known(self, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """P(w | u, v) where a context id of -1 is unknown: P(w | v) where u is, P(w) where v is
-        (the lower orders of the same interpolated model)."""
-        p1, p2, p3 = self._orders(np.maximum(u, 0), np.maximum(v, 0), w)
-        return np.where(v < 0, p1, np.where(u < 0, p2, p3))
-
-    def _orders(self, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """P(w), P(w | v) and P(w | u, v) of the interpolated model."""
         size = self.size
         p1 = (self.uni_cont[w] + 1.0) / (self.uni_total + size)  # add-one keeps unseen words possible
         total2 = self.ctx2_total[v].astype(float)
@@ -152,15 +120,17 @@ class NgramLM:
         with np.errstate(divide="ignore", invalid="ignore"):
             p2 = np.where(
                 total2 > 0,
-                np.maximum(cont2 - DISCOUNT, 0) / total2 + self.ctx2_backoff[v] * p1,
+                np.maximum(cont2 - DISCOUNT, 0) / total2 + DISCOUNT * self.ctx2_types[v] / total2 * p1,
                 p1,
             )
             ctx = u * size + v
             total3 = self._lookup(self.ctx3_keys, self.ctx3_total, ctx).astype(float)
-            backoff3 = self._lookup(self.ctx3_keys, self.ctx3_backoff, ctx)
+            types3 = self._lookup(self.ctx3_keys, self.ctx3_types, ctx).astype(float)
             count3 = self._lookup(self.tri_keys, self.tri_counts, ctx * size + w).astype(float)
-            p3 = np.where(total3 > 0, np.maximum(count3 - DISCOUNT, 0) / total3 + backoff3 * p2, p2)
-        return p1, p2, p3
+            p3 = np.where(
+                total3 > 0, np.maximum(count3 - DISCOUNT, 0) / total3 + DISCOUNT * types3 / total3 * p2, p2
+            )
+        return p3
 
     def log_perplexity(self, text: str) -> float:
         return float(-self.token_logprobs(text).mean())
@@ -175,11 +145,11 @@ class NgramLM:
         "tri_counts",
         "ctx3_keys",
         "ctx3_total",
-        "ctx3_backoff",
+        "ctx3_types",
         "bi_keys",
         "bi_cont",
         "ctx2_total",
-        "ctx2_backoff",
+        "ctx2_types",
         "uni_cont",
     )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 
@@ -23,12 +22,8 @@ from training.defaults import (
     DEFAULT_TEMPERATURE,
     DEFAULT_TOP_K,
     DEFAULT_TOP_P,
-    DEFAULT_WORD_LM_WEIGHT,
     check_knob,
 )
-
-if TYPE_CHECKING:
-    from training.word_fusion import WordFusion
 
 LogitsFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """(input_ids (B, L), attention_mask (B, L), positions (P, 2)) -> logits (P, V) at those positions."""
@@ -46,9 +41,6 @@ class DecodeConfig:
     # r > 1 divides the probability of each token already in the text by r per copy, before the
     # temperature (so by r ** (1 / T) as sampled); 1 = off
     repetition_penalty: float = DEFAULT_REPETITION_PENALTY
-    # w > 0 adds w * ln q(token) from a word trigram model to the best candidates' logits, before the
-    # temperature (training/word_fusion.py); 0 = off
-    word_lm_weight: float = DEFAULT_WORD_LM_WEIGHT
 
     def __post_init__(self) -> None:
         # The limits every entry point shares (training/defaults.py); the numbers stay as given.
@@ -272,7 +264,6 @@ def iterative_decode(
     mask_id: int,
     label_position: int | None = None,
     null_label_id: int | None = None,
-    word_fusion: WordFusion | None = None,
 ) -> torch.Tensor:
     """Fill every masked position in `config.rounds` rounds (plus up to EXTRA_PASSES when a same-round
     twin is left masked in the last one, see drop_same_round_twins); return the new ids (B, L).
@@ -290,9 +281,6 @@ def iterative_decode(
     guided = config.guidance_scale != 1.0
     if guided and (label_position is None or null_label_id is None):
         raise ValueError("classifier-free guidance needs the label position and the null label id")
-    fused = config.word_lm_weight > 0
-    if fused and word_fusion is None:
-        raise ValueError("word_lm_weight > 0 needs a word trigram model (this checkpoint has none)")
     banned_ids = banned.nonzero().flatten()  # (K,)
     ids = torch.where(masked, torch.full_like(input_ids, mask_id), input_ids)  # (B, L)
     still = masked.clone()
@@ -323,9 +311,6 @@ def iterative_decode(
         penalise_repeats(
             logits, ids, still, attention_mask, positions=positions, penalty=config.repetition_penalty
         )
-        if fused:
-            assert word_fusion is not None
-            word_fusion.apply(logits, ids, still, positions, config.word_lm_weight)
         cand, weights = candidate_distribution(
             logits, banned_ids, temperature=config.temperature, top_k=config.top_k, top_p=config.top_p
         )

@@ -26,30 +26,6 @@ def test_distributions_sum_to_one_for_every_context():
             assert total == pytest.approx(1.0)
 
 
-def test_a_pruned_model_still_sums_to_one_and_keeps_its_frequent_trigrams():
-    corpus = CORPUS + ["the cat sat .", "the cat ran ."]
-    full = NgramLM.train(corpus, min_count=1)
-    pruned = NgramLM.train(corpus, min_count=1, min_ngram_count=2)
-    assert 0 < len(pruned.tri_keys) < len(full.tri_keys)
-    every = np.arange(pruned.size)
-    for u in range(pruned.size):
-        for v in range(pruned.size):
-            total = pruned.probs(np.full(pruned.size, u), np.full(pruned.size, v), every).sum()
-            assert total == pytest.approx(1.0)
-    the, cat, sat, ran = (pruned.vocab[w] for w in ("the", "cat", "sat", "ran"))
-
-    def bigram(v, w):
-        return pruned.probs_known(np.array([-1]), np.array([v]), np.array([w]))[0]
-
-    # Context (the, cat): total 3; (the, cat, sat) seen twice is kept, (the, cat, ran) seen once is
-    # pruned, so the bigram level's weight is 1 - (2 - D) / 3 instead of D * 2 / 3.
-    backoff = 1 - (2 - DISCOUNT) / 3
-    p_sat = pruned.probs(np.array([the]), np.array([cat]), np.array([sat]))[0]
-    assert p_sat == pytest.approx((2 - DISCOUNT) / 3 + backoff * bigram(cat, sat))
-    p_ran = pruned.probs(np.array([the]), np.array([cat]), np.array([ran]))[0]
-    assert p_ran == pytest.approx(backoff * bigram(cat, ran))
-
-
 def test_kneser_ney_by_hand():
     lm = NgramLM.train(CORPUS, min_count=1)
     the, cat, sat = lm.vocab["the"], lm.vocab["cat"], lm.vocab["sat"]

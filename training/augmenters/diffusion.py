@@ -29,9 +29,7 @@ from training.augmenters.diffusion_options import DiffusionOptions
 from training.classifier import ClassifierRunner
 from training.common import local_generator, pad_batch, token_limited_batches
 from training.generator import LABEL_POSITION, PREFIX_LENGTH, MaskedLMRunner, ScheduleConfig, prompt_ids
-from training.fluency import NgramLM
 from training.sampler import iterative_decode
-from training.word_fusion import WordFusion
 from training.schedule import ensure_min_masked, keep_curve, unit_max
 from training.text import EncodedText, TextCodec
 
@@ -80,14 +78,6 @@ class DiffusionAugmenter:
         self.importance_source = importance_source
         self.scorer = scorer
         self.banned = codec.banned_mask(generator.get_input_embeddings().num_embeddings)
-        # The word trigram model fused into decoding when options ask for it (word_lm_weight > 0).
-        self.word_fusion: WordFusion | None = None
-
-    def use_word_lm(self, lm: NgramLM) -> None:
-        """Fuse `lm` into decoding (with the options' word_lm_weight)."""
-        self.word_fusion = WordFusion.for_codec(
-            lm, self.codec, text_start=PREFIX_LENGTH, vocab_size=len(self.banned)
-        )
 
     @property
     def device(self) -> torch.device:
@@ -323,7 +313,6 @@ class DiffusionAugmenter:
                     mask_id=self.codec.mask_id,
                     label_position=LABEL_POSITION,
                     null_label_id=self.null_label_id,
-                    word_fusion=self.word_fusion,
                 ).cpu()
             guided = options.decode.guidance_scale != 1.0
             passes += min(rounds, int(masked.sum(-1).max())) * (2 if guided else 1)

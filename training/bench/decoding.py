@@ -39,7 +39,6 @@ class DecodingSetting:
     top_p: float = DecodeConfig.top_p
     guidance_scale: float = DecodeConfig.guidance_scale
     repetition_penalty: float = DecodeConfig.repetition_penalty
-    word_lm_weight: float = DecodeConfig.word_lm_weight
     min_label_prob: float = 0.0  # keep outputs the checkpoint's classifier finds on-label (with top-up)
 
 
@@ -50,13 +49,13 @@ def parse_setting(spec: str) -> DecodingSetting:
     fields: dict = {"name": name}
     for part in filter(None, body.split(",")):
         key, _, value = part.partition("=")
-        key = {"guidance": "guidance_scale", "temp": "temperature", "rep": "repetition_penalty", "lm": "word_lm_weight"}.get(key, key)
+        key = {"guidance": "guidance_scale", "temp": "temperature", "rep": "repetition_penalty"}.get(key, key)
         if key == "steps":
             low, _, high = value.partition("-")
             fields["steps"] = (int(low), int(high or low))
         elif key in ("rounds", "top_k"):
             fields[key] = int(value)
-        elif key in ("temperature", "top_p", "guidance_scale", "repetition_penalty", "word_lm_weight", "min_label_prob"):
+        elif key in ("temperature", "top_p", "guidance_scale", "repetition_penalty", "min_label_prob"):
             fields[key] = float(value)
         else:
             raise ValueError(f"unknown decoding key {key!r} in {spec!r}")

@@ -139,7 +139,7 @@ def _bench_fluency_lm(args) -> int:
         source: Source = parse_source(spec)
         for doc in iter_documents(source):
             sentences.extend(split_sentences(doc))
-    lm = NgramLM.train(sentences, min_count=args.min_count, min_ngram_count=args.min_ngram_count)
+    lm = NgramLM.train(sentences, min_count=args.min_count)
     lm.save(args.out)
     print(
         f"{len(sentences):,} sentences, {lm.size:,} words, {len(lm.tri_keys):,} trigrams "
@@ -161,8 +161,6 @@ def _bench_decoding(args) -> int:
 
     checkpoint = load_checkpoint(args.checkpoint, resolve_device(args.device))
     augmenter = DiffusionAugmenter.from_checkpoint(checkpoint)
-    if args.word_lm:
-        augmenter.use_word_lm(NgramLM.load(args.word_lm))
     data = read_labelled(args.texts)
     # Round-robin over the labels so a short head still covers every class.
     by_label: dict[str, list[int]] = {}

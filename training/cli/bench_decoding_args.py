@@ -21,11 +21,6 @@ def add_decoding(bench) -> argparse.ArgumentParser:
     d.add_argument("--n", type=int, default=1, help="outputs per original and setting (default 1)")
     d.add_argument("--lm", required=True, help="n-gram fluency model (.npz from bench fluency-lm)")
     d.add_argument(
-        "--word-lm",
-        help="word trigram model fused into decoding by settings with lm=w > 0 (.npz from bench "
-        "fluency-lm; default: the checkpoint's own)",
-    )
-    d.add_argument(
         "--judge", default=None, help="held-out judge: a classifier folder, or a labelled CSV to fit one on"
     )
     d.add_argument(
@@ -49,12 +44,5 @@ def add_fluency_lm(bench) -> argparse.ArgumentParser:
         "--texts", required=True, nargs="+", help=".txt/.txt.gz/.csv/.jsonl files (split into sentences)"
     )
     f.add_argument("--min-count", type=int, default=2, help="rarer words are <unk> (default 2)")
-    f.add_argument(
-        "--min-ngram-count",
-        type=int,
-        default=1,
-        help="store only trigrams seen, and bigrams after distinct words, at least this often (default "
-        "1: all); 2 or more makes a much smaller model, its distributions still normalised",
-    )
     f.add_argument("--out", required=True, help="model file (.npz)")
     return f
