@@ -60,6 +60,10 @@ def ensure_special_tokens(tokenizer) -> None:
         setattr(tokenizer, attribute, found)
 
 
+# In the new ids given to TextCodec.splice: a piece removed (a word rewritten with fewer pieces).
+DROPPED = -1
+
+
 @dataclass(frozen=True)
 class EncodedText:
     """A text's content tokens (no special tokens), within the model's window."""
@@ -157,6 +161,21 @@ class TextCodec:
                 banned[i] = True
         return banned
 
+    def continuation_mask(self, model_vocab_size: int) -> torch.Tensor:
+        """(V,) True for the pieces that continue a word ("##virus") in a WordPiece vocabulary.
+
+        Banned where a masked word is rewritten, every piece written there starts a word of its own:
+        otherwise a word is glued from a new start and the old word's tail ("the" + "##virus" ->
+        "thevirus"), a fault blind readers cited often. Vocabularies whose marker starts a word
+        (SentencePiece, byte-level BPE) also write punctuation without the marker, so they get no
+        such ban (all False)."""
+        mask = torch.zeros(max(model_vocab_size, self.vocab_size), dtype=torch.bool)
+        if not self._marker_means_start:
+            for i, piece in enumerate(self.pieces):
+                if piece.startswith(self._marker) and len(piece) > len(self._marker):
+                    mask[i] = True
+        return mask
+
     # -- encoding ------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str], max_content: int) -> list[EncodedText]:
         """Content tokens of each text, cut to the first `max_content` tokens."""
@@ -200,7 +219,8 @@ class TextCodec:
 
     # -- writing new ids back --------------------------------------------------------------------
     def splice(self, encoded: EncodedText, new_ids: Sequence[int]) -> str:
-        """The original text with every changed run of tokens replaced by its decoded new tokens."""
+        """The original text with every changed run of tokens replaced by its decoded new tokens
+        (DROPPED ids are removed pieces: they write nothing)."""
         if len(new_ids) != len(encoded.ids):
             raise ValueError("new_ids must have the same length as the encoded text")
         changed = [i for i, (a, b) in enumerate(zip(encoded.ids, new_ids, strict=True)) if a != b]
@@ -222,9 +242,12 @@ class TextCodec:
             start, end = encoded.offsets[first][0], encoded.offsets[last][1]
             start = max(start, cursor)  # offsets of bare markers can overlap the next piece
             prefix = text[cursor:start]
-            replacement = self.decode_run([new_ids[i] for i in run])
+            written = [new_ids[i] for i in run if new_ids[i] != DROPPED]
+            replacement = self.decode_run(written) if written else ""
+            if not written and text[end : end + 1].isspace():
+                prefix = prefix.rstrip()  # a whole word removed: one space stays, the one after it
             if first > 0 and replacement:
-                glue = not self.is_word_start(new_ids[first]) or replacement[0] in _CLOSING
+                glue = not self.is_word_start(written[0]) or replacement[0] in _CLOSING
                 if glue:
                     prefix = prefix.rstrip()
                 elif start == encoded.offsets[first - 1][1] and _needs_space(

@@ -192,3 +192,47 @@ def test_label_probability_filter_tops_up_and_flags_what_it_could_not_replace(ti
     assert all(a.provenance["below_min_label_prob"] for a in strict.augmentations)
     with pytest.raises(ValueError):
         DiffusionOptions(min_label_prob=1.0)
+
+
+@pytest.mark.parametrize("whole_words", [True, False])
+def test_rewritten_words_are_made_of_whole_word_pieces(tiny_augmenter, monkeypatch, whole_words):
+    import training.augmenters.diffusion as diffusion
+
+    written = []
+    real = diffusion.iterative_decode
+
+    def recording(*args, **kwargs):
+        new = real(*args, **kwargs)
+        written.extend(new[kwargs["masked"]].tolist())
+        return new
+
+    monkeypatch.setattr(diffusion, "iterative_decode", recording)
+    tiny_augmenter.augment(
+        TEXTS * 4, LABELS * 4, [4] * 12, seed=0, options=DiffusionOptions(whole_words=whole_words)
+    )
+    tails = tiny_augmenter.codec.continuation_mask(len(tiny_augmenter.banned))
+    glued = sum(bool(tails[t]) for t in written)
+    assert written and (glued == 0) == whole_words  # the untrained tiny model writes tails when let
+
+
+def test_word_slots_keep_one_position_per_masked_word_by_hand():
+    import torch
+
+    from training.augmenters.diffusion import word_slots
+
+    # units: 'the' 'show ##s' 'was' 'love ##ly'; 'shows' and 'lovely' masked
+    mask = torch.tensor([False, True, True, False, True, True])
+    units = torch.tensor([0, 1, 1, 2, 3, 3])
+    assert word_slots(mask, units).tolist() == [0, 1, 3, 4]
+    # kept words keep every piece
+    assert word_slots(torch.zeros(6, dtype=torch.bool), units).tolist() == list(range(6))
+
+
+def test_a_rewritten_word_is_one_word_whatever_its_pieces(tiny_augmenter):
+    # 'shows' is 'show ##s': with whole words its rewrite is one whole word, never 'show' + a tail
+    result = tiny_augmenter.augment(["the shows was lovely again!"], ["joy"], [6], seed=0)
+    codec = tiny_augmenter.codec
+    for a in result.augmentations:
+        if 1 in a.provenance["masked_positions"]:
+            pieces = codec.tokenizer.tokenize(a.text.lower())
+            assert not any(p.startswith("##") for p in pieces[1:3]), a.text

@@ -324,3 +324,23 @@ def test_a_result_from_before_the_repetition_penalty_merges_with_runs_made_witho
     new["config"]["decode"]["decode"]["repetition_penalty"] = 2.0  # the new default: another setting
     with pytest.raises(ValueError, match="differ in \\['decode'\\]"):
         merge_results([old, new])
+
+
+def test_a_result_from_before_the_whole_word_rule_merges_only_with_runs_that_allowed_pieces():
+    import copy
+    import json
+    from pathlib import Path
+
+    from training.bench.quality import merge_results
+
+    old = json.loads((Path(__file__).parents[2] / "docs/bench/sst2-kshot5-v3.json").read_text())
+    assert "whole_words" not in old["config"]["decode"]
+    new = copy.deepcopy(old)
+    new["runs"] = [dict(r, seed=r["seed"] + 10) for r in old["runs"]]
+    new["config"]["seeds"] = [s + 10 for s in old["config"]["seeds"]]
+    new["config"]["decode"]["decode"]["repetition_penalty"] = 1.0
+    new["config"]["decode"]["whole_words"] = False
+    assert len(merge_results([old, new])["runs"]) == 2 * len(old["runs"])
+    new["config"]["decode"]["whole_words"] = True  # the rule on: another setting
+    with pytest.raises(ValueError, match="differ in \\['decode'\\]"):
+        merge_results([old, new])

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CHINESE_VOCAB, SHARED
-from training.text import TextCodec, ensure_special_tokens, join_cjk
+from training.text import DROPPED, TextCodec, ensure_special_tokens, join_cjk
 
 ME5 = SHARED / "models" / "me5-small-mlm-zh"
 
@@ -72,6 +72,19 @@ def test_splice_separates_a_new_word_written_after_a_word_piece(en):
     assert _replace(en, "the shows was lovely", {2: "again"}) == "the show again was lovely"
 
 
+def test_splice_removes_dropped_pieces(en):
+    # 'the show ##s was lovely': the word 'shows' rewritten as one word, its tail dropped
+    encoded = en.encode(["the shows was lovely"], 100)[0]
+    new = list(encoded.ids)
+    new[1], new[2] = _ids(en, "film")[0], DROPPED
+    assert en.splice(encoded, new) == "the film was lovely"
+    new[1] = encoded.ids[1]  # the first piece written again unchanged: only the tail goes
+    assert en.splice(encoded, new) == "the show was lovely"
+    new = list(encoded.ids)
+    new[3] = DROPPED
+    assert en.splice(encoded, new) == "the shows lovely"
+
+
 def test_splice_separates_a_new_word_from_a_word_glued_after_it(en):
     # "(sigh)": '(' rewritten as a word must not fuse with 'lovely'; a new '##s' still may.
     assert _replace(en, "the show (lovely)", {2: "happy"}) == "the show happy lovely)"
@@ -116,6 +129,21 @@ def test_banned_mask_covers_specials_unused_and_rows_past_the_vocabulary(en):
         assert banned[vocab[token]]
     assert banned[len(en.tokenizer) :].all()
     assert not banned[vocab["great"]] and not banned[vocab["##s"]]
+
+
+def test_continuation_mask_marks_wordpiece_tails_only(en):
+    mask = en.continuation_mask(len(en.tokenizer) + 3)
+    vocab = en.tokenizer.get_vocab()
+    assert mask[vocab["##s"]] and not mask[vocab["great"]] and not mask[vocab[","]]
+    assert not mask[vocab["[CLS]"]] and not mask[len(en.tokenizer) :].any()
+    assert int(mask.sum()) == sum(t.startswith("##") and len(t) > 2 for t in vocab)
+
+
+def test_continuation_mask_is_empty_where_the_marker_starts_words():
+    from transformers import AutoTokenizer
+
+    codec = TextCodec(AutoTokenizer.from_pretrained(str(ME5), local_files_only=True))
+    assert not codec.continuation_mask(len(codec.tokenizer)).any()
 
 
 def test_missing_special_tokens_are_taken_from_the_vocabulary():

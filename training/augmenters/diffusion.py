@@ -31,7 +31,7 @@ from training.common import local_generator, pad_batch, token_limited_batches
 from training.generator import LABEL_POSITION, PREFIX_LENGTH, MaskedLMRunner, ScheduleConfig, prompt_ids
 from training.sampler import iterative_decode
 from training.schedule import ensure_min_masked, keep_curve, unit_max
-from training.text import EncodedText, TextCodec
+from training.text import DROPPED, EncodedText, TextCodec
 
 # score_augmentations lives in diffusion_filter; the API, the CLI and the worker import it from here.
 __all__ = ["ConfiguredDiffusion", "DiffusionAugmenter", "DiffusionOptions", "score_augmentations"]
@@ -77,7 +77,9 @@ class DiffusionAugmenter:
         self.max_content = max_length - PREFIX_LENGTH - 1
         self.importance_source = importance_source
         self.scorer = scorer
-        self.banned = codec.banned_mask(generator.get_input_embeddings().num_embeddings)
+        vocab_size = generator.get_input_embeddings().num_embeddings
+        self.banned = codec.banned_mask(vocab_size)
+        self.banned_whole_words = self.banned | codec.continuation_mask(vocab_size)
 
     @property
     def device(self) -> torch.device:
@@ -283,24 +285,38 @@ class DiffusionAugmenter:
         *,
         options: DiffusionOptions,
     ) -> tuple[list[list[int]], int]:
-        """Decode all chains in length-sorted batches; returns new content ids per chain and passes run."""
+        """Decode all chains in length-sorted batches; returns new content ids per chain (DROPPED where
+        a piece of a rewritten word is gone) and passes run."""
         out: list[list[int]] = [[] for _ in chains]
         passes = 0
-        lengths = [len(encoded[c.item]) for c in chains]
+        # The content positions each chain decodes: with whole_words, one per masked word.
+        slots = [
+            word_slots(c.mask, encoded[c.item].unit_index()) if options.whole_words else None for c in chains
+        ]
+        lengths = [len(encoded[c.item]) if s is None else len(s) for c, s in zip(chains, slots, strict=True)]
         rounds = options.decode.rounds
         prompt_lengths = [n + PREFIX_LENGTH + 1 for n in lengths]
+        banned = (self.banned_whole_words if options.whole_words else self.banned).to(self.device)
         for batch in token_limited_batches(prompt_lengths, options.batch_size, options.max_batch_tokens):
+            contents = []
+            for j in batch:
+                ids = torch.tensor(encoded[chains[j].item].ids, dtype=torch.long)
+                contents.append(ids if slots[j] is None else ids[slots[j]])
             prompts = [
-                prompt_ids(encoded[chains[j].item].ids, self.label_ids[labels[chains[j].item]], self.codec)
-                for j in batch
+                prompt_ids(content.tolist(), self.label_ids[labels[chains[j].item]], self.codec)
+                for content, j in zip(contents, batch, strict=True)
             ]
             input_ids, attention = pad_batch(prompts, self.codec.pad_id)
             masked = torch.zeros_like(input_ids, dtype=torch.bool)
             uniforms = torch.zeros((len(batch), rounds, input_ids.shape[1]))
             for row, j in enumerate(batch):
-                n = lengths[j]
-                masked[row, PREFIX_LENGTH : PREFIX_LENGTH + n] = chains[j].mask
-                uniforms[row, :, PREFIX_LENGTH : PREFIX_LENGTH + n] = chains[j].uniforms
+                n, chain, kept = lengths[j], chains[j], slots[j]
+                masked[row, PREFIX_LENGTH : PREFIX_LENGTH + n] = (
+                    chain.mask if kept is None else chain.mask[kept]
+                )
+                uniforms[row, :, PREFIX_LENGTH : PREFIX_LENGTH + n] = (
+                    chain.uniforms if kept is None else chain.uniforms[:, kept]
+                )
             with torch.inference_mode():
                 new = iterative_decode(
                     self.runner,
@@ -308,7 +324,7 @@ class DiffusionAugmenter:
                     attention.to(self.device),
                     masked=masked.to(self.device),
                     uniforms=uniforms.to(self.device),
-                    banned=self.banned.to(self.device),
+                    banned=banned,
                     config=options.decode,
                     mask_id=self.codec.mask_id,
                     label_position=LABEL_POSITION,
@@ -317,7 +333,13 @@ class DiffusionAugmenter:
             guided = options.decode.guidance_scale != 1.0
             passes += min(rounds, int(masked.sum(-1).max())) * (2 if guided else 1)
             for row, j in enumerate(batch):
-                out[j] = new[row, PREFIX_LENGTH : PREFIX_LENGTH + lengths[j]].tolist()
+                decoded = new[row, PREFIX_LENGTH : PREFIX_LENGTH + lengths[j]]
+                if slots[j] is None:
+                    out[j] = decoded.tolist()
+                else:
+                    full = torch.full((len(encoded[chains[j].item]),), DROPPED, dtype=torch.long)
+                    full[slots[j]] = decoded
+                    out[j] = full.tolist()
         return out, passes
 
     def _consider(
@@ -355,6 +377,15 @@ class DiffusionAugmenter:
         state.fresh.append(
             Augmentation(source_index=chain.item, text=text, label=label, provenance=provenance)
         )
+
+
+def word_slots(mask: torch.Tensor, units: torch.Tensor) -> torch.Tensor:
+    """The content positions decoded when each masked word is rewritten as one word: every position
+    but the second and later pieces of a masked word (masks cover whole words). mask, units (n,) ->
+    (m,) positions, ascending."""
+    later_piece = torch.zeros_like(mask)
+    later_piece[1:] = units[1:] == units[:-1]
+    return (~(mask & later_piece)).nonzero().flatten()
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,9 @@ class DiffusionOptions:
     # replaced by fresh draws (top-up) and, when the attempts run out, by the best of them, flagged
     # with provenance["below_min_label_prob"], so `n` outputs still come back. 0 = off.
     min_label_prob: float = 0.0
+    # Rewrite masked words with whole-word pieces only (TextCodec.continuation_mask): no word glued
+    # from a new start and the old word's tail. Off only to measure what it changes.
+    whole_words: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_label_prob < 1.0:

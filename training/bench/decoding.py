@@ -40,11 +40,12 @@ class DecodingSetting:
     guidance_scale: float = DecodeConfig.guidance_scale
     repetition_penalty: float = DecodeConfig.repetition_penalty
     min_label_prob: float = 0.0  # keep outputs the checkpoint's classifier finds on-label (with top-up)
+    whole_words: bool = True  # rewritten words from whole-word pieces only (DiffusionOptions.whole_words)
 
 
 def parse_setting(spec: str) -> DecodingSetting:
     """`name:key=value,key=value` with keys steps (13-16), rounds, temperature, top_k, top_p, guidance_scale,
-    min_label_prob."""
+    repetition_penalty, min_label_prob, whole_words (1 or 0)."""
     name, _, body = spec.partition(":")
     fields: dict = {"name": name}
     for part in filter(None, body.split(",")):
@@ -55,6 +56,10 @@ def parse_setting(spec: str) -> DecodingSetting:
             fields["steps"] = (int(low), int(high or low))
         elif key in ("rounds", "top_k"):
             fields[key] = int(value)
+        elif key == "whole_words":
+            if value not in ("0", "1"):
+                raise ValueError(f"whole_words takes 1 or 0, not {value!r} in {spec!r}")
+            fields[key] = value == "1"
         elif key in ("temperature", "top_p", "guidance_scale", "repetition_penalty", "min_label_prob"):
             fields[key] = float(value)
         else:
@@ -121,7 +126,9 @@ def run_decoding_study(
     if ceiling is not None:
         log(f"judge accuracy on the originals (the ceiling of label kept): {ceiling:.3f}")
     for setting in settings:
-        options = DiffusionOptions.from_settings(setting, min_label_prob=setting.min_label_prob)
+        options = DiffusionOptions.from_settings(
+            setting, min_label_prob=setting.min_label_prob, whole_words=setting.whole_words
+        )
         started = time.perf_counter()
         result = augmenter.augment(texts, labels, counts, seed=seed, options=options)
         seconds = time.perf_counter() - started
@@ -161,6 +168,8 @@ def format_decoding_table(result: dict) -> str:
     lines = [head, "|" + "---|" * 13]
     for r in result["rows"]:
         filters = []
+        if not r.get("whole_words", False):
+            filters.append("word pieces allowed")
         if r["min_label_prob"]:
             filters.append(f"p(y)≥{r['min_label_prob']:g}")
         kept = f"{100 * r['label_kept']:.1f}%" if "label_kept" in r else "–"

@@ -18,6 +18,7 @@ class MethodSpec:
     step_group: int | None = None  # None: the configured step range
     guidance: float | None = None  # None: the configured classifier-free guidance scale
     repetition_penalty: float | None = None  # None: the configured one
+    whole_words: bool | None = None  # None: the configured one (DiffusionOptions.whole_words)
     min_label_prob: float = 0.0  # drop pseudo samples the judge finds off-label (beyond the paper)
     options: TrainingOptions = TrainingOptions()  # label confusion, mixup
     rebalance: str | None = None  # embedding-space oversampler applied to the head after training
@@ -80,6 +81,12 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
         ),
         "diffusioncls-rep2": MethodSpec(
             "DiffusionCLS G/E decoded with repetition penalty 2", "diffusion", True, repetition_penalty=2.0
+        ),
+        "diffusioncls-pieces": MethodSpec(
+            "DiffusionCLS G/E with rewritten words free to end in word pieces (as before the whole-word rule)",
+            "diffusion",
+            True,
+            whole_words=False,
         ),
         "diffusioncls-filter": MethodSpec(
             "DiffusionCLS G/E keeping pseudo samples the judge gives the intended label >= 0.5",

@@ -185,8 +185,10 @@ def _settings_differing(one: dict, other: dict) -> list[str]:
 
     def comparable(body: dict) -> dict:
         body = json.loads(json.dumps(body))
-        # results written before the repetition penalty existed decoded without it
+        # results written before the repetition penalty existed decoded without it, and before the
+        # whole-word rule with word pieces allowed
         body.get("decode", {}).get("decode", {}).setdefault("repetition_penalty", NO_REPETITION_PENALTY)
+        body.get("decode", {}).setdefault("whole_words", False)
         return {k: v for k, v in body.items() if k not in ("methods", "seeds")}
 
     a, b = comparable(one), comparable(other)
@@ -321,6 +323,8 @@ def _diffusion_source(
         options = replace(options, decode=replace(options.decode, guidance_scale=spec.guidance))
     if spec.repetition_penalty is not None:
         options = replace(options, decode=replace(options.decode, repetition_penalty=spec.repetition_penalty))
+    if spec.whole_words is not None:
+        options = replace(options, whole_words=spec.whole_words)
     plan = PseudoPlan(
         policy=spec.policy,
         n=config.n,
