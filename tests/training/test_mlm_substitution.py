@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.conftest import build_tiny_mlm
-from training.augmenters.mlm_substitution import MLMSubstitutionAugmenter
+from training.augmenters.mlm_substitution import MLMSubstitutionAugmenter, word_positions
 
 TEXTS = ["The movie was great today!", "Our team was rude again!", "My day was lonely tonight!"]
 LABELS = ["joy", "anger", "sad"]
@@ -34,18 +34,37 @@ def test_exactly_n_distinct_new_texts_with_provenance(mlm):
     for a in result.augmentations:
         p = a.provenance
         encoded = mlm.codec.encode([TEXTS[a.source_index]], 100)[0]
+        # these texts have one piece per word: 5 words of letters and a '!'
         words = [
-            j
-            for j, ok in enumerate(encoded.maskable)
-            if ok and any(c.isalnum() for c in mlm.codec.pieces[encoded.ids[j]])
+            j for j, ok in enumerate(encoded.maskable) if ok and mlm.codec.pieces[encoded.ids[j]].isalpha()
         ]
+        assert len(words) == 5
         assert p["method"] == "mlm_substitution" and p["seed"] == 1 and isinstance(p["try"], int)
         assert len(p["masked_positions"]) == max(1, int(0.15 * len(words)))
         assert set(p["masked_positions"]) <= set(words)
         assert p["mask_ratio"] == pytest.approx(len(p["masked_positions"]) / len(encoded), abs=1e-4)
         for r in p["replaced"]:
-            assert r["old"] != r["new"] and r["new"].startswith("##") == r["old"].startswith("##")
+            assert r["old"] != r["new"] and not r["new"].startswith("##")
             assert any(c.isalnum() for c in r["new"])
+
+
+def test_a_word_of_several_pieces_is_replaced_by_one_whole_word(mlm):
+    # pieces: the show ##s was rude ##ly today ! -> words at 0, 1-2, 3, 4-5, 6; p = 1 masks all five
+    augmenter = MLMSubstitutionAugmenter(mlm.model, mlm.codec, p=1.0)
+    result = augmenter.augment(["the shows was rudely today!"], ["joy"], [4], seed=0)
+    assert len(result.augmentations) == 4
+    for a in result.augmentations:
+        p = a.provenance
+        assert p["masked_positions"] == [0, 1, 3, 4, 6] and p["mask_ratio"] == pytest.approx(7 / 8, abs=1e-4)
+        assert [r["old"] for r in p["replaced"] if r["position"] in (1, 4)] == ["shows", "rudely"]
+        assert all(not r["new"].startswith("##") for r in p["replaced"])
+        assert len(a.text.removesuffix("!").split()) == 5, a.text  # five words in, five words out
+        assert not {t for t in mlm.codec.tokenizer.tokenize(a.text) if t.startswith("##")}, a.text
+
+
+def test_word_positions_groups_the_pieces_of_each_word():
+    assert word_positions(torch.tensor([0, 1, 1, 2, 3, 3, 3])) == [[0], [1, 2], [3], [4, 5, 6]]
+    assert word_positions(torch.tensor([], dtype=torch.long)) == []
 
 
 def test_same_seed_same_outputs_other_seed_other_outputs(mlm):

@@ -1,17 +1,20 @@
 """MLM word substitution (CBERT / nlpaug's ContextualWordEmbsAug style), label-agnostic.
 
-Per try: mask max(1, int(p * m)) of the m maskable word pieces of the text (p = 0.15 by default;
-a piece is maskable when the codec allows it and it holds a letter or digit: punctuation is not a
-word and is never replaced, nor written in place of a word), let a plain masked LM predict all masked positions at once, and sample each replacement
-from its top-k (10) candidates, never a banned id (specials, unused rows, label tokens of a
-generator) and never the token it replaces. A candidate must also agree with the original on being
-a word start or a continuation piece, so a replacement neither glues itself onto the previous word
-nor splits one ('great' -> '##ly' would write 'wasly'). New ids go back into the original string
-with `TextCodec.splice`, so untouched text keeps its casing and spacing.
+Per try: mask max(1, int(p * m)) of the m maskable words of the text (p = 0.15 by default; a word is
+maskable when the codec allows all its pieces and its first piece holds a letter or digit:
+punctuation is not a word and is never replaced, nor written in place of a word), let a plain masked
+LM predict all masked words at once, and sample each replacement from its top-k (10) candidates,
+never a banned id (specials, unused rows, label tokens of a generator) and never the word it
+replaces. A masked word is one masked position however many pieces it has, and its replacement is
+one whole-word piece (the rule of the diffusion augmenter, `DiffusionOptions.whole_words`): a
+replaced word tail would glue a new word from fragments ("corona ##virus" -> "corona ##tion"), and a
+continuation piece in a word's place would glue itself onto the word before. New ids go back into
+the original string with `TextCodec.splice` (the masked word's other pieces as DROPPED), so
+untouched text keeps its casing and spacing.
 
 Batched like the diffusion augmenter: all tries of all inputs of an attempt go through the model
 in one forward pass (chunked by `batch_size`); later attempts draw more tries only for the inputs
-still short of n. Every try draws its positions and sampling uniforms from its own generator seeded
+still short of n. Every try draws its words and sampling uniforms from its own generator seeded
 by (seed, item, try), so outputs do not depend on batching or on the other inputs.
 """
 
@@ -28,15 +31,25 @@ from training.augmenters.distinct import DistinctCollector
 from training.common import bucketed_batches, local_generator, pad_batch, pretrained_kwargs
 from training.generator import MaskedLMRunner
 from training.sampler import candidate_distribution, sample_candidates
-from training.text import EncodedText, TextCodec
+from training.text import DROPPED, EncodedText, TextCodec
 
 
 @dataclass
 class _Try:
     item: int
     index: int
-    positions: list[int]  # masked content positions, ascending
-    uniforms: torch.Tensor  # (len(positions),) one sampling uniform per masked position
+    words: list[list[int]]  # content positions of each masked word's pieces, ascending
+    uniforms: torch.Tensor  # (len(words),) one sampling uniform per masked word
+
+    @property
+    def positions(self) -> list[int]:
+        """The masked words' first pieces: the one position each is fed to the model as."""
+        return [word[0] for word in self.words]
+
+    @property
+    def tails(self) -> list[int]:
+        """The masked words' other pieces: left out of the model's input, DROPPED when the word changes."""
+        return [j for word in self.words for j in word[1:]]
 
 
 class MLMSubstitutionAugmenter:
@@ -122,9 +135,7 @@ class MLMSubstitutionAugmenter:
             normalise=self.codec.normalise,
         )
         encoded = self.codec.encode(texts, self.max_content)
-        maskable = [
-            [j for j, ok in enumerate(e.maskable) if ok and bool(self.wordish[e.ids[j]])] for e in encoded
-        ]
+        maskable = [self._maskable_words(e) for e in encoded]
         for i in range(len(texts)):
             if counts[i] and not maskable[i]:
                 collector.give_up(i, "the text has no tokens the masked LM can replace")
@@ -148,34 +159,42 @@ class MLMSubstitutionAugmenter:
             collector.progress(progress)
         return collector.result(chains_decoded=decoded, forward_passes=passes)
 
-    def _draw(self, seed: int, item: int, index: int, *, maskable: list[int]) -> _Try:
+    def _maskable_words(self, encoded: EncodedText) -> list[list[int]]:
+        """The content positions of each word the augmenter may replace: every piece maskable, the
+        first one holding a letter or digit."""
+        return [
+            word
+            for word in word_positions(encoded.unit_index())
+            if all(encoded.maskable[j] for j in word) and bool(self.wordish[encoded.ids[word[0]]])
+        ]
+
+    def _draw(self, seed: int, item: int, index: int, *, maskable: list[list[int]]) -> _Try:
         gen = local_generator(seed, self.name, item, index)
         k = max(1, int(self.p * len(maskable)))
         order = torch.randperm(len(maskable), generator=gen)[:k]
-        positions = sorted(maskable[int(j)] for j in order)
-        return _Try(
-            item=item, index=index, positions=positions, uniforms=torch.rand(len(positions), generator=gen)
-        )
+        words = sorted(maskable[int(j)] for j in order)
+        return _Try(item=item, index=index, words=words, uniforms=torch.rand(len(words), generator=gen))
 
     @torch.inference_mode()
     def _predict(self, tries: Sequence[_Try], encoded: Sequence[EncodedText]) -> tuple[list[list[int]], int]:
         """One forward pass over every try (in length-sorted chunks): new content ids per try."""
         out: list[list[int]] = [[] for _ in tries]
-        lengths = [len(encoded[t.item]) for t in tries]
+        lengths = [len(encoded[t.item]) - len(t.tails) for t in tries]
         chunks = 0
         for batch in bucketed_batches(lengths, self.batch_size, rng=None):
-            rows = []
-            for j in batch:
-                ids = list(encoded[tries[j].item].ids)
-                for pos in tries[j].positions:
-                    ids[pos] = self.codec.mask_id
-                rows.append([self.codec.cls_id, *ids, self.codec.sep_id])
+            rows, where = [], []
+            for row, j in enumerate(batch):
+                t, source = tries[j], encoded[tries[j].item].ids
+                masked, tails = set(t.positions), set(t.tails)
+                content = [
+                    self.codec.mask_id if k in masked else i for k, i in enumerate(source) if k not in tails
+                ]
+                # the row position of a masked word: 1 for [CLS], minus the dropped pieces before it
+                where += [[row, 1 + pos - sum(1 for k in t.tails if k < pos)] for pos in t.positions]
+                rows.append([self.codec.cls_id, *content, self.codec.sep_id])
             input_ids, attention = pad_batch(rows, self.codec.pad_id)
-            where = torch.tensor(
-                [[row, 1 + pos] for row, j in enumerate(batch) for pos in tries[j].positions]
-            )
             logits = self.runner(
-                input_ids.to(self.device), attention.to(self.device), where.to(self.device)
+                input_ids.to(self.device), attention.to(self.device), torch.tensor(where).to(self.device)
             ).float()  # (P, V)
             original = torch.tensor(
                 [encoded[tries[j].item].ids[pos] for j in batch for pos in tries[j].positions]
@@ -186,9 +205,12 @@ class MLMSubstitutionAugmenter:
             cursor = 0
             for j in batch:
                 ids = list(encoded[tries[j].item].ids)
-                for pos in tries[j].positions:
-                    ids[pos] = int(tokens[cursor])
+                for word in tries[j].words:
+                    new = int(tokens[cursor])
                     cursor += 1
+                    if new != ids[word[0]]:  # the original comes back only where nothing else is allowed
+                        ids[word[0]] = new
+                        ids[word[0] + 1 : word[-1] + 1] = [DROPPED] * (len(word) - 1)
                 out[j] = ids
         return out, chunks
 
@@ -213,21 +235,25 @@ class MLMSubstitutionAugmenter:
         return tokens
 
     def _offer(self, collector: DistinctCollector, t: _Try, ids: list[int], *, encoded: EncodedText) -> None:
-        changed = [pos for pos in t.positions if ids[pos] != encoded.ids[pos]]
+        changed = [word for word in t.words if ids[word[0]] != encoded.ids[word[0]]]
         if not changed:
             collector.offer(t.item, t.index, None, facts={})
             return
         text = self.codec.splice(encoded, ids)
-        pieces = self.codec.pieces
         n = len(encoded)
         facts = {
             "p": self.p,
             "top_k": self.top_k,
             "masked_positions": t.positions,
-            "mask_ratio": round(len(t.positions) / n, 4),
-            "changed_ratio": round(len(changed) / n, 4),
+            "mask_ratio": round(sum(map(len, t.words)) / n, 4),
+            "changed_ratio": round(sum(map(len, changed)) / n, 4),
             "replaced": [
-                {"position": pos, "old": pieces[encoded.ids[pos]], "new": pieces[ids[pos]]} for pos in changed
+                {
+                    "position": word[0],
+                    "old": encoded.text[encoded.offsets[word[0]][0] : encoded.offsets[word[-1]][1]],
+                    "new": self.codec.pieces[ids[word[0]]],
+                }
+                for word in changed
             ],
         }
         collector.offer(t.item, t.index, text, facts=facts)
@@ -235,3 +261,14 @@ class MLMSubstitutionAugmenter:
 
 def _has_alnum(piece: str) -> bool:
     return any(c.isalnum() for c in piece)
+
+
+def word_positions(units: torch.Tensor) -> list[list[int]]:
+    """The content positions of each word, in order: runs of equal mask units. (n,) -> lists."""
+    words: list[list[int]] = []
+    for j, unit in enumerate(units.tolist()):
+        if j and unit == units[j - 1]:
+            words[-1].append(j)
+        else:
+            words.append([j])
+    return words
