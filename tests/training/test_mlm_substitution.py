@@ -62,6 +62,17 @@ def test_a_word_of_several_pieces_is_replaced_by_one_whole_word(mlm):
         assert not {t for t in mlm.codec.tokenizer.tokenize(a.text) if t.startswith("##")}, a.text
 
 
+def test_without_whole_words_each_piece_is_replaced_on_its_own(mlm):
+    augmenter = MLMSubstitutionAugmenter(mlm.model, mlm.codec, p=1.0, whole_words=False)
+    result = augmenter.augment(["the shows was rudely today!"], ["joy"], [4], seed=0)
+    assert len(result.augmentations) == 4
+    for a in result.augmentations:
+        p = a.provenance
+        assert p["masked_positions"] == [0, 1, 2, 3, 4, 5, 6]  # '##s' and '##ly' too
+        for r in p["replaced"]:  # a tail is replaced by a tail, a word start by a word start
+            assert r["new"].startswith("##") == (r["position"] in (2, 5))
+
+
 def test_word_positions_groups_the_pieces_of_each_word():
     assert word_positions(torch.tensor([0, 1, 1, 2, 3, 3, 3])) == [[0], [1, 2], [3], [4, 5, 6]]
     assert word_positions(torch.tensor([], dtype=torch.long)) == []

@@ -8,9 +8,11 @@ never a banned id (specials, unused rows, label tokens of a generator) and never
 replaces. A masked word is one masked position however many pieces it has, and its replacement is
 one whole-word piece (the rule of the diffusion augmenter, `DiffusionOptions.whole_words`): a
 replaced word tail would glue a new word from fragments ("corona ##virus" -> "corona ##tion"), and a
-continuation piece in a word's place would glue itself onto the word before. New ids go back into
-the original string with `TextCodec.splice` (the masked word's other pieces as DROPPED), so
-untouched text keeps its casing and spacing.
+continuation piece in a word's place would glue itself onto the word before. With whole_words=False
+every word piece is a word of its own, as before 2026-12-05 (a tail is replaced by a tail): readers
+prefer the whole-word rewrites, a classifier trained on them did worse (docs/FLUENCY.md). New ids go
+back into the original string with `TextCodec.splice` (the masked word's other pieces as DROPPED),
+so untouched text keeps its casing and spacing.
 
 Batched like the diffusion augmenter: all tries of all inputs of an attempt go through the model
 in one forward pass (chunked by `batch_size`); later attempts draw more tries only for the inputs
@@ -66,6 +68,7 @@ class MLMSubstitutionAugmenter:
         max_attempts: int = 4,
         batch_size: int = 64,
         max_length: int | None = None,
+        whole_words: bool = True,
     ):
         """model: a masked LM (a checkpoint's generator works too: its label-token rows are banned).
         codec: a TextCodec on the model's base tokenizer."""
@@ -81,6 +84,7 @@ class MLMSubstitutionAugmenter:
         self.runner = MaskedLMRunner(model)
         self.codec = codec
         self.p, self.top_k, self.temperature = p, top_k, temperature
+        self.whole_words = whole_words
         self.max_attempts, self.batch_size = max_attempts, batch_size
         window = max_length or min(512, int(getattr(model.config, "max_position_embeddings", 512)))
         if window < 3:
@@ -161,10 +165,11 @@ class MLMSubstitutionAugmenter:
 
     def _maskable_words(self, encoded: EncodedText) -> list[list[int]]:
         """The content positions of each word the augmenter may replace: every piece maskable, the
-        first one holding a letter or digit."""
+        first one holding a letter or digit (without whole_words, each piece is a word)."""
+        units = encoded.unit_index() if self.whole_words else torch.arange(len(encoded))
         return [
             word
-            for word in word_positions(encoded.unit_index())
+            for word in word_positions(units)
             if all(encoded.maskable[j] for j in word) and bool(self.wordish[encoded.ids[word[0]]])
         ]
 

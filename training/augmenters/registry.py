@@ -215,6 +215,9 @@ PARAMS: dict[str, dict[str, Param]] = {
         "max_attempts": Param(_integer(1, 16), "int in 1..16: forward passes before a shortfall", 4),
         "batch_size": Param(_integer(1, 1024), "int in 1..1024: texts per forward pass", 64),
         "max_length": Param(_integer(3), "int >= 3: tokens per input, specials included (default: model's)"),
+        "whole_words": Param(
+            _boolean, "bool: replace whole words by whole words (false: each word piece on its own)", True
+        ),
     },
 }
 

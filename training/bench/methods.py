@@ -18,7 +18,8 @@ class MethodSpec:
     step_group: int | None = None  # None: the configured step range
     guidance: float | None = None  # None: the configured classifier-free guidance scale
     repetition_penalty: float | None = None  # None: the configured one
-    whole_words: bool | None = None  # None: the configured one (DiffusionOptions.whole_words)
+    # None: the augmenter's default (DiffusionOptions.whole_words; mlm_substitution's whole_words)
+    whole_words: bool | None = None
     min_label_prob: float = 0.0  # drop pseudo samples the judge finds off-label (beyond the paper)
     options: TrainingOptions = TrainingOptions()  # label confusion, mixup
     rebalance: str | None = None  # embedding-space oversampler applied to the head after training
@@ -108,6 +109,11 @@ def _classic() -> dict[str, MethodSpec]:
         name: MethodSpec(f"{name}, G/E: n samples per original, cross-entropy", name)
         for name in ("eda", "aeda", "resample", "mlm_substitution")
     }
+    methods["mlm_substitution-pieces"] = MethodSpec(
+        "mlm_substitution replacing word pieces one by one (as before the whole-word rule)",
+        "mlm_substitution",
+        whole_words=False,
+    )
     confusion = TrainingOptions(label_confusion_alpha=4.0)
     methods["label_confusion"] = MethodSpec(
         "label confusion learning (alpha 4) on the originals", options=confusion

@@ -406,7 +406,8 @@ def _train_method_classifier(
 def _static_samples(config: BenchConfig, ctx: SeedRun, spec: MethodSpec) -> list[list[str]]:
     """Samples of a classic augmenter, drawn once (they do not depend on the classifier)."""
     assert spec.pseudo is not None
-    augmenter = build_augmenter(spec.pseudo, {}, ctx.resources)
+    params = {} if spec.whole_words is None else {"whole_words": spec.whole_words}
+    augmenter = build_augmenter(spec.pseudo, params, ctx.resources)
     if spec.policy == "bd":
         result = augment_balanced(augmenter, ctx.train.texts, ctx.train.labels, seed=ctx.seed)
     else:

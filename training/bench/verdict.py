@@ -17,7 +17,16 @@ from training.bench.paired import paired_runs
 FULL = "diffusioncls"
 # Every augmenter the product offers beside DiffusionCLS, text-space or embedding-space (SMOTE writes no
 # text but is as much a user's alternative), plus random oversampling.
-CLASSIC = ("eda", "aeda", "mlm_substitution", "lcda", "embed_smote", "resample", "oversample")
+CLASSIC = (
+    "eda",
+    "aeda",
+    "mlm_substitution",
+    "mlm_substitution-pieces",
+    "lcda",
+    "embed_smote",
+    "resample",
+    "oversample",
+)
 ABLATIONS = ("diffusioncls-no-da", "diffusioncls-no-lap", "diffusioncls-no-nrt")
 
 
