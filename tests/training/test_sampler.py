@@ -10,6 +10,7 @@ from training.sampler import (
     commit_counts,
     drop_same_round_twins,
     iterative_decode,
+    log_sum_exp_rows,
     penalise_repeats,
     sample_candidates,
     select_most_confident,
@@ -94,6 +95,17 @@ def test_nucleus_wider_than_the_windows_matches_a_full_sort():
         assert set(ids[row, :k].tolist()) == set(order[row, :k].tolist())  # ties may swap places
         assert torch.allclose(weights[row, :k].sort(descending=True).values, expected[row, :k], atol=1e-6)
         assert (weights[row, k:] == 0).all()
+
+
+def test_log_sum_exp_rows_by_hand_and_beside_torch():
+    # row 1: e^0 + e^ln3 = 4, the -inf adds nothing; row 2: e^2 + e^2 = 2e^2, -200 is below the clamp
+    # (its e^-202 is not there to see in float32 either)
+    logits = torch.tensor([[0.0, math.log(3.0), -math.inf], [2.0, -200.0, 2.0]])
+    got = log_sum_exp_rows(logits)
+    assert got.shape == (2, 1)
+    assert got[:, 0].tolist() == pytest.approx([math.log(4.0), 2.0 + math.log(2.0)], abs=1e-6)
+    banned = torch.randn(64, 500).index_fill_(-1, torch.arange(0, 500, 3), -math.inf)
+    assert torch.allclose(log_sum_exp_rows(banned), torch.logsumexp(banned, -1, keepdim=True), atol=1e-6)
 
 
 def test_commit_counts_are_ceil_of_remaining_over_rounds_left():
