@@ -4,7 +4,8 @@ For each input: importance weights from the classifier (or the proxy), a corrupt
 from a step range, a nested label-aware mask, K-round decoding conditioned on the label, and a check
 that the output is new. Every chain draws its randomness from its own generator seeded by
 (seed, item, chain), so an output depends on the call's seed and its own position only, never on the
-batch it was decoded in. Exactly n distinct outputs per input, none equal to the input; a shortfall
+batch it was decoded in (exactly in fp32; in bf16 the batch's padded shape changes the rounding, which
+can flip a draw). Exactly n distinct outputs per input, none equal to the input; a shortfall
 is reported, never padded. Which outputs an input keeps (and the label filter's top-up) is in
 `training.augmenters.diffusion_filter`.
 """
