@@ -299,13 +299,13 @@ class DiffusionAugmenter:
         prompt_lengths = [n + PREFIX_LENGTH + 1 for n in lengths]
         banned = (self.banned_whole_words if options.whole_words else self.banned).to(self.device)
         for batch in token_limited_batches(prompt_lengths, options.batch_size, options.max_batch_tokens):
-            contents = []
-            for j in batch:
-                ids = torch.tensor(encoded[chains[j].item].ids, dtype=torch.long)
-                contents.append(ids if slots[j] is None else ids[slots[j]])
             prompts = [
-                prompt_ids(content.tolist(), self.label_ids[labels[chains[j].item]], self.codec)
-                for content, j in zip(contents, batch, strict=True)
+                prompt_ids(
+                    _content(encoded[chains[j].item].ids, slots[j]),
+                    self.label_ids[labels[chains[j].item]],
+                    self.codec,
+                )
+                for j in batch
             ]
             input_ids, attention = pad_batch(prompts, self.codec.pad_id)
             masked = torch.zeros_like(input_ids, dtype=torch.bool)
@@ -378,6 +378,11 @@ class DiffusionAugmenter:
         state.fresh.append(
             Augmentation(source_index=chain.item, text=text, label=label, provenance=provenance)
         )
+
+
+def _content(ids: Sequence[int], slots: torch.Tensor | None) -> Sequence[int]:
+    """The content ids a chain decodes: all of them, or those at its word slots."""
+    return ids if slots is None else [ids[k] for k in slots.tolist()]
 
 
 def word_slots(mask: torch.Tensor, units: torch.Tensor) -> torch.Tensor:

@@ -189,14 +189,16 @@ class MLMSubstitutionAugmenter:
         for batch in bucketed_batches(lengths, self.batch_size, rng=None):
             rows, where = [], []
             for row, j in enumerate(batch):
-                t, source = tries[j], encoded[tries[j].item].ids
+                t = tries[j]
                 masked, tails = set(t.positions), set(t.tails)
-                content = [
-                    self.codec.mask_id if k in masked else i for k, i in enumerate(source) if k not in tails
-                ]
-                # the row position of a masked word: 1 for [CLS], minus the dropped pieces before it
-                where += [[row, 1 + pos - sum(1 for k in t.tails if k < pos)] for pos in t.positions]
-                rows.append([self.codec.cls_id, *content, self.codec.sep_id])
+                content = [self.codec.cls_id]  # a masked word's row position is its index here
+                for k, i in enumerate(encoded[t.item].ids):
+                    if k in masked:
+                        where.append([row, len(content)])
+                        content.append(self.codec.mask_id)
+                    elif k not in tails:
+                        content.append(i)
+                rows.append([*content, self.codec.sep_id])
             input_ids, attention = pad_batch(rows, self.codec.pad_id)
             logits = self.runner(
                 input_ids.to(self.device), attention.to(self.device), torch.tensor(where).to(self.device)
