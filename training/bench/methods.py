@@ -74,6 +74,9 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
         "diffusioncls-cfg2": MethodSpec(
             "DiffusionCLS G/E with classifier-free guidance, scale 2", "diffusion", True, guidance=2.0
         ),
+        "diffusioncls-cfg3": MethodSpec(
+            "DiffusionCLS G/E with classifier-free guidance, scale 3", "diffusion", True, guidance=3.0
+        ),
         "diffusioncls-norep": MethodSpec(
             "DiffusionCLS G/E decoded without the repetition penalty, whatever the configured one",
             "diffusion",
