@@ -99,7 +99,9 @@ def test_a_token_budget_bounds_each_forward_pass_without_changing_outputs(tiny_a
 
     encoded = tiny_augmenter.codec.encode(TEXTS, tiny_augmenter.max_content)
     longest = max(len(e) for e in encoded) + PREFIX_LENGTH + 1
-    assert widths and max(widths) <= max(40, longest)
+    # the default decoding is guided: each prompt runs twice in a pass (its label, the null label)
+    rows_per_prompt = 2 if DiffusionOptions().decode.guidance_scale != 1.0 else 1
+    assert widths and max(widths) <= max(40, rows_per_prompt * longest)
     assert outputs_by_item(tight) == free
 
 
@@ -207,9 +209,9 @@ def test_rewritten_words_are_made_of_whole_word_pieces(tiny_augmenter, monkeypat
         return new
 
     monkeypatch.setattr(diffusion, "iterative_decode", recording)
-    tiny_augmenter.augment(
-        TEXTS * 4, LABELS * 4, [4] * 12, seed=0, options=DiffusionOptions(whole_words=whole_words)
-    )
+    # unguided: the tiny model's random guidance direction happens to steer clear of tails
+    options = DiffusionOptions(whole_words=whole_words, decode=DecodeConfig(guidance_scale=1.0))
+    tiny_augmenter.augment(TEXTS * 4, LABELS * 4, [4] * 12, seed=0, options=options)
     tails = tiny_augmenter.codec.continuation_mask(len(tiny_augmenter.banned))
     glued = sum(bool(tails[t]) for t in written)
     assert written and (glued == 0) == whole_words  # the untrained tiny model writes tails when let

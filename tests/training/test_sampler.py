@@ -155,7 +155,9 @@ def test_decode_commits_most_confident_first_and_fills_everything():
     fn = RecordingLogits(table)
     ids = torch.tensor([[1, 2, 2, 2, 0]])
     masked = torch.tensor([[False, True, True, True, False]])
-    out = decode_table(fn, ids, masked, DecodeConfig(rounds=2, temperature=0.0), mask_id=2)
+    out = decode_table(
+        fn, ids, masked, DecodeConfig(guidance_scale=1.0, rounds=2, temperature=0.0), mask_id=2
+    )
     assert out.tolist() == [[1, 3, 4, 5, 0]]
     assert fn.calls == [3, 1]  # round 1 commits ceil(3/2) = 2, round 2 the last one
 
@@ -205,7 +207,7 @@ def test_decode_with_a_repeat_penalty_takes_the_next_best_new_token():
             RecordingLogits(table),
             ids,
             masked,
-            DecodeConfig(rounds=1, temperature=0.0, repetition_penalty=penalty),
+            DecodeConfig(guidance_scale=1.0, rounds=1, temperature=0.0, repetition_penalty=penalty),
             mask_id=0,
         )[0, 3].item()
 
@@ -230,7 +232,11 @@ def test_decode_draws_a_same_round_twin_again_beside_its_written_neighbour():
     ids = torch.tensor([[1, 0, 0, 0, 0, 2]])
     masked = torch.tensor([[False, True, True, True, True, False]])
     out = decode_table(
-        fn, ids, masked, DecodeConfig(rounds=2, temperature=0.0, repetition_penalty=1.0), mask_id=0
+        fn,
+        ids,
+        masked,
+        DecodeConfig(guidance_scale=1.0, rounds=2, temperature=0.0, repetition_penalty=1.0),
+        mask_id=0,
     )
     # round 1 commits two positions, 1 and 2, both with 5: position 2 waits; round 2 fills 2, 3 and 4
     assert fn.calls == [4, 3]
@@ -247,7 +253,11 @@ def test_a_twin_in_the_last_round_takes_one_pass_more_and_nothing_stays_masked()
     ids = torch.tensor([[1, 0, 0, 0, 0, 2]])
     masked = torch.tensor([[False, True, True, True, True, False]])
     out = decode_table(
-        fn, ids, masked, DecodeConfig(rounds=2, temperature=1.0, top_p=1.0, repetition_penalty=1.0), mask_id=0
+        fn,
+        ids,
+        masked,
+        DecodeConfig(guidance_scale=1.0, rounds=2, temperature=1.0, top_p=1.0, repetition_penalty=1.0),
+        mask_id=0,
     )
     assert fn.calls == [4, 2, 1]
     assert out[0].tolist() == [1, 5, 6, 7, 4, 2]
@@ -260,7 +270,11 @@ def test_decode_never_repeats_the_token_beside_it():
     ids = torch.tensor([[1, 3, 2, 4, 0]])
     masked = torch.tensor([[False, False, True, False, False]])
     out = decode_table(
-        RecordingLogits(table), ids, masked, DecodeConfig(rounds=1, temperature=0.0), mask_id=2
+        RecordingLogits(table),
+        ids,
+        masked,
+        DecodeConfig(guidance_scale=1.0, rounds=1, temperature=0.0),
+        mask_id=2,
     )
     assert out.tolist() == [[1, 3, 5, 4, 0]]
 
@@ -276,7 +290,7 @@ def test_decode_with_one_round_is_one_shot():
         masked=masked,
         uniforms=torch.rand(1, 1, 6),
         banned=torch.zeros(9, dtype=torch.bool),
-        config=DecodeConfig(rounds=1),
+        config=DecodeConfig(guidance_scale=1.0, rounds=1),
         mask_id=2,
     )
     assert fn.calls == [4]
@@ -341,7 +355,7 @@ def test_real_model_never_writes_banned_tokens_or_unmasked_positions(tiny_augmen
     masked[:, :PREFIX_LENGTH] = False
     masked[ids == aug.codec.sep_id] = False
     # A hot, flat distribution makes banned tokens likely if they were not excluded.
-    config = DecodeConfig(rounds=3, temperature=5.0)
+    config = DecodeConfig(guidance_scale=1.0, rounds=3, temperature=5.0)
     out = iterative_decode(
         aug.runner,
         ids,

@@ -298,7 +298,11 @@ class DiffusionAugmenter:
         rounds = options.decode.rounds
         prompt_lengths = [n + PREFIX_LENGTH + 1 for n in lengths]
         banned = (self.banned_whole_words if options.whole_words else self.banned).to(self.device)
-        for batch in token_limited_batches(prompt_lengths, options.batch_size, options.max_batch_tokens):
+        guided = options.decode.guidance_scale != 1.0
+        # A guided forward pass holds every prompt twice (with its label and with the null label), so the
+        # token budget, which bounds a pass's memory, counts it twice.
+        budget_lengths = [2 * n if guided else n for n in prompt_lengths]
+        for batch in token_limited_batches(budget_lengths, options.batch_size, options.max_batch_tokens):
             prompts = [
                 prompt_ids(
                     _content(encoded[chains[j].item].ids, slots[j]),
@@ -331,7 +335,6 @@ class DiffusionAugmenter:
                     label_position=LABEL_POSITION,
                     null_label_id=self.null_label_id,
                 ).cpu()
-            guided = options.decode.guidance_scale != 1.0
             passes += min(rounds, int(masked.sum(-1).max())) * (2 if guided else 1)
             for row, j in enumerate(batch):
                 decoded = new[row, PREFIX_LENGTH : PREFIX_LENGTH + lengths[j]]

@@ -17,7 +17,8 @@ class DiffusionOptions:
     max_attempts: int = 4  # decoding passes over the inputs still short of n before giving up
     batch_size: int = 64  # chains per forward pass, at most
     # Padded prompt tokens per forward pass, at most: bounds a decode's memory (the logits at masked
-    # positions and top-p's sort of them grow with tokens, not with texts). 64 x 64 tokens by default.
+    # positions and top-p's sort of them grow with tokens, not with texts). 64 x 64 tokens by default;
+    # a guided pass holds each prompt twice (its label and the null label) and counts it twice.
     max_batch_tokens: int = 4096
     score: bool = True  # add the classifier's probability of the intended label
     # Keep outputs the classifier gives the intended label at least this probability; the rest are

@@ -71,6 +71,12 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
         "diffusioncls-no-nrt": MethodSpec(
             "ablation w/o N.R.T.: pseudo samples, cross-entropy only", "diffusion", False
         ),
+        "diffusioncls-cfg1": MethodSpec(
+            "DiffusionCLS G/E without classifier-free guidance (scale 1, the default before 2026-12-05)",
+            "diffusion",
+            True,
+            guidance=1.0,
+        ),
         "diffusioncls-cfg2": MethodSpec(
             "DiffusionCLS G/E with classifier-free guidance, scale 2", "diffusion", True, guidance=2.0
         ),

@@ -5,7 +5,7 @@ interpreter) so the ratios are fair on a shared, noisy machine. Inputs are real 
 `seq_len` prompt tokens.
 
 - limit: the bare batched generator forward (logits at every position) at `seq_len` tokens;
-- sampler: augmented samples/s of DiffusionAugmenter (importance, masks, K-round decoding, splicing;
+- sampler: augmented samples/s of DiffusionAugmenter (importance, masks, K-round decoding unguided, splicing;
   n = 4 samples per input, so a batch of B chains holds B / 4 inputs) and its ratio to the limit:
   samples/s * passes per sample / limit sequences/s at the same batch size;
 - naive: one sequence at a time, one token revealed per forward pass (DiffusionBERT-style);
@@ -132,7 +132,9 @@ def sampler_speed(
     labels = [augmenter.labels[i % len(augmenter.labels)] for i in range(inputs)]
     options = DiffusionOptions(
         steps=config.steps,
-        decode=DecodeConfig(rounds=rounds),
+        # Unguided: a guided pass holds each prompt twice, which the limit (one row per sequence) does not
+        # model; guidance's own cost is measured by `bench decoding` (about 1.8x, docs/FLUENCY.md).
+        decode=DecodeConfig(rounds=rounds, guidance_scale=1.0),
         max_attempts=1,
         batch_size=batch,
         max_batch_tokens=batch * config.seq_len,  # the batch asked for, whatever its tokens
