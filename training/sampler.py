@@ -47,6 +47,16 @@ class DecodeConfig:
         for name in DECODING_KNOBS:
             check_knob(name, getattr(self, name))
 
+    @property
+    def guided(self) -> bool:
+        """Classifier-free guidance is on: every pass also runs each prompt with the null label."""
+        return self.guidance_scale != 1.0
+
+    @property
+    def rows_per_prompt(self) -> int:
+        """Rows a prompt takes in one forward pass: 2 when guided (its label, the null label), else 1."""
+        return 2 if self.guided else 1
+
 
 # Top-p looks for the nucleus among this many best candidates first, then among the next width's for
 # the rows it did not cover, and sorts a whole row only past the last. A top-k of 1,024 costs a small
@@ -294,7 +304,7 @@ def iterative_decode(
     """
     if uniforms.shape[1] < config.rounds:
         raise ValueError("need one uniform per chain, round and position")
-    guided = config.guidance_scale != 1.0
+    guided = config.guided
     if guided and (label_position is None or null_label_id is None):
         raise ValueError("classifier-free guidance needs the label position and the null label id")
     banned_ids = banned.nonzero().flatten()  # (K,)

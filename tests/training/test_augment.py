@@ -100,8 +100,7 @@ def test_a_token_budget_bounds_each_forward_pass_without_changing_outputs(tiny_a
     encoded = tiny_augmenter.codec.encode(TEXTS, tiny_augmenter.max_content)
     longest = max(len(e) for e in encoded) + PREFIX_LENGTH + 1
     # the default decoding is guided: each prompt runs twice in a pass (its label, the null label)
-    rows_per_prompt = 2 if DiffusionOptions().decode.guidance_scale != 1.0 else 1
-    assert widths and max(widths) <= max(40, rows_per_prompt * longest)
+    assert widths and max(widths) <= max(40, DiffusionOptions().decode.rows_per_prompt * longest)
     assert outputs_by_item(tight) == free
 
 

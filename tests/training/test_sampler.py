@@ -372,3 +372,13 @@ def test_real_model_never_writes_banned_tokens_or_unmasked_positions(tiny_augmen
     written = out[masked]
     assert not aug.banned[written].any()
     assert (written != aug.codec.mask_id).all()
+
+
+def test_a_guided_config_takes_two_rows_per_prompt():
+    assert (
+        not DecodeConfig(guidance_scale=1.0).guided and DecodeConfig(guidance_scale=1.0).rows_per_prompt == 1
+    )
+    assert DecodeConfig(guidance_scale=3.0).guided and DecodeConfig(guidance_scale=3.0).rows_per_prompt == 2
+    assert (
+        DecodeConfig(guidance_scale=0.5).rows_per_prompt == 2
+    )  # below 1 is guidance too (away from the label)

@@ -298,10 +298,10 @@ class DiffusionAugmenter:
         rounds = options.decode.rounds
         prompt_lengths = [n + PREFIX_LENGTH + 1 for n in lengths]
         banned = (self.banned_whole_words if options.whole_words else self.banned).to(self.device)
-        guided = options.decode.guidance_scale != 1.0
         # A guided forward pass holds every prompt twice (with its label and with the null label), so the
         # token budget, which bounds a pass's memory, counts it twice.
-        budget_lengths = [2 * n if guided else n for n in prompt_lengths]
+        rows_per_prompt = options.decode.rows_per_prompt
+        budget_lengths = [rows_per_prompt * n for n in prompt_lengths]
         for batch in token_limited_batches(budget_lengths, options.batch_size, options.max_batch_tokens):
             prompts = [
                 prompt_ids(
@@ -335,7 +335,7 @@ class DiffusionAugmenter:
                     label_position=LABEL_POSITION,
                     null_label_id=self.null_label_id,
                 ).cpu()
-            passes += min(rounds, int(masked.sum(-1).max())) * (2 if guided else 1)
+            passes += min(rounds, int(masked.sum(-1).max())) * rows_per_prompt
             for row, j in enumerate(batch):
                 decoded = new[row, PREFIX_LENGTH : PREFIX_LENGTH + lengths[j]]
                 if slots[j] is None:
