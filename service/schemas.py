@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from training.defaults import NO_REPETITION_PENALTY  # imports nothing
+from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY  # imports nothing
 from worker.contracts import AugmentJobResult, Decoding, JobError, Progress
 
 
@@ -177,7 +177,8 @@ class DecodingDefaults(BaseModel):
     top_k: int
     top_p: float
     guidance_scale: float
-    # checkpoints fitted before the knob existed decode without it
+    # checkpoints fitted before a knob existed decode without it: every round guided, no penalty
+    guided_rounds: int = EVERY_ROUND_GUIDED
     repetition_penalty: float = NO_REPETITION_PENALTY
 
 

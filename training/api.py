@@ -128,6 +128,7 @@ class Augmenter:
         top_k: int | None = None,
         top_p: float | None = None,
         guidance_scale: float | None = None,
+        guided_rounds: int | None = None,
         repetition_penalty: float | None = None,
         min_label_prob: float | None = None,
         params: dict[str, Any] | None = None,
@@ -148,6 +149,7 @@ class Augmenter:
                 top_k=top_k,
                 top_p=top_p,
                 guidance_scale=guidance_scale,
+                guided_rounds=guided_rounds,
                 repetition_penalty=repetition_penalty,
                 min_label_prob=min_label_prob,
             )
@@ -165,7 +167,17 @@ class Augmenter:
         return _typed(result)
 
     def _options(
-        self, *, steps, rounds, temperature, top_k, top_p, guidance_scale, repetition_penalty, min_label_prob
+        self,
+        *,
+        steps,
+        rounds,
+        temperature,
+        top_k,
+        top_p,
+        guidance_scale,
+        guided_rounds,
+        repetition_penalty,
+        min_label_prob,
     ):
         from training.augmenters.diffusion import DiffusionOptions
 
@@ -176,6 +188,7 @@ class Augmenter:
             "top_k": top_k,
             "top_p": top_p,
             "guidance_scale": guidance_scale,
+            "guided_rounds": guided_rounds,
             "repetition_penalty": repetition_penalty,
         }
         settings = replace(

@@ -33,7 +33,7 @@ from training.checkpoint_format import (
     read_settings_file,
 )
 from training.common import library_versions
-from training.defaults import DEFAULT_STEPS, NO_REPETITION_PENALTY
+from training.defaults import DEFAULT_STEPS, EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY
 from training.generator import LABEL_POSITION, NULL_LABEL_TOKEN, PREFIX_LENGTH, ScheduleConfig, label_token
 from training.model_card import CARD_FILE, CURVES_FILE, model_card
 from training.sampler import DecodeConfig
@@ -49,6 +49,7 @@ class SamplerDefaults:
     top_k: int = DecodeConfig.top_k
     top_p: float = DecodeConfig.top_p
     guidance_scale: float = DecodeConfig.guidance_scale
+    guided_rounds: int = DecodeConfig.guided_rounds
     repetition_penalty: float = DecodeConfig.repetition_penalty
 
 
@@ -90,8 +91,13 @@ class CheckpointSettings:
     @staticmethod
     def from_json(body: dict[str, Any]) -> CheckpointSettings:
         """The settings of a body that `read_settings_file` has checked."""
-        # A checkpoint fitted before the knob existed decodes as it always did: without the penalty.
-        sampler = {"repetition_penalty": NO_REPETITION_PENALTY, **body["sampler"]}
+        # A checkpoint fitted before a knob existed decodes as it always did: without the repetition
+        # penalty, and guided in every round.
+        sampler = {
+            "repetition_penalty": NO_REPETITION_PENALTY,
+            "guided_rounds": EVERY_ROUND_GUIDED,
+            **body["sampler"],
+        }
         sampler["steps"] = tuple(sampler["steps"])
         return CheckpointSettings(
             labels=list(body["labels"]),

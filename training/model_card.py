@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.defaults import NO_REPETITION_PENALTY
+from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY
 
 CURVES_FILE = "training-curves.png"
 CARD_FILE = "README.md"
@@ -46,7 +46,8 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
         f"- Components: {', '.join(settings.get('components', []))}",
         f"- Created: {settings.get('created_at')}; versions {settings.get('versions')}",
         f"- Decoding defaults: steps {sampler.get('steps')}, rounds {sampler.get('rounds')}, temperature "
-        f"{sampler.get('temperature')}, top-p {sampler.get('top_p')}, guidance {sampler.get('guidance_scale')}, "
+        f"{sampler.get('temperature')}, top-p {sampler.get('top_p')}, guidance {sampler.get('guidance_scale')} "
+        f"({_guided_rounds(sampler.get('guided_rounds', EVERY_ROUND_GUIDED))}), "
         f"repetition penalty {sampler.get('repetition_penalty', NO_REPETITION_PENALTY)}",
         "",
         "| component | epochs | last train loss | last validation score |",
@@ -74,3 +75,7 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
         "in this folder (`diffusioncls.json` holds the full settings and training histories).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _guided_rounds(rounds: int) -> str:
+    return "every round" if rounds == 0 else f"the first {rounds} rounds"

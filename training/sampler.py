@@ -17,6 +17,7 @@ import torch
 from training.defaults import (
     DECODING_KNOBS,
     DEFAULT_GUIDANCE_SCALE,
+    DEFAULT_GUIDED_ROUNDS,
     DEFAULT_REPETITION_PENALTY,
     DEFAULT_ROUNDS,
     DEFAULT_TEMPERATURE,
@@ -38,6 +39,8 @@ class DecodeConfig:
     top_p: float = DEFAULT_TOP_P  # 1 = no nucleus cut
     # 1 = conditional only; s != 1 adds a null-label pass (CFG)
     guidance_scale: float = DEFAULT_GUIDANCE_SCALE
+    # r > 0 guides only the first r passes (the rest run with the label alone); 0 = every pass
+    guided_rounds: int = DEFAULT_GUIDED_ROUNDS
     # r > 1 divides the probability of each token already in the text by r per copy, before the
     # temperature (so by r ** (1 / T) as sampled); 1 = off
     repetition_penalty: float = DEFAULT_REPETITION_PENALTY
@@ -54,8 +57,16 @@ class DecodeConfig:
 
     @property
     def rows_per_prompt(self) -> int:
-        """Rows a prompt takes in one forward pass: 2 when guided (its label, the null label), else 1."""
+        """Rows a prompt takes in a forward pass, at most: 2 when guided (its label, the null label), else 1."""
         return 2 if self.guided else 1
+
+    def guides_pass(self, index: int) -> bool:
+        """Pass `index` (0-based; the extra passes after the K rounds included) runs with guidance."""
+        return self.guided and (self.guided_rounds == 0 or index < self.guided_rounds)
+
+    def forward_rows(self, passes: int) -> int:
+        """Rows one prompt takes over its first `passes` passes, null-label rows included."""
+        return passes + sum(self.guides_pass(r) for r in range(passes))
 
 
 # Top-p looks for the nucleus among this many best candidates first, then among the next width's for
@@ -300,7 +311,8 @@ def iterative_decode(
     likely per copy), and commits the ceil(remaining / rounds_left) most confident; the rest stay
     masked. Unmasked positions are never written.
     With guidance_scale != 1 the label at `label_position` is swapped for `null_label_id` in a second
-    pass and logits = l_uncond + s * (l_cond - l_uncond).
+    pass and logits = l_uncond + s * (l_cond - l_uncond); with guided_rounds r > 0, in the first r
+    passes only.
     """
     if uniforms.shape[1] < config.rounds:
         raise ValueError("need one uniform per chain, round and position")
@@ -320,7 +332,7 @@ def iterative_decode(
         rounds_left = max(config.rounds - r, 1)
         draw = min(r, config.rounds - 1)  # extra passes reuse the last round's uniforms
         positions = still.nonzero()  # (P, 2)
-        if guided:
+        if config.guides_pass(r):
             assert label_position is not None and null_label_id is not None
             logits = guided_logits(
                 logits_fn,

@@ -64,6 +64,9 @@ class Decoding(BaseModel):
     guidance_scale: Annotated[float, _knob_limits("guidance_scale")] | None = Field(
         None, description=DECODING_KNOBS["guidance_scale"].help
     )
+    guided_rounds: Annotated[int, _knob_limits("guided_rounds")] | None = Field(
+        None, description=DECODING_KNOBS["guided_rounds"].help
+    )
     repetition_penalty: Annotated[float, _knob_limits("repetition_penalty")] | None = Field(
         None, description=DECODING_KNOBS["repetition_penalty"].help
     )

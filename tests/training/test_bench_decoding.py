@@ -41,6 +41,12 @@ def test_parse_setting():
     )
     with pytest.raises(ValueError):
         parse_setting("x:colour=red")
+    first2 = parse_setting("g5f2:guidance=5,guided_rounds=2")
+    assert (first2.guidance_scale, first2.guided_rounds, parse_setting("default").guided_rounds) == (
+        5.0,
+        2,
+        0,
+    )
 
 
 def test_study_runs_and_reports_every_measure(tiny_augmenter):

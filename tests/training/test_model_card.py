@@ -53,3 +53,11 @@ def test_confusion_figure_shades_rows_and_labels_every_cell_with_its_count():
     shares = axes.images[0].get_array()
     assert shares.tolist() == [[0.75, 0.25], [0.0, 1.0]]  # each cell's share of its gold row
     assert axes.get_xlabel() == "predicted" and axes.get_ylabel() == "gold"
+
+
+def test_the_card_says_which_rounds_are_guided():
+    def card(sampler):
+        return model_card({**settings({}), "sampler": {"guidance_scale": 5.0, **sampler}}, "m")
+
+    assert "guidance 5.0 (every round)" in card({})  # fitted before the knob: every round
+    assert "guidance 5.0 (the first 2 rounds)" in card({"guided_rounds": 2})

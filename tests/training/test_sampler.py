@@ -382,3 +382,38 @@ def test_a_guided_config_takes_two_rows_per_prompt():
     assert (
         DecodeConfig(guidance_scale=0.5).rows_per_prompt == 2
     )  # below 1 is guidance too (away from the label)
+
+
+def test_guided_rounds_guide_only_the_first_passes():
+    every = DecodeConfig(guidance_scale=3.0, guided_rounds=0, rounds=8)
+    first2 = DecodeConfig(guidance_scale=3.0, guided_rounds=2, rounds=8)
+    off = DecodeConfig(guidance_scale=1.0, guided_rounds=2, rounds=8)
+    assert [every.guides_pass(r) for r in (0, 7, 8)] == [True, True, True]  # extra passes too
+    assert [first2.guides_pass(r) for r in (0, 1, 2, 7)] == [True, True, False, False]
+    assert not off.guides_pass(0)
+    # rows of 8 passes: 8 + 8 null rows; 8 + 2; 8 + 0; of 1 pass with 2 guided rounds: 1 + 1
+    assert (every.forward_rows(8), first2.forward_rows(8), off.forward_rows(8)) == (16, 10, 8)
+    assert first2.forward_rows(1) == 2
+
+
+def test_decoding_runs_the_null_label_rows_in_the_guided_rounds_only():
+    rows_per_call = []
+
+    def fn(ids, attention, positions):
+        rows_per_call.append(ids.shape[0])
+        return torch.zeros(positions.shape[0], 8)
+
+    ids = torch.tensor([[7, 0, 0, 0]])  # label at 0, three masked positions: one per round
+    iterative_decode(
+        fn,
+        ids,
+        torch.ones_like(ids),
+        masked=torch.tensor([[False, True, True, True]]),
+        uniforms=torch.zeros(1, 3, 4),
+        banned=torch.zeros(8, dtype=torch.bool),
+        config=DecodeConfig(rounds=3, temperature=0.0, guidance_scale=3.0, guided_rounds=1),
+        mask_id=0,
+        label_position=0,
+        null_label_id=99,
+    )
+    assert rows_per_call == [2, 1, 1]  # the row and its null-label twin, then the row alone

@@ -335,7 +335,7 @@ class DiffusionAugmenter:
                     label_position=LABEL_POSITION,
                     null_label_id=self.null_label_id,
                 ).cpu()
-            passes += min(rounds, int(masked.sum(-1).max())) * rows_per_prompt
+            passes += options.decode.forward_rows(min(rounds, int(masked.sum(-1).max())))
             for row, j in enumerate(batch):
                 decoded = new[row, PREFIX_LENGTH : PREFIX_LENGTH + lengths[j]]
                 if slots[j] is None:

@@ -38,6 +38,7 @@ class DecodingSetting:
     top_k: int = DecodeConfig.top_k
     top_p: float = DecodeConfig.top_p
     guidance_scale: float = DecodeConfig.guidance_scale
+    guided_rounds: int = DecodeConfig.guided_rounds
     repetition_penalty: float = DecodeConfig.repetition_penalty
     min_label_prob: float = 0.0  # keep outputs the checkpoint's classifier finds on-label (with top-up)
     whole_words: bool = True  # rewritten words from whole-word pieces only (DiffusionOptions.whole_words)
@@ -45,7 +46,7 @@ class DecodingSetting:
 
 def parse_setting(spec: str) -> DecodingSetting:
     """`name:key=value,key=value` with keys steps (13-16), rounds, temperature, top_k, top_p, guidance_scale,
-    repetition_penalty, min_label_prob, whole_words (1 or 0)."""
+    guided_rounds, repetition_penalty, min_label_prob, whole_words (1 or 0)."""
     name, _, body = spec.partition(":")
     fields: dict = {"name": name}
     for part in filter(None, body.split(",")):
@@ -54,7 +55,7 @@ def parse_setting(spec: str) -> DecodingSetting:
         if key == "steps":
             low, _, high = value.partition("-")
             fields["steps"] = (int(low), int(high or low))
-        elif key in ("rounds", "top_k"):
+        elif key in ("rounds", "top_k", "guided_rounds"):
             fields[key] = int(value)
         elif key == "whole_words":
             if value not in ("0", "1"):
@@ -173,9 +174,12 @@ def format_decoding_table(result: dict) -> str:
         if r["min_label_prob"]:
             filters.append(f"p(y)≥{r['min_label_prob']:g}")
         kept = f"{100 * r['label_kept']:.1f}%" if "label_kept" in r else "–"
+        guidance = f"{r['guidance_scale']:g}"
+        if r.get("guided_rounds") and r["guidance_scale"] != 1.0:
+            guidance += f" (rounds 1-{r['guided_rounds']})"
         lines.append(
             f"| {r['setting']} | {r['steps'][0]}-{r['steps'][1]} | {r['rounds']} | {r['temperature']:g} | {r['top_p']:g} "
-            f"| {r['guidance_scale']:g} | ÷{r.get('repetition_penalty', 1.0):g} | {', '.join(filters) or '–'} | {100 * r['fluent_share']:.1f}% | {kept} "
+            f"| {guidance} | ÷{r.get('repetition_penalty', 1.0):g} | {', '.join(filters) or '–'} | {100 * r['fluent_share']:.1f}% | {kept} "
             f"| {100 * r['word_change']:.1f}% | {100 * r['distinct_2']:.1f} | {r['samples_per_s']:.1f} |"
         )
     if result.get("judge_ceiling") is not None:

@@ -17,6 +17,7 @@ class MethodSpec:
     policy: str = "ge"
     step_group: int | None = None  # None: the configured step range
     guidance: float | None = None  # None: the configured classifier-free guidance scale
+    guided_rounds: int | None = None  # None: the configured ones
     repetition_penalty: float | None = None  # None: the configured one
     # None: the augmenter's default (DiffusionOptions.whole_words; mlm_substitution's whole_words)
     whole_words: bool | None = None
@@ -82,6 +83,13 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
         ),
         "diffusioncls-cfg3": MethodSpec(
             "DiffusionCLS G/E with classifier-free guidance, scale 3", "diffusion", True, guidance=3.0
+        ),
+        "diffusioncls-cfg5-first2": MethodSpec(
+            "DiffusionCLS G/E with classifier-free guidance 5 in the first 2 decoding rounds only",
+            "diffusion",
+            True,
+            guidance=5.0,
+            guided_rounds=2,
         ),
         "diffusioncls-norep": MethodSpec(
             "DiffusionCLS G/E decoded without the repetition penalty, whatever the configured one",

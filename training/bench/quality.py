@@ -37,7 +37,7 @@ from training.classifier import (
 )
 from training.common import resolve_device, resolve_precision
 from training.data import LabelledData, apply_setting, read_labelled, train_val_split
-from training.defaults import NO_REPETITION_PENALTY, PSEUDO_PER_ORIGINAL
+from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY, PSEUDO_PER_ORIGINAL
 from training.generator import GeneratorConfig, ScheduleConfig
 from training.metrics import accuracy, macro_f1
 from training.oversample import rebalance_head
@@ -185,9 +185,11 @@ def _settings_differing(one: dict, other: dict) -> list[str]:
 
     def comparable(body: dict) -> dict:
         body = json.loads(json.dumps(body))
-        # results written before the repetition penalty existed decoded without it, and before the
-        # whole-word rule with word pieces allowed
-        body.get("decode", {}).get("decode", {}).setdefault("repetition_penalty", NO_REPETITION_PENALTY)
+        # results written before the repetition penalty existed decoded without it, before guided_rounds
+        # guided every round, and before the whole-word rule with word pieces allowed
+        decode = body.get("decode", {}).get("decode", {})
+        decode.setdefault("repetition_penalty", NO_REPETITION_PENALTY)
+        decode.setdefault("guided_rounds", EVERY_ROUND_GUIDED)
         body.get("decode", {}).setdefault("whole_words", False)
         return {k: v for k, v in body.items() if k not in ("methods", "seeds")}
 
@@ -321,6 +323,8 @@ def _diffusion_source(
         options = replace(options, steps=step_group(spec.step_group, config.schedule.total_steps))
     if spec.guidance is not None:
         options = replace(options, decode=replace(options.decode, guidance_scale=spec.guidance))
+    if spec.guided_rounds is not None:
+        options = replace(options, decode=replace(options.decode, guided_rounds=spec.guided_rounds))
     if spec.repetition_penalty is not None:
         options = replace(options, decode=replace(options.decode, repetition_penalty=spec.repetition_penalty))
     if spec.whole_words is not None:

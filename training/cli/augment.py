@@ -111,6 +111,7 @@ _PARAM_FLAGS = (
     "top_k",
     "top_p",
     "guidance_scale",
+    "guided_rounds",
     "repetition_penalty",
     "batch_size",
     "max_attempts",

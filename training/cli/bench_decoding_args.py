@@ -30,7 +30,7 @@ def add_decoding(bench) -> argparse.ArgumentParser:
         "--setting",
         action="append",
         required=True,
-        help="name:steps=13-16,rounds=4,temperature=1,top_p=1,top_k=0,guidance_scale=1,min_label_prob=0 (repeatable)",
+        help="name:steps=13-16,rounds=4,temperature=1,top_p=1,top_k=0,guidance_scale=1,guided_rounds=0,min_label_prob=0 (repeatable)",
     )
     d.add_argument("--seed", type=int, default=0, help="seed of the rewrites (default 0)")
     d.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda[:i]")
