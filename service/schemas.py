@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY  # imports nothing
+from training.defaults import DECODING_KNOBS, EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY  # imports nothing
 from worker.contracts import AugmentJobResult, Decoding, JobError, Progress
 
 
@@ -48,7 +48,7 @@ class DecodingRequest(Decoding):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    @field_validator("rounds", "top_k", mode="before")
+    @field_validator(*(name for name, knob in DECODING_KNOBS.items() if knob.kind is int), mode="before")
     @classmethod
     def _whole_numbers(cls, value: Any) -> Any:
         return _whole_number(value)

@@ -45,6 +45,10 @@ CASES = [  # knob, value, accepted
     ("guidance_scale", 100.0, True),
     ("guidance_scale", 100.5, False),
     ("guidance_scale", -math.inf, False),
+    ("guided_rounds", 0, True),
+    ("guided_rounds", 64, True),
+    ("guided_rounds", -1, False),
+    ("guided_rounds", 65, False),
     ("repetition_penalty", 1.0, True),
     ("repetition_penalty", 100.0, True),
     ("repetition_penalty", 0.99, False),
@@ -98,3 +102,11 @@ def test_every_knob_has_one_name_everywhere():
     assert names <= {f.name for f in dataclasses.fields(DecodeConfig)}
     fit = build_parser().parse_args(["fit", "--train", "t", "--base", "b", "--out", "o"])
     assert names <= set(vars(fit))
+
+
+@pytest.mark.parametrize("name", [n for n, knob in DECODING_KNOBS.items() if knob.kind is int])
+def test_the_api_reads_a_whole_number_with_a_point_as_an_integer_knob(name):
+    # JSON Schema's `integer` admits 2.0 (a schema-driven client may send it); 2.5 stays refused
+    assert getattr(DecodingRequest.model_validate({name: 2.0}), name) == 2
+    with pytest.raises(ValidationError):
+        DecodingRequest.model_validate({name: 2.5})
