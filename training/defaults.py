@@ -18,7 +18,8 @@ DEFAULT_TOP_P = 0.9
 # Classifier-free guidance 3 (one extra forward pass of every batch with the null label, so about 1.8x
 # the decoding time): a classifier trained on the pseudo samples beat the same run at guidance 1 (SST-2
 # 10-shot +4.42 [+0.55, +9.20] and +7.21 [+2.06, +11.54], 5 seeds each; India-COVID-X 10% +2.23 [+1.16,
-# +3.28], 5 seeds; SST-2 5-shot +1.37 [-1.06, +4.14], 10 seeds), and a held-out judge found the
+# +3.28], 5 seeds; SST-2 5-shot +1.37 [-1.06, +4.14], 10 seeds; emotion_dair 10-shot +7.72 [+6.43,
+# +9.15] and AG News 10-shot +1.04 [-1.04, +2.87], 5 seeds each, 2026-12-06), and a held-out judge found the
 # intended label in 76.7% of India rewrites instead of 56.7% (its ceiling on the originals: 77.5%).
 # Blind readers split: they preferred guided rewrites of the sample's sentences (51 to 31) and unguided
 # ones of tweets (59 to 37). Guidance 1 turns it off (docs/FLUENCY.md, docs/RESULTS.md, 2026-12-05).
