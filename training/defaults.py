@@ -27,8 +27,9 @@ DEFAULT_GUIDANCE_SCALE = 3.0
 # Guide only the first r decoding rounds (0 = every round): the null-label rows then run in r of the
 # K passes, not all of them. On India-COVID-X (400 rewrites, held-out judge, 2026-12-06) guidance 5 on
 # the first 2 of 8 rounds kept the label as often as guidance 3 on all 8 (79.0% and 80.0%) at 1.38x
-# the samples/s; for a classifier (SST-2 10-shot, 5 seeds) -0.62 [-2.87, +2.05] against the default:
-# not shown to differ, so the default stays every round (docs/FLUENCY.md).
+# the samples/s; for a classifier (SST-2 10-shot, 10 seeds) -0.59 [-2.49, +1.41] against the default
+# (and +4.79 [+0.73, +9.13] against none): not shown to differ, so the default stays every round
+# (docs/FLUENCY.md).
 DEFAULT_GUIDED_ROUNDS = 0
 EVERY_ROUND_GUIDED = 0  # what checkpoints fitted before the knob existed decode with
 # Off by default. With 2 (a token already in the text twice less likely per copy) blind readers preferred
