@@ -55,6 +55,7 @@ def test_quality_bench_runs_every_method_and_summarises(dataset, tiny_mlm):
     samples = by_method[("diffusioncls", 1)]["samples"]
     assert samples["count"] == 2 * train_size and 0 <= samples["consistency"] <= 1
     assert 0 < samples["distinct_2"] <= 1 and 0 <= samples["self_bleu"] <= 1
+    assert len(samples["examples"]) == 8 and all(e["original"] and e["text"] for e in samples["examples"])
     summary = {row["method"]: row for row in result["summary"]}
     assert "delta_macro_f1" not in summary["none"]
     f1 = {m: [by_method[(m, s)]["macro_f1"] for s in (0, 1)] for m in ("none", "diffusioncls")}
@@ -344,3 +345,16 @@ def test_a_result_from_before_the_whole_word_rule_merges_only_with_runs_that_all
     new["config"]["decode"]["whole_words"] = True  # the rule on: another setting
     with pytest.raises(ValueError, match="differ in \\['decode'\\]"):
         merge_results([old, new])
+
+
+def test_sample_examples_spread_one_per_original_over_the_originals():
+    from training.bench.quality import sample_examples
+
+    texts, labels = [f"t{i}" for i in range(20)], ["a", "b"] * 10
+    # two pseudo samples for each of originals 0..15, none for 16..19
+    samples = [(i, f"p{i}.{k}") for i in range(16) for k in range(2)]
+    examples = sample_examples(samples, texts, labels)
+    # 16 originals with samples, 8 kept: every second one, each with its first pseudo sample
+    assert [e["original"] for e in examples] == ["t0", "t2", "t4", "t6", "t8", "t10", "t12", "t14"]
+    assert examples[1] == {"label": "a", "original": "t2", "text": "p2.0"}
+    assert [e["text"] for e in sample_examples([(3, "x"), (1, "y")], texts, labels)] == ["y", "x"]

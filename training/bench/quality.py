@@ -424,11 +424,32 @@ def _static_samples(config: BenchConfig, ctx: SeedRun, spec: MethodSpec) -> list
     return groups
 
 
+# Pseudo samples kept in each result record, beside their originals, so a reader of a result file sees
+# what the classifier was trained on, not only statistics of it.
+EXAMPLES_KEPT = 8
+
+
+def sample_examples(
+    samples: list[tuple[int, str]], texts: Sequence[str], labels: Sequence[str]
+) -> list[dict]:
+    """The first pseudo sample of up to EXAMPLES_KEPT originals spread evenly over the originals that
+    have one, each as {label, original, text}."""
+    first: dict[int, str] = {}
+    for i, text in samples:
+        first.setdefault(i, text)
+    sources = sorted(first)
+    step = max(1, len(sources) / EXAMPLES_KEPT)
+    picked = sorted({sources[int(k * step)] for k in range(min(EXAMPLES_KEPT, len(sources)))})
+    return [{"label": labels[i], "original": texts[i], "text": first[i]} for i in picked]
+
+
 def _sample_quality(ctx: SeedRun, samples: list[tuple[int, str]]) -> dict:
-    """Diversity (distinct-n, self-BLEU against the original) and consistency of pseudo samples."""
+    """Diversity (distinct-n, self-BLEU against the original) and consistency of pseudo samples, and a
+    few of them beside their originals."""
     texts = [t for _, t in samples]
     originals = [ctx.train.texts[i] for i, _ in samples]
     quality: dict = {"count": len(samples), **diversity_report(texts, originals)}
+    quality["examples"] = sample_examples(samples, ctx.train.texts, ctx.train.labels)
     intended = [ctx.train.labels[i] for i, _ in samples]
 
     def kept(judge: ClassifierRunner) -> float:
