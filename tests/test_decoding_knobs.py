@@ -10,12 +10,14 @@ unnoticed, fails here.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 
 import pytest
 from pydantic import ValidationError
 
 from service.schemas import DecodingRequest
+from training.api import Augmenter
 from training.augmenters.registry import PARAMS, parse_params
 from training.cli import build_parser
 from training.defaults import DECODING_KNOBS
@@ -102,6 +104,7 @@ def test_every_knob_has_one_name_everywhere():
     assert names <= {f.name for f in dataclasses.fields(DecodeConfig)}
     fit = build_parser().parse_args(["fit", "--train", "t", "--base", "b", "--out", "o"])
     assert names <= set(vars(fit))
+    assert names <= set(inspect.signature(Augmenter.augment).parameters)  # the Python API
 
 
 @pytest.mark.parametrize("name", [n for n, knob in DECODING_KNOBS.items() if knob.kind is int])

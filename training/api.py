@@ -166,31 +166,11 @@ class Augmenter:
                 score_augmentations(self.diffusion.scorer, result.augmentations)
         return _typed(result)
 
-    def _options(
-        self,
-        *,
-        steps,
-        rounds,
-        temperature,
-        top_k,
-        top_p,
-        guidance_scale,
-        guided_rounds,
-        repetition_penalty,
-        min_label_prob,
-    ):
+    def _options(self, *, steps, min_label_prob, **knobs):
+        """Diffusion options: the given steps and decoding knobs (DECODING_KNOBS) over the checkpoint's."""
         from training.augmenters.diffusion import DiffusionOptions
 
-        given = {
-            "steps": steps,
-            "rounds": rounds,
-            "temperature": temperature,
-            "top_k": top_k,
-            "top_p": top_p,
-            "guidance_scale": guidance_scale,
-            "guided_rounds": guided_rounds,
-            "repetition_penalty": repetition_penalty,
-        }
+        given = {"steps": steps, **knobs}
         settings = replace(
             self.checkpoint.settings.sampler, **{k: v for k, v in given.items() if v is not None}
         )

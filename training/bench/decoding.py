@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from training.augmenters.words import metric_tokens
 from training.bench.diversity import distinct_n
 from training.classifier import ClassifierRunner
-from training.defaults import DEFAULT_STEPS
+from training.defaults import DECODING_KNOBS, DEFAULT_STEPS
 from training.fluency import FLUENT_LOG_RATIO, NgramLM
 from training.sampler import DecodeConfig
 
@@ -55,13 +55,13 @@ def parse_setting(spec: str) -> DecodingSetting:
         if key == "steps":
             low, _, high = value.partition("-")
             fields["steps"] = (int(low), int(high or low))
-        elif key in ("rounds", "top_k", "guided_rounds"):
-            fields[key] = int(value)
+        elif key in DECODING_KNOBS:  # each knob read as its own kind (int or float)
+            fields[key] = DECODING_KNOBS[key].kind(value)
         elif key == "whole_words":
             if value not in ("0", "1"):
                 raise ValueError(f"whole_words takes 1 or 0, not {value!r} in {spec!r}")
             fields[key] = value == "1"
-        elif key in ("temperature", "top_p", "guidance_scale", "repetition_penalty", "min_label_prob"):
+        elif key == "min_label_prob":
             fields[key] = float(value)
         else:
             raise ValueError(f"unknown decoding key {key!r} in {spec!r}")
