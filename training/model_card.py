@@ -46,8 +46,8 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
         f"- Components: {', '.join(settings.get('components', []))}",
         f"- Created: {settings.get('created_at')}; versions {settings.get('versions')}",
         f"- Decoding defaults: steps {sampler.get('steps')}, rounds {sampler.get('rounds')}, temperature "
-        f"{sampler.get('temperature')}, top-p {sampler.get('top_p')}, guidance {sampler.get('guidance_scale')} "
-        f"({_guided_rounds(sampler.get('guided_rounds', EVERY_ROUND_GUIDED))}), "
+        f"{sampler.get('temperature')}, top-p {sampler.get('top_p')}, "
+        f"{_guidance(sampler.get('guidance_scale'), sampler.get('guided_rounds', EVERY_ROUND_GUIDED))}, "
         f"repetition penalty {sampler.get('repetition_penalty', NO_REPETITION_PENALTY)}",
         "",
         "| component | epochs | last train loss | last validation score |",
@@ -77,5 +77,8 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _guided_rounds(rounds: int) -> str:
-    return "every round" if rounds == 0 else f"the first {rounds} rounds"
+def _guidance(scale: float | None, rounds: int) -> str:
+    """The guidance a checkpoint decodes with; scale 1 is none at all, whatever the rounds say."""
+    if scale is None or scale == 1.0:
+        return "no guidance"
+    return f"guidance {scale} ({'every round' if rounds == 0 else f'the first {rounds} rounds'})"

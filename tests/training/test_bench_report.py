@@ -83,3 +83,24 @@ def test_commands_of_a_merged_result_are_listed_one_per_line():
 
     assert _commands("python -m training bench quality --a") == ["python -m training bench quality --a"]
     assert _commands(["c1", ["c2", "c3"], None]) == ["c1", "c2", "c3"]
+
+
+def test_examples_show_the_first_seed_that_kept_some_each_rewrite_under_its_original():
+    from training.bench.summary import format_examples
+
+    def record(seed, method, examples):
+        return {"seed": seed, "method": method, "samples": {"examples": examples}}
+
+    ex = [{"label": "joy", "original": f"line {i}\n  spread", "text": f"new {i}"} for i in range(5)]
+    runs = [
+        {"seed": 0, "method": "none"},  # no pseudo samples, no examples
+        record(2, "eda", ex),
+        record(1, "diffusioncls", ex[:1]),
+        record(1, "eda", ex),
+    ]
+    text = format_examples(runs, per_method=2)
+    assert text.startswith("Pseudo samples beside their originals (seed 1, the first 2 kept per method):")
+    assert text.count("```") == 4  # one block per method of seed 1, none for seed 2
+    assert "`diffusioncls`\n\n```\njoy: line 0 spread\n  ->  new 0\n```" in text
+    assert "new 1" in text and "new 2" not in text
+    assert format_examples([{"seed": 0, "method": "none"}]) == ""

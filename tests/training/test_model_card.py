@@ -61,3 +61,5 @@ def test_the_card_says_which_rounds_are_guided():
 
     assert "guidance 5.0 (every round)" in card({})  # fitted before the knob: every round
     assert "guidance 5.0 (the first 2 rounds)" in card({"guided_rounds": 2})
+    assert "no guidance" in card({"guidance_scale": 1.0, "guided_rounds": 2})
+    assert "every round" not in card({"guidance_scale": 1.0})

@@ -60,6 +60,13 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
         "diffusioncls-bd": MethodSpec(
             "DiffusionCLS, B/D: balance the classes with pseudo samples", "diffusion", True, policy="bd"
         ),
+        "diffusioncls-bd-cfg1": MethodSpec(
+            "DiffusionCLS, B/D, without classifier-free guidance (scale 1, the default before 2026-12-05)",
+            "diffusion",
+            True,
+            policy="bd",
+            guidance=1.0,
+        ),
         "diffusioncls-no-da": MethodSpec(
             "ablation w/o D.A.: noise-resistant training, no pseudo samples", None, True
         ),

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from training.bench.summary import format_table
+from training.bench.summary import format_examples, format_table
 
 _GROUP = re.compile(r"^diffusioncls-g(\d)$")
 
@@ -75,6 +75,9 @@ def render(results: Sequence[dict], out: str | Path, intro: str = "") -> Path:
             # a result of `bench merge` has its parts' commands (themselves lists when merged again)
             lines += ["", "```bash", *_commands(result["command"]), "```"]
         lines += ["", format_table(result["summary"]), ""]
+        examples = format_examples(result["runs"])
+        if examples:
+            lines += [examples, ""]
         points = sweep_points(result)
         if len(points) >= 2:
             from training.plots import save_png, sweep_figure

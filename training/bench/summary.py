@@ -102,6 +102,31 @@ def format_table(summary: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
+def format_examples(runs: Sequence[dict], per_method: int = 3) -> str:
+    """Markdown: the pseudo samples each method trained on in the first seed that kept some, up to
+    `per_method` of them, each under its original (empty when no record kept examples, as in result
+    files written before 2026-12-06)."""
+    kept = [r for r in runs if r.get("samples", {}).get("examples")]
+    if not kept:
+        return ""
+    seed = min(r["seed"] for r in kept)
+
+    def one_line(text: str) -> str:
+        return " ".join(text.split())
+
+    lines = [
+        f"Pseudo samples beside their originals (seed {seed}, the first {per_method} kept per method):",
+        "",
+    ]
+    for record in (r for r in kept if r["seed"] == seed):
+        lines += [f"`{record['method']}`", "", "```"]
+        for example in record["samples"]["examples"][:per_method]:
+            lines.append(f"{example['label']}: {one_line(example['original'])}")
+            lines.append(f"  ->  {one_line(example['text'])}")
+        lines += ["```", ""]
+    return "\n".join(lines).rstrip()
+
+
 def write_result(result: dict, out: str | Path) -> None:
     """Write the result JSON atomically (a partial result is replaced by a later one, never torn)."""
     out = Path(out)

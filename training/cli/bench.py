@@ -88,7 +88,7 @@ def _bench_quality(args) -> int:
 
 def _write_quality(result: dict, out: str) -> None:
     """Print and write a quality result: its JSON, and beside it a Markdown table with the verdict."""
-    from training.bench.summary import format_table, write_result
+    from training.bench.summary import format_examples, format_table, write_result
     from training.bench.verdict import VERDICT_HEADER, verdict_row
 
     config = result["config"]
@@ -104,7 +104,10 @@ def _write_quality(result: dict, out: str) -> None:
     print(header)
     print(table)
     write_result(result, out)
-    Path(out).with_suffix(".md").write_text(f"{header}\n\n{table}\n")
+    examples = format_examples(result["runs"])
+    Path(out).with_suffix(".md").write_text(
+        f"{header}\n\n{table}\n" + (f"\n{examples}\n" if examples else "")
+    )
     print(f"wrote {out}")
 
 
