@@ -133,6 +133,10 @@ def _classic() -> dict[str, MethodSpec]:
         name: MethodSpec(f"{name}, G/E: n samples per original, cross-entropy", name)
         for name in ("eda", "aeda", "resample", "mlm_substitution")
     }
+    # the fair control for DiffusionCLS's text: EDA's samples under the same loss (Lc on the originals)
+    methods["eda-nrt"] = MethodSpec(
+        "EDA, G/E, with DiffusionCLS's noise-resistant training (Lc on the originals)", "eda", True
+    )
     methods["mlm_substitution-pieces"] = MethodSpec(
         "mlm_substitution replacing word pieces one by one (as before the whole-word rule)",
         "mlm_substitution",

@@ -19,6 +19,7 @@ FULL = "diffusioncls"
 # text but is as much a user's alternative), plus random oversampling.
 CLASSIC = (
     "eda",
+    "eda-nrt",
     "aeda",
     "mlm_substitution",
     "mlm_substitution-pieces",
