@@ -104,3 +104,45 @@ def test_examples_show_the_first_seed_that_kept_some_each_rewrite_under_its_orig
     assert "`diffusioncls`\n\n```\njoy: line 0 spread\n  ->  new 0\n```" in text
     assert "new 1" in text and "new 2" not in text
     assert format_examples([{"seed": 0, "method": "none"}]) == ""
+
+
+def test_a_quality_result_page_has_the_table_the_verdict_and_the_samples(tmp_path):
+    from training.bench.summary import summarise
+    from training.cli.bench import _write_quality
+
+    def record(seed, method, f1, examples=()):
+        gold = [0, 1, 0, 1]
+        return {
+            "seed": seed,
+            "method": method,
+            "macro_f1": f1,
+            "accuracy": f1,
+            "n_classes": 2,
+            "gold": gold,
+            # none says 0 throughout (macro-F1 (2/3 + 0) / 2), diffusioncls gets every one right
+            "predictions": [0, 0, 0, 0] if method == "none" else gold,
+            "seconds": 1.0,
+            **({"samples": {"examples": list(examples)}} if examples else {}),
+        }
+
+    example = {"label": "pos", "original": "a fine film", "text": "a lovely film"}
+    runs = [
+        record(s, m, f1, [example] if m == "diffusioncls" else ())
+        for s in (0, 1)
+        for m, f1 in (("none", 1 / 3), ("diffusioncls", 1.0))
+    ]
+    config = {"data_dir": "/x/sst2", "setting": "kshot:10", "seeds": [0, 1], "base": "b", "test_split": "dev"}
+    out = tmp_path / "r.json"
+    _write_quality(
+        {
+            "config": config,
+            "runs": runs,
+            "summary": summarise(runs, ["none", "diffusioncls"]),
+            "seconds": 60.0,
+        },
+        str(out),
+    )
+    page = (tmp_path / "r.md").read_text()
+    assert page.startswith("sst2, setting kshot:10, seeds 0,1, base b, evaluated on dev.csv (1.0 min)")
+    assert "| kshot:10 | 2 | +66.67 [" in page  # the verdict row: diffusioncls - none, paired by seed
+    assert "pos: a fine film\n  ->  a lovely film" in page
