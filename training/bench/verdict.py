@@ -16,7 +16,8 @@ from training.bench.paired import paired_runs
 
 FULL = "diffusioncls"
 # Every augmenter the product offers beside DiffusionCLS, text-space or embedding-space (SMOTE writes no
-# text but is as much a user's alternative), plus random oversampling.
+# text but is as much a user's alternative), plus random oversampling, and EDA under DiffusionCLS's own
+# loss (`eda-nrt`: the control that tells its text from its loss).
 CLASSIC = (
     "eda",
     "eda-nrt",
