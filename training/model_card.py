@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY
+from training.sampler import DecodeConfig
 
 CURVES_FILE = "training-curves.png"
 CARD_FILE = "README.md"
@@ -47,7 +48,7 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
         f"- Created: {settings.get('created_at')}; versions {settings.get('versions')}",
         f"- Decoding defaults: steps {sampler.get('steps')}, rounds {sampler.get('rounds')}, temperature "
         f"{sampler.get('temperature')}, top-p {sampler.get('top_p')}, "
-        f"{_guidance(sampler.get('guidance_scale'), sampler.get('guided_rounds', EVERY_ROUND_GUIDED))}, "
+        f"{_guidance(sampler)}, "
         f"repetition penalty {sampler.get('repetition_penalty', NO_REPETITION_PENALTY)}",
         "",
         "| component | epochs | last train loss | last validation score |",
@@ -77,8 +78,14 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _guidance(scale: float | None, rounds: int) -> str:
-    """The guidance a checkpoint decodes with; scale 1 is none at all, whatever the rounds say."""
-    if scale is None or scale == 1.0:
+def _guidance(sampler: dict[str, Any]) -> str:
+    """The guidance a checkpoint decodes with, read as loading it reads it (a missing knob takes the
+    loader's value) and judged by DecodeConfig.guided: scale 1 is none at all, whatever the rounds say."""
+    decode = DecodeConfig(
+        guidance_scale=sampler.get("guidance_scale", DecodeConfig.guidance_scale),
+        guided_rounds=sampler.get("guided_rounds", EVERY_ROUND_GUIDED),
+    )
+    if not decode.guided:
         return "no guidance"
-    return f"guidance {scale} ({'every round' if rounds == 0 else f'the first {rounds} rounds'})"
+    rounds = "every round" if decode.guided_rounds == 0 else f"the first {decode.guided_rounds} rounds"
+    return f"guidance {decode.guidance_scale} ({rounds})"

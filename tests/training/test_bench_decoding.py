@@ -84,3 +84,27 @@ def test_judge_is_fitted_on_its_own_data_only(tmp_path, tiny_mlm):
     again, _ = load_or_fit_judge(csv, base=str(tiny_mlm), out=tmp_path / "judge", device="cpu")
     assert again.config.label2id == model.config.label2id
     assert not judged_texts & {t for t, _ in held_out}
+
+
+def test_the_table_names_the_guided_rounds_only_where_there_is_guidance():
+    def row(name, scale, rounds):
+        return {
+            "setting": name,
+            "steps": (13, 16),
+            "rounds": 8,
+            "temperature": 0.7,
+            "top_p": 0.9,
+            "guidance_scale": scale,
+            "guided_rounds": rounds,
+            "min_label_prob": 0.0,
+            "whole_words": True,
+            "fluent_share": 0.1,
+            "word_change": 0.5,
+            "distinct_2": 0.6,
+            "samples_per_s": 5.0,
+        }
+
+    table = format_decoding_table({"rows": [row("a", 5.0, 2), row("b", 1.0, 2), row("c", 3.0, 0)]})
+    assert "| a | 13-16 | 8 | 0.7 | 0.9 | 5 (rounds 1-2) |" in table
+    assert "| b | 13-16 | 8 | 0.7 | 0.9 | 1 |" in table  # scale 1: no guidance, whatever the rounds
+    assert "| c | 13-16 | 8 | 0.7 | 0.9 | 3 |" in table  # every round

@@ -175,7 +175,8 @@ def format_decoding_table(result: dict) -> str:
             filters.append(f"p(y)≥{r['min_label_prob']:g}")
         kept = f"{100 * r['label_kept']:.1f}%" if "label_kept" in r else "–"
         guidance = f"{r['guidance_scale']:g}"
-        if r.get("guided_rounds") and r["guidance_scale"] != 1.0:
+        guided = DecodeConfig(guidance_scale=r["guidance_scale"]).guided
+        if guided and r.get("guided_rounds"):
             guidance += f" (rounds 1-{r['guided_rounds']})"
         lines.append(
             f"| {r['setting']} | {r['steps'][0]}-{r['steps'][1]} | {r['rounds']} | {r['temperature']:g} | {r['top_p']:g} "
