@@ -257,8 +257,13 @@ def test_an_interrupted_run_resumes_without_redoing_finished_runs(dataset, tiny_
     interrupted = partials[0]  # saved after (seed 0, none), then the run was stopped
     logged: list[str] = []
     resumed = run_quality_bench(
-        config, progress=False, log=logged.append, done=resumable_runs(interrupted, config)
+        config,
+        progress=False,
+        log=logged.append,
+        done=resumable_runs(interrupted, config),
+        done_seconds=1000.0,  # the interrupted run's wall time
     )
+    assert 1000.0 < resumed["seconds"] < 1000.0 + whole["seconds"] * 10  # the whole cost, both parts
     assert "resuming: 1 of 4 (seed, method) runs already done" in logged
     assert sum(line.startswith("  none") for line in logged) == 1  # only seed 1's none ran
     key = lambda r: (r["seed"], r["method"])  # noqa: E731

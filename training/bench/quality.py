@@ -92,13 +92,15 @@ def run_quality_bench(
     log=print,
     on_record=None,
     done: Sequence[dict] = (),
+    done_seconds: float = 0.0,
     cache_dir: str | Path | None = None,
 ) -> dict:
     """Train and score every method for every seed.
 
     `on_record(result)` is called after each method with the result so far (`"complete": False`), so a
     caller can save it. `done` holds records of an interrupted run of the same configuration: their
-    (seed, method) pairs are kept, not run again. With `cache_dir`, the proxy, generators, judge and
+    (seed, method) pairs are kept, not run again, and `done_seconds` is the wall time that run had
+    spent, counted into this result's `seconds` so that a resumed run reports its whole cost. With `cache_dir`, the proxy, generators, judge and
     `none` classifier of each seed are loaded from that folder when an earlier run trained them with
     the same data, seed, base and configuration, and saved there when not.
     """
@@ -112,7 +114,7 @@ def run_quality_bench(
     if runs:
         log(f"resuming: {len(runs)} of {len(wanted)} (seed, method) runs already done")
     resources = Resources(mlm_base=config.base, device=str(device))  # loaded once, shared by the seeds
-    started = time.perf_counter()
+    started = time.perf_counter() - done_seconds
     for seed in config.seeds:
         pending = [m for m in config.methods if (seed, m) not in finished]
         if not pending:

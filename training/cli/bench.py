@@ -67,8 +67,11 @@ def _bench_quality(args) -> int:
     _require_wordnet_for_eda(config.methods)
     command = "python -m training " + shlex.join(args.argv)
     done: list[dict] = []
+    done_seconds = 0.0
     if args.resume and Path(args.out).is_file():
-        done = resumable_runs(json.loads(Path(args.out).read_text()), config)
+        previous = json.loads(Path(args.out).read_text())
+        done = resumable_runs(previous, config)
+        done_seconds = float(previous.get("seconds", 0.0))
     cache = None if args.cache == "none" else args.cache
     if cache == "auto":
         cache = Path(args.out).parent / "cache"
@@ -79,7 +82,12 @@ def _bench_quality(args) -> int:
         print(f"wrote {args.out} ({len(partial['runs'])} of {pairs} runs; resume with --resume)")
 
     result = run_quality_bench(
-        config, progress=not args.quiet, on_record=save_partial, done=done, cache_dir=cache
+        config,
+        progress=not args.quiet,
+        on_record=save_partial,
+        done=done,
+        done_seconds=done_seconds,
+        cache_dir=cache,
     )
     result["command"] = command
     _write_quality(result, args.out)
