@@ -363,3 +363,30 @@ def test_sample_examples_spread_one_per_original_over_the_originals():
     assert [e["original"] for e in examples] == ["t0", "t2", "t4", "t6", "t8", "t10", "t12", "t14"]
     assert examples[1] == {"label": "a", "original": "t2", "text": "p2.0"}
     assert [e["text"] for e in sample_examples([(3, "x"), (1, "y")], texts, labels)] == ["y", "x"]
+
+
+def test_holdout_scores_on_a_stratified_share_of_train_csv_that_nothing_trains_on(tmp_path, tiny_mlm):
+    from training.bench.quality import _read_splits
+    from training.bench.splits import holdout_share, test_split_name
+
+    assert holdout_share("test") is None and holdout_share("holdout:0.25") == 0.25
+    assert test_split_name("dev") == "dev.csv"
+    assert test_split_name("holdout:0.25") == "25% of train.csv held out (stratified)"
+    for bad in ("holdout:0", "holdout:1", "holdout:x", "holdout:"):
+        with pytest.raises(ValueError, match="held-out share"):
+            holdout_share(bad)
+    rows = english_corpus(per_label=10, seed=5)  # 10 per label; no test.csv, as a user's own data
+    write_csv(tmp_path / "train.csv", rows)
+    config = replace(_small_config(tmp_path, tiny_mlm), test_split="holdout:0.2", methods=("none",))
+    pool, test = _read_splits(config)
+    assert len(pool) + len(test) == len(rows)
+    assert set(zip(pool.texts, pool.labels, strict=True)).isdisjoint(
+        zip(test.texts, test.labels, strict=True)
+    )
+    assert sorted(test.counts().values()) == [2] * len(test.label_names)  # 20% of each class
+    again_pool, again_test = _read_splits(config)  # the same split every time, whatever the run's seed
+    assert again_test.texts == test.texts and again_pool.texts == pool.texts
+    result = run_quality_bench(replace(config, seeds=(0, 1)), progress=False, log=lambda _: None)
+    assert [len(r["predictions"]) for r in result["runs"]] == [len(test)] * 2
+    with pytest.raises(ValueError, match="holdout:0.2"):  # a missing test file says what to do
+        _read_splits(replace(config, test_split="test"))

@@ -26,6 +26,7 @@ from training.bench.cache import ModelCache, file_fingerprint, folder_fingerprin
 from training.bench.diversity import diversity_report
 from training.bench.methods import METHODS, MethodSpec
 from training.bench.shared_stages import SeedRun, ensure_generator, fit_judge, none_classifier
+from training.bench.splits import HOLDOUT_SEED, holdout_share
 from training.bench.summary import summarise
 from training.classifier import (
     PLAIN,
@@ -56,7 +57,9 @@ class BenchConfig:
     data_dir: str
     base: str
     setting: str = "full"
-    test_split: str = "test"  # file name in data_dir without .csv (SST-2: "dev", as the paper)
+    # file name in data_dir without .csv (SST-2: "dev", as the paper), or "holdout:<share>" for a
+    # folder with only train.csv: that share of it, stratified, is the test split of every seed
+    test_split: str = "test"
     methods: tuple[str, ...] = ("none", "diffusioncls")
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # fewer rarely separate a difference from seed noise
     val_fraction: float = 0.1
@@ -75,6 +78,7 @@ class BenchConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
+        holdout_share(self.test_split)  # refuses a malformed holdout:<share> before any training
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown:
             raise ValueError(f"unknown method(s) {unknown}; known: {sorted(METHODS)}")
@@ -150,10 +154,22 @@ def run_quality_bench(
 
 
 def _read_splits(config: BenchConfig) -> tuple[LabelledData, LabelledData]:
-    """The training split (before the setting picks from it) and the test split, capped at `max_test`."""
+    """The training pool (before the setting picks from it) and the test split, capped at `max_test`.
+    Under `holdout:<share>` the test split is that stratified share of train.csv and the pool the
+    rest: no test row is ever trained on, nor used by the held-out judge, which draws from the pool."""
     data_dir = Path(config.data_dir)
     full = read_labelled(data_dir / "train.csv")
-    test = read_labelled(data_dir / f"{config.test_split}.csv", min_classes=1)
+    share = holdout_share(config.test_split)
+    if share is not None:
+        full, test = train_val_split(full, share, HOLDOUT_SEED)
+    else:
+        test_file = data_dir / f"{config.test_split}.csv"
+        if not test_file.is_file():
+            raise ValueError(
+                f"{test_file} does not exist; to score on a part of train.csv held out from training, "
+                "pass --test-split holdout:0.2"
+            )
+        test = read_labelled(test_file, min_classes=1)
     if config.max_test:
         test = test.subset(range(min(config.max_test, len(test))))
     unknown = sorted(set(test.labels) - set(full.label_names))
@@ -167,6 +183,8 @@ def _shared_cache_parts(config: BenchConfig, device: torch.device) -> dict:
     return {
         "train_csv": file_fingerprint(Path(config.data_dir) / "train.csv"),
         "setting": config.setting,
+        # the pool the setting draws from shrinks under holdout:<share> (keys of other runs unchanged)
+        **({"holdout": config.test_split} if holdout_share(config.test_split) is not None else {}),
         "val_fraction": config.val_fraction,
         "base": folder_fingerprint(config.base),
         "device": device.type,

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from training.bench.splits import test_split_name
 from training.bench.summary import format_examples, format_table
 
 _GROUP = re.compile(r"^diffusioncls-g(\d)$")
@@ -66,7 +67,7 @@ def render(results: Sequence[dict], out: str | Path, intro: str = "") -> Path:
         lines.append("")
         lines.append(
             f"Base model `{config['base']}`; seeds {_seeds(result)}; evaluated on "
-            f"`{config['test_split']}.csv`{' (first ' + str(config['max_test']) + ' rows)' if config.get('max_test') else ''}; "
+            f"{test_split_name(config['test_split'])}{' (first ' + str(config['max_test']) + ' rows)' if config.get('max_test') else ''}; "
             f"classifier {config['classifier']['epochs']} epochs "
             f"({_selection(config['classifier'].get('patience', 2))}), "
             f"n = {config['n']} pseudo samples per original; total {result['seconds'] / 60:.0f} min on this CPU."

@@ -96,6 +96,7 @@ def _bench_quality(args) -> int:
 
 def _write_quality(result: dict, out: str) -> None:
     """Print and write a quality result: its JSON, and beside it a Markdown table with the verdict."""
+    from training.bench.splits import test_split_name
     from training.bench.summary import format_examples, format_table, write_result
     from training.bench.verdict import VERDICT_HEADER, verdict_row
 
@@ -105,7 +106,7 @@ def _write_quality(result: dict, out: str) -> None:
     table += "\n\n" + VERDICT_HEADER + "\n" + verdict_row(config["setting"], result["runs"])
     header = (
         f"{Path(config['data_dir']).name}, setting {config['setting']}, seeds {seeds}, base {config['base']}, "
-        f"evaluated on {config['test_split']}.csv ({result['seconds'] / 60:.1f} min"
+        f"evaluated on {test_split_name(config['test_split'])} ({result['seconds'] / 60:.1f} min"
         # a merged result's time is its parts' added up, which ran side by side
         + (" in parts, added up)" if isinstance(result.get("command"), list) else ")")
     )

@@ -21,7 +21,10 @@ def add_quality(bench) -> argparse.ArgumentParser:
         help="full, fraction:<share>, kshot:<k>, imbalance:<ratio>, or steps joined by +",
     )
     q.add_argument(
-        "--test-split", default="test", help="evaluation file in --data without .csv (default test)"
+        "--test-split",
+        default="test",
+        help="evaluation file in --data without .csv (default test), or holdout:<share> to score on that "
+        "stratified share of train.csv, never trained on (for your own data without a test file)",
     )
     q.add_argument("--methods", default="none,diffusioncls", help="comma-separated; 'list' prints them")
     q.add_argument(
