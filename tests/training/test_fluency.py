@@ -99,3 +99,45 @@ def test_pair_sheet_is_blind_and_scores_back_through_its_key(tmp_path):
     scored = score_pairs(key, tmp_path / "answers.csv")
     assert scored["wins"] == {"d": 0, "r": 2} and scored["ties"] == 1
     assert scored["sign_test_p"] == pytest.approx(0.5)  # 2 of 2: 2 * 1/4
+
+
+def test_wilson_interval_by_hand():
+    from training.bench.rating import wilson_interval
+
+    # 8 of 10, z = 1.96: z^2 = 3.8416, d = 1.38416, centre = (0.8 + 0.19208) / d = 0.716738,
+    # half = 1.96 * sqrt(0.016 + 0.009604) / d = 0.226581 -> [0.490157, 0.943319]
+    low, high = wilson_interval(8, 10)
+    assert low == pytest.approx(0.490157, abs=1e-6) and high == pytest.approx(0.943319, abs=1e-6)
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_label_sheet_is_blind_and_scores_each_source_back_through_its_key(tmp_path):
+    from training.bench.rating import make_label_sheet, score_label_sheet
+
+    def record(method, seed, texts):
+        examples = [{"label": "pos", "original": f"orig {i}", "text": t} for i, t in enumerate(texts)]
+        return {"method": method, "seed": seed, "samples": {"examples": examples}}
+
+    result = {"runs": [record("none", 0, []), record("gen", 0, ["g0", "g1"]), record("eda", 0, ["e0", "e1"])]}
+    sheet, key = tmp_path / "sheet.csv", tmp_path / "key.json"
+    assert make_label_sheet(result, ["gen", "eda"], seed=1, sheet=sheet, key=key) == 6  # 2 + 2 + 2 originals
+    lines = sheet.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "id,text" and sorted(line.split(",")[1] for line in lines[1:]) == [
+        "e0", "e1", "g0", "g1", "orig 0", "orig 1"
+    ]  # fmt: skip
+    items = json.loads(key.read_text(encoding="utf-8"))
+    # the reader gives every original and g0 the label, calls only the originals fluent
+    answers = ["id,label,fluent"] + [
+        f"{it['id']},{'pos' if it['text'] in ('orig 0', 'orig 1', 'g0') else 'neg'},"
+        f"{'yes' if it['source'] == 'original' else 'no'}"
+        for it in items
+    ]
+    (tmp_path / "answers.csv").write_text("\n".join(answers) + "\n", encoding="utf-8")
+    scored = score_label_sheet(key, tmp_path / "answers.csv")
+    assert {s: (row["rated"], row["label_kept"], row["fluent"]) for s, row in scored.items()} == {
+        "original": (2, 2, 2), "gen": (2, 1, 0), "eda": (2, 0, 0)
+    }  # fmt: skip
+    (tmp_path / "short.csv").write_text("\n".join(answers[:3]) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="every text needs an answer"):
+        score_label_sheet(key, tmp_path / "short.csv")

@@ -7,6 +7,12 @@ with only an id and the text (what the reader sees) and a key (which method wrot
 reports, per method, the share rated fluent, and how well the n-gram measure agrees with the reader:
 accuracy and Cohen's kappa of the measure's yes/no at its threshold, and the AUC of its score.
 
+`label-sheet` and `score-labels` ask what a reader makes of a quality run's pseudo samples: the
+examples `bench quality` keeps of each method (`samples.examples`), shuffled with their originals into
+one sheet, and for each text the reader names its label and says whether it is fluent. The score is,
+per source (the originals and each method), the share given the intended label and the share fluent,
+each with a Wilson 95% interval.
+
 `pairs` and `score-pairs` compare two decoding settings of one `bench decoding` result more finely:
 the same original rewritten under each (same seed, so the same masks) is shown as A and B in a random
 order, and the reader says which reads more like fluent English, or `same`. The score is each
@@ -90,6 +96,82 @@ def score(key: Path, answers: Path, lm: NgramLM) -> dict:
         "threshold_log_ratio": FLUENT_LOG_RATIO,
         "per_method": per_method,
     }
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion: well-behaved at small n and at 0 or n successes."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+ORIGINAL = "original"
+
+
+def make_label_sheet(result: dict, methods: Sequence[str], *, seed: int, sheet: Path, key: Path) -> int:
+    """Sheet (id, text) of the kept examples of `methods` in a `bench quality` result, with each
+    original of the first method's examples once, shuffled; the key names each text's source and
+    intended label. Returns the number of texts."""
+    items: list[dict] = []
+    originals: set[tuple[str, str]] = set()
+    for record in result["runs"]:
+        if record["method"] not in methods:
+            continue
+        for example in (record.get("samples") or {}).get("examples", []):
+            items.append(
+                {
+                    "source": record["method"],
+                    "seed": record["seed"],
+                    "label": example["label"],
+                    "text": example["text"],
+                }
+            )
+            pair = (example["original"], example["label"])
+            if record["method"] == methods[0] and pair not in originals:
+                originals.add(pair)
+                items.append(
+                    {
+                        "source": ORIGINAL,
+                        "seed": record["seed"],
+                        "label": example["label"],
+                        "text": example["original"],
+                    }
+                )
+    if not items:
+        raise ValueError(f"the result keeps no examples of {list(methods)}")
+    random.Random(seed).shuffle(items)
+    with sheet.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text"])
+        for i, item in enumerate(items, start=1):
+            item["id"] = i
+            writer.writerow([i, item["text"]])
+    key.write_text(json.dumps(items, indent=1, ensure_ascii=False))
+    return len(items)
+
+
+def score_label_sheet(key: Path, answers: Path) -> dict:
+    """Per source: texts rated, the share the reader gave the intended label and the share rated
+    fluent, each with its Wilson 95% interval. Every id of the key must be answered."""
+    items = {item["id"]: item for item in json.loads(key.read_text(encoding="utf-8"))}
+    with answers.open(encoding="utf-8") as fh:
+        rated = {int(row["id"]): row for row in csv.DictReader(fh)}
+    if set(rated) != set(items):
+        raise ValueError(f"answers cover {len(rated)} ids, the key {len(items)}: every text needs an answer")
+    per_source: dict[str, dict] = {}
+    for i, item in items.items():
+        row = per_source.setdefault(item["source"], {"rated": 0, "label_kept": 0, "fluent": 0})
+        row["rated"] += 1
+        row["label_kept"] += rated[i]["label"].strip().lower() == item["label"].lower()
+        row["fluent"] += rated[i]["fluent"].strip().lower() in ("yes", "y", "1", "true")
+    for row in per_source.values():
+        for part in ("label_kept", "fluent"):
+            row[f"{part}_interval"] = wilson_interval(row[part], row["rated"])
+    return per_source
 
 
 def sign_test_p(wins: int, losses: int) -> float:
@@ -177,6 +259,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sheet", required=True)
     p.add_argument("--key", required=True)
+    ls = sub.add_parser(
+        "label-sheet", help="blind sheet of a quality run's kept examples and their originals"
+    )
+    ls.add_argument("result", help="JSON written by bench quality")
+    ls.add_argument(
+        "--methods", required=True, help="comma-separated; the first one's originals join the sheet"
+    )
+    ls.add_argument("--seed", type=int, default=7)
+    ls.add_argument("--sheet", required=True)
+    ls.add_argument("--key", required=True)
+    sl = sub.add_parser("score-labels", help="per source, the shares given the intended label and fluent")
+    sl.add_argument("--key", required=True)
+    sl.add_argument("--answers", required=True, help="CSV with id,label,fluent (yes/no)")
+    sl.add_argument("--out", default=None)
     sp = sub.add_parser("score-pairs", help="wins, ties and sign test of the reader's A/B answers")
     sp.add_argument("--key", required=True)
     sp.add_argument("--answers", required=True, help="CSV with id,choice (a, b or same)")
@@ -189,6 +285,15 @@ def main(argv: list[str] | None = None) -> int:
             result, first, second, seed=args.seed, sheet=Path(args.sheet), key=Path(args.key), size=args.size
         )
         print(f"wrote {count} pairs to {args.sheet} and {args.key}")
+        return 0
+    if args.command == "label-sheet":
+        result = json.loads(Path(args.result).read_text(encoding="utf-8"))
+        methods = args.methods.split(",")
+        count = make_label_sheet(result, methods, seed=args.seed, sheet=Path(args.sheet), key=Path(args.key))
+        print(f"wrote {count} texts to {args.sheet} and {args.key}")
+        return 0
+    if args.command == "score-labels":
+        _report(score_label_sheet(Path(args.key), Path(args.answers)), args.out)
         return 0
     if args.command == "score-pairs":
         _report(score_pairs(Path(args.key), Path(args.answers)), args.out)
