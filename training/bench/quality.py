@@ -104,9 +104,10 @@ def run_quality_bench(
     `on_record(result)` is called after each method with the result so far (`"complete": False`), so a
     caller can save it. `done` holds records of an interrupted run of the same configuration: their
     (seed, method) pairs are kept, not run again, and `done_seconds` is the wall time that run had
-    spent, counted into this result's `seconds` so that a resumed run reports its whole cost. With `cache_dir`, the proxy, generators, judge and
-    `none` classifier of each seed are loaded from that folder when an earlier run trained them with
-    the same data, seed, base and configuration, and saved there when not.
+    spent, counted into this result's `seconds` so that a resumed run reports its whole cost. With
+    `cache_dir`, the proxy, generators, judge and `none` classifier of each seed are loaded from that
+    folder when an earlier run trained them with the same data, seed, base and configuration, and
+    saved there when not.
     """
     device = resolve_device(config.device)
     full, test = _read_splits(config)
