@@ -53,6 +53,11 @@ def auc(scores: Sequence[float], positive: Sequence[bool]) -> float:
     return wins / (len(pos) * len(neg))
 
 
+def said_yes(answer: str) -> bool:
+    """A reader's yes/no cell read as yes (yes, y, 1 or true, any case and spacing)."""
+    return answer.strip().lower() in ("yes", "y", "1", "true")
+
+
 def make_sheet(records: list[dict], *, size: int, seed: int, sheet: Path, key: Path) -> None:
     rng = random.Random(seed)
     by_method: dict[str, list[dict]] = {}
@@ -72,10 +77,7 @@ def make_sheet(records: list[dict], *, size: int, seed: int, sheet: Path, key: P
 def score(key: Path, answers: Path, lm: NgramLM) -> dict:
     items = {r["id"]: r for r in json.loads(key.read_text(encoding="utf-8"))}
     with answers.open(encoding="utf-8") as fh:
-        rated = {
-            int(row["id"]): row["fluent"].strip().lower() in ("yes", "y", "1", "true")
-            for row in csv.DictReader(fh)
-        }
+        rated = {int(row["id"]): said_yes(row["fluent"]) for row in csv.DictReader(fh)}
     ids = sorted(rated)
     human = [rated[i] for i in ids]
     ratio = [lm.log_ppl_ratio(items[i]["output"], items[i]["original"]) for i in ids]
@@ -167,7 +169,7 @@ def score_label_sheet(key: Path, answers: Path) -> dict:
         row = per_source.setdefault(item["source"], {"rated": 0, "label_kept": 0, "fluent": 0})
         row["rated"] += 1
         row["label_kept"] += rated[i]["label"].strip().lower() == item["label"].lower()
-        row["fluent"] += rated[i]["fluent"].strip().lower() in ("yes", "y", "1", "true")
+        row["fluent"] += said_yes(rated[i]["fluent"])
     for row in per_source.values():
         for part in ("label_kept", "fluent"):
             row[f"{part}_interval"] = wilson_interval(row[part], row["rated"])
