@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tests.conftest import english_corpus, write_csv
-from training.bench.quality import BenchConfig, resumable_runs, run_quality_bench
+from training.bench.quality import BenchConfig, resumable_runs, run_quality_bench, seconds_left
 from training.bench.summary import format_table
 from training.classifier import ClassifierConfig
 from training.generator import GeneratorConfig
@@ -70,6 +70,18 @@ def test_quality_bench_runs_every_method_and_summarises(dataset, tiny_mlm):
     table = format_table(result["summary"])
     assert table.count("\n") == 6 and "| diffusioncls-g2 |" in table
     assert any("seed 1:" in line for line in logged)
+    # after each seed its time, and while seeds remain an estimate of the rest
+    done_lines = [line for line in logged if " done in " in line]
+    assert [line.split()[1] for line in done_lines] == ["0", "1"]
+    assert "(1 of 2 seeds); about " in done_lines[0] and " min left, done around " in done_lines[0]
+    assert done_lines[1].endswith("(2 of 2 seeds)")
+
+
+def test_seconds_left_is_the_mean_seed_time_times_the_seeds_left():
+    assert seconds_left([300.0, 200.0], 5) == 750.0  # mean 250 s, 3 seeds left
+    assert seconds_left([90.0], 1) == 0.0
+    with pytest.raises(ValueError):
+        seconds_left([], 5)
 
 
 def test_unknown_methods_are_refused_with_the_list():

@@ -120,10 +120,11 @@ def run_quality_bench(
         log(f"resuming: {len(runs)} of {len(wanted)} (seed, method) runs already done")
     resources = Resources(mlm_base=config.base, device=str(device))  # loaded once, shared by the seeds
     started = time.perf_counter() - done_seconds
-    for seed in config.seeds:
+    seeds_to_run = [s for s in config.seeds if any((s, m) not in finished for m in config.methods)]
+    seed_seconds: list[float] = []  # wall time of each seed run in this invocation, for the estimate
+    for seed in seeds_to_run:
+        seed_started = time.perf_counter()
         pending = [m for m in config.methods if (seed, m) not in finished]
-        if not pending:
-            continue
         subset = apply_setting(full, config.setting, seed)
         train, val = train_val_split(subset, config.val_fraction, seed)
         codec = TextCodec(load_tokenizer(config.base))
@@ -149,6 +150,8 @@ def run_quality_bench(
             log(_method_line(runs[-1]))
             if on_record is not None and len(runs) < len(wanted):
                 on_record(_result(config, runs, started, complete=False))
+        seed_seconds.append(time.perf_counter() - seed_started)
+        log(_seed_done_line(seed, seed_seconds, len(seeds_to_run)))
     if cache is not None:
         log(f"model cache {cache.root}: {cache.hits} loaded, {cache.misses} trained and saved")
     return _result(config, runs, started, complete=True)
@@ -190,6 +193,26 @@ def _shared_cache_parts(config: BenchConfig, device: torch.device) -> dict:
         "base": folder_fingerprint(config.base),
         "device": device.type,
     }
+
+
+def seconds_left(seed_seconds: Sequence[float], seeds_total: int) -> float:
+    """What the seeds not yet run should take at the pace of those run so far: their mean wall time
+    times the number left. Every seed runs the same methods on data of the same size, so the first
+    seed's time is a fair guide to the rest (0 once every seed has run)."""
+    if not seed_seconds:
+        raise ValueError("no seed has finished yet")
+    return sum(seed_seconds) / len(seed_seconds) * (seeds_total - len(seed_seconds))
+
+
+def _seed_done_line(seed: int, seed_seconds: Sequence[float], seeds_total: int) -> str:
+    """The progress line after a seed: its time and, while seeds remain, an estimate of the rest."""
+    done = len(seed_seconds)
+    line = f"seed {seed} done in {seed_seconds[-1] / 60:.1f} min ({done} of {seeds_total} seeds"
+    if done == seeds_total:
+        return line + ")"
+    left = seconds_left(seed_seconds, seeds_total)
+    finish = time.strftime("%H:%M", time.localtime(time.time() + left))
+    return line + f"); about {left / 60:.0f} min left, done around {finish}"
 
 
 def _method_line(record: dict) -> str:
