@@ -50,6 +50,7 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
         f"{sampler.get('temperature')}, top-p {sampler.get('top_p')}, "
         f"{_guidance(sampler)}, "
         f"repetition penalty {sampler.get('repetition_penalty', NO_REPETITION_PENALTY)}",
+        *_loss_choice(settings.get("classifier") or {}),
         "",
         "| component | epochs | last train loss | last validation score |",
         "|---|---|---|---|",
@@ -76,6 +77,24 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
         "in this folder (`diffusioncls.json` holds the full settings and training histories).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _loss_choice(classifier: dict[str, Any]) -> list[str]:
+    """The card's line on the classifier's loss where fit chose it on validation (none otherwise)."""
+    choice = classifier.get("loss_choice")
+    if not choice:
+        return []
+    scores = ", ".join(
+        f"{_loss_name(w)} {f1:.4f}"
+        for w, f1 in zip(choice["contrastive_weights"], choice["val_macro_f1"], strict=True)
+    )
+    return [
+        f"- Classifier loss, chosen on validation macro-F1 ({scores}): {_loss_name(choice['kept_weight'])}"
+    ]
+
+
+def _loss_name(weight: float) -> str:
+    return "cross-entropy alone" if weight == 0 else f"cross-entropy + {weight:g} x Lc"
 
 
 def _guidance(sampler: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import torch
 
 from training.augmenters.diffusion import DiffusionAugmenter, DiffusionOptions
 from training.checkpoint import CheckpointSettings, SamplerDefaults, write_checkpoint
-from training.classifier import ClassifierConfig, ClassifierRunner, NoiseResistance, PseudoSource
+from training.classifier import PLAIN, ClassifierConfig, ClassifierRunner, NoiseResistance, PseudoSource
 from training.common import resolve_device
 from training.data import LabelledData, train_val_split
 from training.defaults import PSEUDO_PER_ORIGINAL
@@ -156,6 +157,7 @@ def fit(
     generator_config: GeneratorConfig = GeneratorConfig(),
     classifier_config: ClassifierConfig | None = ClassifierConfig(epochs=5),
     noise: NoiseResistance = NoiseResistance(),
+    choose_noise: bool = True,
     plan: PseudoPlan = PseudoPlan(),
     label_prompt: bool = True,
     schedule: ScheduleConfig = ScheduleConfig(),
@@ -171,6 +173,11 @@ def fit(
     `classifier_config=None` stops after the generator. The ablations of the paper's Table 4 are
     `plan.enabled=False` (w/o D.A.), `label_prompt=False` (w/o L.A.P.: the generator never sees a
     label; it is trained and sampled with the null label) and `noise.weight=0` (w/o N.R.T.).
+
+    With `choose_noise` and `noise.weight` > 0, the classifier is also trained with cross-entropy
+    alone, on the same first pseudo samples, and the one with the higher validation macro-F1 is kept
+    (a tie keeps the paper's loss): the contrastive term helped on some benchmarks and cost up to 15
+    points on others (docs/RESULTS.md), and validation told which.
     """
     started = time.perf_counter()
     run = _FitRun.start(
@@ -180,7 +187,8 @@ def fit(
     bundle = _generator_stage(run, proxy, config=generator_config, label_prompt=label_prompt)
     if classifier_config is not None:
         pseudo = _pseudo_samples(run, bundle, proxy, plan=plan, max_length=generator_config.max_length)
-        _classifier_stage(run, pseudo, config=classifier_config, noise=noise, plan=plan)
+        candidates = [noise, PLAIN] if choose_noise and noise.weight > 0 else [noise]
+        _classifier_stage(run, pseudo, config=classifier_config, candidates=candidates, plan=plan)
     settings = _checkpoint_settings(run, sampler, generator_config.max_length)
     write_checkpoint(
         out,
@@ -329,12 +337,14 @@ def _classifier_stage(
     pseudo: PseudoSource | None,
     *,
     config: ClassifierConfig,
-    noise: NoiseResistance,
+    candidates: Sequence[NoiseResistance],
     plan: PseudoPlan,
 ) -> None:
-    """The task classifier on the originals plus `pseudo` (regenerated as `plan` says)."""
-    with _timed(run.timings, "classifier"):
-        model, report = train_task_classifier(
+    """The task classifier on the originals plus `pseudo` (regenerated as `plan` says), trained with
+    each of the `candidates` losses; the one with the best validation macro-F1 is kept."""
+
+    def train_one(noise: NoiseResistance, source: PseudoSource | None):
+        return train_task_classifier(
             run.base,
             run.codec,
             train=run.train,
@@ -343,10 +353,13 @@ def _classifier_stage(
             seed=run.seed,
             device=run.device,
             noise=noise,
-            pseudo=pseudo,
+            pseudo=source,
             regenerate_every=plan.regenerate_every,
             progress=run.progress,
         )
+
+    with _timed(run.timings, "classifier"):
+        model, report, noise = train_choosing_loss(train_one, candidates, pseudo)
     section = {
         "config": config.to_dict(),
         "noise_resistance": noise.to_dict(),
@@ -354,6 +367,52 @@ def _classifier_stage(
         **report,
     }
     run.record("classifier", model, report=report, section=section)
+
+
+def train_choosing_loss(
+    train_one: Callable[[NoiseResistance, PseudoSource | None], tuple[Any, dict]],
+    candidates: Sequence[NoiseResistance],
+    pseudo: PseudoSource | None,
+) -> tuple[Any, dict, NoiseResistance]:
+    """`train_one(noise, pseudo)` for each candidate loss, the candidates sharing their first pseudo
+    samples; the (model, report) with the best validation macro-F1 and its loss. With more than one
+    candidate the report says what was compared (`loss_choice`)."""
+    shared = first_epoch_shared(pseudo) if pseudo is not None and len(candidates) > 1 else pseudo
+    trained = [train_one(noise, shared) for noise in candidates]
+    scores = [report["best_val_macro_f1"] for _, report in trained]
+    kept = pick_on_validation(scores)
+    model, report = trained[kept]
+    if len(candidates) > 1:
+        report = {
+            **report,
+            "loss_choice": {
+                "contrastive_weights": [noise.weight for noise in candidates],
+                "val_macro_f1": scores,
+                "kept_weight": candidates[kept].weight,
+            },
+        }
+    return model, report, candidates[kept]
+
+
+def pick_on_validation(scores: Sequence[float]) -> int:
+    """The index of the best validation score; on a tie the first (the paper's loss comes first)."""
+    return max(range(len(scores)), key=lambda i: (scores[i], -i))
+
+
+def first_epoch_shared(pseudo: PseudoSource) -> PseudoSource:
+    """`pseudo` with its epoch-1 samples made once and handed to every classifier trained from it.
+    Epoch 1 masks with the proxy's importance, not the classifier's, so the samples would be the
+    same; later epochs depend on the classifier being trained and are made afresh."""
+    first: list[list[list[str]]] = []
+
+    def make(epoch: int, classifier: ClassifierRunner) -> list[list[str]]:
+        if epoch != 1:
+            return pseudo(epoch, classifier)
+        if not first:
+            first.append(pseudo(epoch, classifier))
+        return first[0]
+
+    return make
 
 
 def _checkpoint_settings(run: _FitRun, sampler: SamplerDefaults, max_length: int) -> CheckpointSettings:

@@ -402,3 +402,29 @@ def test_holdout_scores_on_a_stratified_share_of_train_csv_that_nothing_trains_o
     assert [len(r["predictions"]) for r in result["runs"]] == [len(test)] * 2
     with pytest.raises(ValueError, match="holdout:0.2"):  # a missing test file says what to do
         _read_splits(replace(config, test_split="test"))
+
+
+def test_setting_texts_counts_what_one_seed_trains_on_after_the_holdout(tmp_path):
+    from training.bench.quality import setting_texts
+
+    write_csv(tmp_path / "train.csv", english_corpus(per_label=10, seed=5))  # 10 per label
+    labels = len({label for _, label in english_corpus(per_label=10, seed=5)})
+    assert setting_texts(str(tmp_path), "holdout:0.2", "full", 0) == 8 * labels  # 2 per label held out
+    assert setting_texts(str(tmp_path), "holdout:0.2", "kshot:3", 0) == 3 * labels
+
+
+def test_the_chosen_loss_method_is_the_better_on_validation_of_the_two_losses(dataset, tiny_mlm):
+    """`diffusioncls-chosen` trains what `diffusioncls` and `diffusioncls-no-nrt` train, on the same
+    first pseudo samples, and keeps the one validation prefers (a tie keeps Lc)."""
+    config = _small_config(
+        dataset, tiny_mlm, methods=("diffusioncls", "diffusioncls-no-nrt", "diffusioncls-chosen")
+    )
+    result = run_quality_bench(config, progress=False, log=lambda _: None)
+    by = {r["method"]: r for r in result["runs"]}
+    with_lc, plain, chosen = by["diffusioncls"], by["diffusioncls-no-nrt"], by["diffusioncls-chosen"]
+    choice = chosen["loss_choice"]
+    assert choice["val_macro_f1"] == [with_lc["val_macro_f1"], plain["val_macro_f1"]]
+    expected = plain if plain["val_macro_f1"] > with_lc["val_macro_f1"] else with_lc
+    assert choice["kept_weight"] == (1.0 if expected is with_lc else 0.0)
+    assert chosen["predictions"] == expected["predictions"]
+    assert "loss_choice" not in with_lc

@@ -131,7 +131,15 @@ def test_a_quality_result_page_has_the_table_the_verdict_and_the_samples(tmp_pat
         for s in (0, 1)
         for m, f1 in (("none", 1 / 3), ("diffusioncls", 1.0))
     ]
-    config = {"data_dir": "/x/sst2", "setting": "kshot:10", "seeds": [0, 1], "base": "b", "test_split": "dev"}
+    config = {
+        "data_dir": "/x/sst2",
+        "setting": "kshot:10",
+        "seeds": [0, 1],
+        "base": "b",
+        "test_split": "dev",
+        **{"proxy": {"epochs": 30}, "generator": {"epochs": 10}, "classifier": {"epochs": 30}},
+        **{"n": 4, "regenerate_every": 5},
+    }
     out = tmp_path / "r.json"
     _write_quality(
         {
@@ -143,6 +151,9 @@ def test_a_quality_result_page_has_the_table_the_verdict_and_the_samples(tmp_pat
         str(out),
     )
     page = (tmp_path / "r.md").read_text()
-    assert page.startswith("sst2, setting kshot:10, seeds 0,1, base b, evaluated on dev.csv (1.0 min)")
+    assert page.startswith(
+        "sst2, setting kshot:10, seeds 0,1, base b, evaluated on dev.csv (1.0 min); budget: proxy 30 "
+        "epochs, generator 10, classifier 30, 4 pseudo samples per original regenerated every 5 epoch(s)\n"
+    )
     assert "| kshot:10 | 2 | +66.67 [" in page  # the verdict row: diffusioncls - none, paired by seed
     assert "pos: a fine film\n  ->  a lovely film" in page

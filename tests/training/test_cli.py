@@ -372,3 +372,64 @@ def test_bench_quality_refuses_eda_without_wordnet_before_training(tmp_path, mon
     assert main(argv) == 2
     assert "wordnet-base" in capsys.readouterr().err
     assert not out.exists()
+
+
+def _bench_quality_args(*flags: str):
+    from training.cli import build_parser
+
+    return build_parser().parse_args(["bench", "quality", "--data", "d", "--base", "b", "--out", "o", *flags])
+
+
+def test_bench_quality_budget_bench_keeps_the_results_pages_budget_and_never_counts_the_data():
+    from training.cli.bench_quality_args import fill_budget
+
+    args = _bench_quality_args()
+    line = fill_budget(args, training_texts=lambda: pytest.fail("the bench budget needs no data size"))
+    assert (args.proxy_epochs, args.clf_epochs, args.n, args.regenerate_every) == (6, 4, 4, 1)
+    assert line == (
+        "budget bench: proxy 6 epochs, generator 2, classifier 4, 4 pseudo samples per original "
+        "regenerated every 1 epoch(s)"
+    )
+
+
+def test_bench_quality_budget_auto_takes_fits_budget_for_the_seeds_data_size_and_keeps_explicit_flags():
+    from training.cli.bench_quality_args import fill_budget
+    from training.cli.fit import QUICK_BELOW
+
+    small = _bench_quality_args("--budget", "auto", "--clf-epochs", "9")
+    line = fill_budget(small, training_texts=lambda: 240)
+    assert (small.proxy_epochs, small.clf_epochs, small.n, small.regenerate_every) == (6, 9, 2, 0)
+    assert line.startswith("budget fit's quick (auto: 240 training texts): proxy 6 epochs")
+    assert line.endswith("classifier 9, 2 pseudo samples per original generated once")
+    large = _bench_quality_args("--budget", "auto")
+    fill_budget(large, training_texts=lambda: QUICK_BELOW)
+    assert (large.proxy_epochs, large.clf_epochs, large.n, large.regenerate_every) == (8, 5, 4, 1)
+    quick = _bench_quality_args("--budget", "quick")
+    assert fill_budget(quick, training_texts=lambda: pytest.fail("quick needs no size")).startswith(
+        "budget fit's quick: "
+    )
+
+
+def test_fit_contrastive_weight_auto_trains_both_losses_and_a_number_fixes_it():
+    import argparse
+
+    from training.cli import build_parser
+    from training.cli.fit import _stage_configs, contrastive_weight
+    from training.cli.options import sampler_defaults
+    from training.defaults import TOTAL_STEPS
+
+    assert contrastive_weight("auto") == "auto" and contrastive_weight("0.5") == 0.5
+    for bad in ("-1", "x", "nan"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            contrastive_weight(bad)
+
+    def configs(*flags):
+        args = build_parser().parse_args(["fit", "--train", "t.csv", "--base", "b", "--out", "o", *flags])
+        for name in ("proxy_epochs", "clf_epochs", "n", "regenerate_every"):
+            setattr(args, name, 1)
+        stages = _stage_configs(args, sampler_defaults(args, TOTAL_STEPS))
+        return stages["noise"].weight, stages["choose_noise"]
+
+    assert configs() == (1.0, True)
+    assert configs("--contrastive-weight", "0.5") == (0.5, False)
+    assert configs("--no-noise-resistance") == (0.0, False)

@@ -63,3 +63,13 @@ def test_the_card_says_which_rounds_are_guided():
     assert "guidance 5.0 (the first 2 rounds)" in card({"guided_rounds": 2})
     assert "no guidance" in card({"guidance_scale": 1.0, "guided_rounds": 2})
     assert "every round" not in card({"guidance_scale": 1.0})
+
+
+def test_the_card_says_which_classifier_loss_validation_chose():
+    choice = {"contrastive_weights": [1.0, 0.0], "val_macro_f1": [0.5, 0.75], "kept_weight": 0.0}
+    card = model_card(settings({"classifier": {"loss_choice": choice}}), "m")
+    assert (
+        "- Classifier loss, chosen on validation macro-F1 (cross-entropy + 1 x Lc 0.5000, cross-entropy "
+        "alone 0.7500): cross-entropy alone\n"
+    ) in card
+    assert "Classifier loss" not in model_card(settings({"classifier": {}}), "m")  # a fixed loss

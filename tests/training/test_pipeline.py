@@ -12,7 +12,7 @@ from training.checkpoint import load_checkpoint
 from training.classifier import ClassifierConfig, ClassifierRunner, NoiseResistance
 from training.data import LabelledData
 from training.generator import GeneratorConfig
-from training.pipeline import PseudoPlan, fit, pseudo_source
+from training.pipeline import PseudoPlan, first_epoch_shared, fit, pick_on_validation, pseudo_source
 from training.text import TextCodec
 
 FAST = {
@@ -58,7 +58,15 @@ def test_full_fit_writes_every_component_and_trains_on_pseudo_samples(tmp_path, 
     train_size = report["train"]
     assert history[0]["pseudo_samples"] == 2 * train_size  # G/E: n per original, regenerated
     assert history[1]["pseudo_samples"] == 2 * train_size
-    assert all(r["train_contrastive"] > 0 for r in history)
+    # the classifier was trained with Lc and with cross-entropy alone; the checkpoint keeps the one
+    # with the better validation macro-F1 and says which
+    choice = report["classifier"]["loss_choice"]
+    assert choice["contrastive_weights"] == [1.0, 0.0]
+    kept = choice["val_macro_f1"].index(max(choice["val_macro_f1"]))
+    assert choice["kept_weight"] == [1.0, 0.0][kept]
+    assert report["classifier"]["best_val_macro_f1"] == max(choice["val_macro_f1"])
+    assert all((r["train_contrastive"] > 0) == (choice["kept_weight"] > 0) for r in history)
+    assert ckpt.settings.classifier["noise_resistance"]["weight"] == choice["kept_weight"]
     assert set(report["seconds"]) >= {"proxy", "generator", "classifier", "total"}
     # for people: a model card and the training curves as a PNG picture
     folder = Path(report["checkpoint"])
@@ -73,8 +81,15 @@ def test_full_fit_writes_every_component_and_trains_on_pseudo_samples(tmp_path, 
 
 def test_ablation_switches_change_what_is_trained(tmp_path, tiny_mlm, data):
     no_da = _fit(
-        tmp_path, tiny_mlm, data, name="no-da", classifier_config=CLASSIFIER, plan=PseudoPlan(enabled=False)
+        tmp_path,
+        tiny_mlm,
+        data,
+        name="no-da",
+        classifier_config=CLASSIFIER,
+        plan=PseudoPlan(enabled=False),
+        choose_noise=False,
     )
+    assert "loss_choice" not in no_da["classifier"]
     assert all("pseudo_samples" not in r for r in no_da["classifier"]["history"])
     assert all(r["train_contrastive"] > 0 for r in no_da["classifier"]["history"])
 
@@ -196,3 +211,24 @@ def test_the_label_probability_filter_drops_off_label_samples(tmp_path, tiny_mlm
     labels = [lbl for lbl, group in zip(data.labels, filtered, strict=True) for _ in group]
     index = {name: i for i, name in enumerate(proxy.label_names)}
     assert all(float(p[index[y]]) >= 0.34 - 1e-4 for p, y in zip(probs, labels, strict=True))
+
+
+def test_pick_on_validation_takes_the_best_score_and_the_first_on_a_tie():
+    assert pick_on_validation([0.5, 0.6]) == 1
+    assert pick_on_validation([0.7, 0.6]) == 0
+    assert pick_on_validation([0.6, 0.6]) == 0  # a tie keeps the paper's loss, listed first
+    assert pick_on_validation([0.2, 0.9, 0.9]) == 1
+    assert pick_on_validation([0.4]) == 0
+
+
+def test_first_epoch_samples_are_made_once_for_every_classifier_and_later_ones_afresh():
+    calls = []
+
+    def source(epoch, classifier):
+        calls.append((epoch, classifier))
+        return [[f"e{epoch}-{classifier}"]]
+
+    shared = first_epoch_shared(source)
+    assert shared(1, "a") == [["e1-a"]] and shared(1, "b") == [["e1-a"]]  # the proxy masks epoch 1
+    assert shared(2, "a") == [["e2-a"]] and shared(2, "b") == [["e2-b"]]
+    assert calls == [(1, "a"), (2, "a"), (2, "b")]

@@ -42,7 +42,7 @@ from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY, PSEUDO_
 from training.generator import GeneratorConfig, ScheduleConfig
 from training.metrics import accuracy, macro_f1
 from training.oversample import rebalance_head
-from training.pipeline import PseudoPlan, diffusion_pseudo_source
+from training.pipeline import PseudoPlan, diffusion_pseudo_source, train_choosing_loss
 from training.policies import augment_balanced, each_counts
 from training.stages import load_tokenizer, train_task_classifier
 from training.steps import step_group
@@ -155,6 +155,12 @@ def run_quality_bench(
     if cache is not None:
         log(f"model cache {cache.root}: {cache.hits} loaded, {cache.misses} trained and saved")
     return _result(config, runs, started, complete=True)
+
+
+def setting_texts(data_dir: str, test_split: str, setting: str, seed: int) -> int:
+    """How many texts `setting` gives one seed to train on (its validation split included)."""
+    full, _ = _read_splits(BenchConfig(data_dir=data_dir, base="", test_split=test_split))
+    return len(apply_setting(full, setting, seed))
 
 
 def _read_splits(config: BenchConfig) -> tuple[LabelledData, LabelledData]:
@@ -331,6 +337,7 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str) -> dict:
         "epochs_trained": len(report["history"]),  # the row's budget (early stopping may end it sooner)
         "val_macro_f1": report["best_val_macro_f1"],
         "pseudo_samples": sum(r.get("pseudo_samples", 0) for r in report["history"][:1]),
+        **({"loss_choice": report["loss_choice"]} if "loss_choice" in report else {}),
         "seconds": round(trained_seconds + prerequisites, 1),
         "environment": run_environment(ctx.device),
     }
@@ -421,24 +428,30 @@ def _train_method_classifier(
     config: BenchConfig, ctx: SeedRun, spec: MethodSpec, *, source: PseudoSource | None
 ) -> tuple[ClassifierRunner, dict]:
     """A method's task classifier, on the originals plus `source`'s pseudo samples."""
-    noise = NoiseResistance() if spec.noise_resistant else PLAIN
+    candidates = [NoiseResistance() if spec.noise_resistant else PLAIN]
+    if spec.choose_loss:
+        candidates = [NoiseResistance(), PLAIN]  # as `fit` trains it: the loss chosen on validation
     classifier_config = config.classifier
     if spec.equal_examples:
         classifier_config = replace(classifier_config, epochs=classifier_config.epochs * (1 + config.n))
-    model, report = train_task_classifier(
-        config.base,
-        ctx.codec,
-        train=ctx.train,
-        val=ctx.val,
-        config=classifier_config,
-        seed=ctx.seed,
-        device=ctx.device,
-        noise=noise,
-        pseudo=source,
-        regenerate_every=config.regenerate_every if spec.pseudo == "diffusion" else 0,
-        progress=ctx.progress,
-        options=spec.options,
-    )
+
+    def train_one(noise: NoiseResistance, pseudo: PseudoSource | None):
+        return train_task_classifier(
+            config.base,
+            ctx.codec,
+            train=ctx.train,
+            val=ctx.val,
+            config=classifier_config,
+            seed=ctx.seed,
+            device=ctx.device,
+            noise=noise,
+            pseudo=pseudo,
+            regenerate_every=config.regenerate_every if spec.pseudo == "diffusion" else 0,
+            progress=ctx.progress,
+            options=spec.options,
+        )
+
+    model, report, _ = train_choosing_loss(train_one, candidates, source)
     if spec.rebalance:
         report["rebalance"] = rebalance_head(
             model,

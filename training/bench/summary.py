@@ -127,6 +127,16 @@ def format_examples(runs: Sequence[dict], per_method: int = 3) -> str:
     return "\n".join(lines).rstrip()
 
 
+def budget_words(config: dict) -> str:
+    """What a quality run's config trains each seed with, in words: epochs and pseudo samples."""
+    regenerate = config["regenerate_every"]
+    when = "generated once" if regenerate == 0 else f"regenerated every {regenerate} epoch(s)"
+    return (
+        f"proxy {config['proxy']['epochs']} epochs, generator {config['generator']['epochs']}, "
+        f"classifier {config['classifier']['epochs']}, {config['n']} pseudo samples per original {when}"
+    )
+
+
 def write_result(result: dict, out: str | Path) -> None:
     """Write the result JSON atomically (a partial result is replaced by a later one, never torn)."""
     out = Path(out)

@@ -30,13 +30,31 @@ def add_quality(bench) -> argparse.ArgumentParser:
     q.add_argument(
         "--seeds", default="0,1,2,3,4", help="comma-separated seeds; fewer than 5 rarely give a verdict"
     )
-    q.add_argument("--n", type=int, default=PSEUDO_PER_ORIGINAL, help="pseudo samples per original (G/E)")
     q.add_argument(
-        "--regenerate-every", type=int, default=1, help="epochs between fresh pseudo samples, 0 = once"
+        "--budget",
+        choices=["bench", "auto", "quick", "full"],
+        default="bench",
+        help="epochs and pseudo samples left unset: bench (proxy 6 and classifier 4 epochs, 4 pseudo samples "
+        "per original regenerated every epoch: the runs of docs/RESULTS.md; default), or what `fit --budget` "
+        "gives the same data, to measure the classifier fit would train: auto (by the number of training "
+        "texts: quick under 1,000), quick, full",
     )
-    q.add_argument("--proxy-epochs", type=int, default=6, help="proxy classifier epochs")
+    q.add_argument(
+        "--n", type=int, default=None, help="pseudo samples per original (G/E); default: by --budget"
+    )
+    q.add_argument(
+        "--regenerate-every",
+        type=int,
+        default=None,
+        help="epochs between fresh pseudo samples, 0 = once; default: by --budget",
+    )
+    q.add_argument(
+        "--proxy-epochs", type=int, default=None, help="proxy classifier epochs; default: by --budget"
+    )
     q.add_argument("--gen-epochs", type=int, default=2, help="generator epochs")
-    q.add_argument("--clf-epochs", type=int, default=4, help="task classifier epochs")
+    q.add_argument(
+        "--clf-epochs", type=int, default=None, help="task classifier epochs; default: by --budget"
+    )
     q.add_argument(
         "--clf-batch-size", type=int, default=16, help="originals per batch (their pseudo samples join)"
     )
@@ -104,12 +122,50 @@ def add_report(bench) -> argparse.ArgumentParser:
     return r
 
 
-def quality_config(args):
-    """The BenchConfig of `bench quality`'s flags."""
-    from training.bench.quality import BenchConfig
+# The budget of every run in docs/RESULTS.md (`--budget bench`): the flags' values when left unset.
+BENCH_BUDGET = {"proxy_epochs": 6, "clf_epochs": 4, "n": PSEUDO_PER_ORIGINAL, "regenerate_every": 1}
+
+
+def fill_budget(args, training_texts) -> str:
+    """Sets the budget flags a user left unset (None) from `--budget`, and returns a line saying what
+    they became. `training_texts()` is the number of texts a seed trains on (validation included: what
+    a user would give `fit`), asked only under `--budget auto`."""
+    from training.bench.summary import budget_words
+    from training.cli.fit import fit_budget, resolved_budget
+
+    if args.budget == "bench":
+        budget, name = BENCH_BUDGET, "bench"
+    else:
+        texts = training_texts() if args.budget == "auto" else 0
+        budget = fit_budget(args.budget, texts)
+        name = f"fit's {resolved_budget(args.budget, texts)}"
+        if args.budget == "auto":
+            name += f" (auto: {texts} training texts)"
+    for flag, value in budget.items():
+        if getattr(args, flag) is None:
+            setattr(args, flag, value)
+    numbers = {
+        "proxy": {"epochs": args.proxy_epochs},
+        "generator": {"epochs": args.gen_epochs},
+        "classifier": {"epochs": args.clf_epochs},
+        "n": args.n,
+        "regenerate_every": args.regenerate_every,
+    }
+    return f"budget {name}: {budget_words(numbers)}"
+
+
+def quality_config(args, log=print):
+    """The BenchConfig of `bench quality`'s flags, with the budget flags left unset filled from
+    `--budget` (and `args` updated to match)."""
+    from training.bench.quality import BenchConfig, setting_texts
     from training.classifier import ClassifierConfig
     from training.generator import GeneratorConfig
 
+    def training_texts() -> int:
+        seed = int(args.seeds.split(",")[0])
+        return setting_texts(args.data, args.test_split, args.setting, seed)
+
+    log(fill_budget(args, training_texts))
     sampler = sampler_defaults(args, TOTAL_STEPS)
     return BenchConfig(
         data_dir=args.data,

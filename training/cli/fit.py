@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 
 from training.cli.options import (
@@ -88,7 +89,13 @@ def _classifier_args(p) -> None:
         default=0.0,
         help="drop pseudo samples the judge gives the intended label less than this (beyond the paper; 0 = keep all)",
     )
-    g.add_argument("--contrastive-weight", type=float, default=1.0, help="weight of Lc (paper eq. 4)")
+    g.add_argument(
+        "--contrastive-weight",
+        type=contrastive_weight,
+        default="auto",
+        help="weight of Lc (paper eq. 4); auto (default): the paper's 1, or 0 where a classifier trained "
+        "with cross-entropy alone scores higher on the validation split (both are trained)",
+    )
     g.add_argument("--tau", type=float, default=0.1, help="temperature of Lc (default 0.1)")
     g = p.add_argument_group("ablations (paper Table 4)")
     g.add_argument("--no-augmentation", action="store_true", help="w/o D.A.: no pseudo samples")
@@ -96,7 +103,25 @@ def _classifier_args(p) -> None:
     g.add_argument("--no-noise-resistance", action="store_true", help="w/o N.R.T.: cross-entropy only")
 
 
+def contrastive_weight(value: str) -> str | float:
+    """`--contrastive-weight`: "auto" or a number >= 0."""
+    if value == "auto":
+        return value
+    try:
+        weight = float(value)
+    except ValueError:
+        weight = -1.0
+    if not weight >= 0:
+        raise argparse.ArgumentTypeError(f"expected auto or a number >= 0, got {value!r}")
+    return weight
+
+
 QUICK_BELOW = 1_000  # texts: below this, `--budget auto` is quick
+
+
+def resolved_budget(budget: str, texts: int) -> str:
+    """ "quick" or "full": what `--budget` (auto, quick or full) means for `texts` texts."""
+    return "quick" if budget == "quick" or (budget == "auto" and texts < QUICK_BELOW) else "full"
 
 
 def fit_budget(budget: str, texts: int) -> dict[str, int]:
@@ -106,8 +131,7 @@ def fit_budget(budget: str, texts: int) -> dict[str, int]:
     best): with 3 it was undertrained on the shipped sample (macro-F1 on 1,775 held-out emotion_dair
     tweets of its four labels 37.8 and 37.2 for seeds 0 and 1, against 43.4 and 38.4 with 6, for
     13 s more of a 48 s fit)."""
-    quick = budget == "quick" or (budget == "auto" and texts < QUICK_BELOW)
-    if quick:
+    if resolved_budget(budget, texts) == "quick":
         return {"proxy_epochs": 6, "clf_epochs": 6, "n": 2, "regenerate_every": 0}
     return {"proxy_epochs": 8, "clf_epochs": 5, "n": 4, "regenerate_every": 1}
 
@@ -126,9 +150,11 @@ def fit_minutes(texts: int, args, rounds: int) -> float:
         regenerations = (
             1 if args.regenerate_every == 0 else math.ceil(args.clf_epochs / args.regenerate_every)
         )
+        # under --contrastive-weight auto a second classifier trains, sharing the first samples
+        classifiers = 2 if args.contrastive_weight == "auto" and not args.no_noise_resistance else 1
         seconds += (
-            args.clf_epochs * (train + pseudo) * c["epoch"]
-            + regenerations * pseudo * rounds * c["decode_round"]
+            classifiers * args.clf_epochs * (train + pseudo) * c["epoch"]
+            + (1 + classifiers * (regenerations - 1)) * pseudo * rounds * c["decode_round"]
         )
     return seconds / 60
 
@@ -201,9 +227,8 @@ def _stage_configs(args, sampler) -> dict:
             **common,
         ),
         "classifier_config": None if args.no_classifier else classifier,
-        "noise": NoiseResistance(
-            weight=0.0 if args.no_noise_resistance else args.contrastive_weight, temperature=args.tau
-        ),
+        "noise": NoiseResistance(weight=_contrastive(args), temperature=args.tau),
+        "choose_noise": args.contrastive_weight == "auto" and not args.no_noise_resistance,
         "plan": PseudoPlan(
             enabled=not args.no_augmentation,
             policy=args.policy,
@@ -216,6 +241,13 @@ def _stage_configs(args, sampler) -> dict:
     }
 
 
+def _contrastive(args) -> float:
+    """The weight of Lc the classifier is trained with (under auto, also with 0)."""
+    if args.no_noise_resistance:
+        return 0.0
+    return 1.0 if args.contrastive_weight == "auto" else args.contrastive_weight
+
+
 def _print_report(report: dict) -> None:
     proxy = report["proxy"]
     print(f"proxy: best epoch {proxy['best_epoch']}, validation macro-F1 {proxy['best_val_macro_f1']:.4f}")
@@ -226,5 +258,10 @@ def _print_report(report: dict) -> None:
         print(
             f"classifier: best epoch {clf['best_epoch']}, validation macro-F1 {clf['best_val_macro_f1']:.4f}"
         )
+        choice = clf.get("loss_choice")
+        if choice:
+            kept = "cross-entropy alone" if choice["kept_weight"] == 0 else "cross-entropy + Lc"
+            scores = " / ".join(f"{f1:.4f}" for f1 in choice["val_macro_f1"])
+            print(f"classifier loss: {kept} (validation macro-F1 with Lc / without: {scores})")
     print("seconds: " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()))
     print(f"wrote {report['checkpoint']}")
