@@ -352,7 +352,8 @@ def test_the_fit_budget_follows_the_data_size_and_the_quick_classifier_trains_as
 
 
 def test_bench_quality_refuses_eda_without_wordnet_before_training(tmp_path, monkeypatch, capsys):
-    """A row named eda without WordNet would be a weaker method under EDA's name: refused up front."""
+    """A row of EDA (eda, or eda-nrt under Lc) without WordNet would be a weaker method under EDA's
+    name: refused up front."""
     from training.cli import main
 
     monkeypatch.setenv("DIFFUSIONCLS_WORDNET", str(tmp_path))  # an empty folder: no WordNet there
@@ -365,12 +366,13 @@ def test_bench_quality_refuses_eda_without_wordnet_before_training(tmp_path, mon
         "--base",
         "b",
         "--methods",
-        "none,eda",
+        "none,eda,eda-nrt",
         "--out",
         str(out),
     ]
     assert main(argv) == 2
-    assert "wordnet-base" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "eda and eda-nrt need WordNet" in err and "wordnet-base" in err
     assert not out.exists()
 
 

@@ -50,3 +50,11 @@ def test_missing_methods_give_dashes():
     assert verdict_row("x", runs) == "| x | 1 | – | – | – |"
     old = [{k: v for k, v in r.items() if k != "predictions"} for r in [*runs, run("diffusioncls", 0, GOLD)]]
     assert verdicts(old)["vs_none"] is None  # results written before predictions were kept
+
+
+def test_the_chosen_loss_row_answers_when_the_papers_row_is_absent_and_never_over_it():
+    runs = [run("none", 0, [0, 0, 0, 0]), run("diffusioncls-chosen", 0, [0, 1, 0, 0])]
+    assert verdicts(runs)["vs_none"]["method"] == "diffusioncls-chosen"
+    assert verdicts(runs)["vs_none"]["delta"] == pytest.approx(11 / 15 - 1 / 3)
+    both = [*runs, run("diffusioncls", 0, GOLD)]
+    assert verdicts(both)["vs_none"]["method"] == "diffusioncls"

@@ -131,14 +131,16 @@ def _bench_merge(args) -> int:
 
 def _require_wordnet_for_eda(methods) -> None:
     """EDA without WordNet has no synonym replacement or insertion: a different, weaker method. A
-    benchmark row named `eda` must be the real one, so the run is refused before any training."""
+    benchmark row of EDA must be the real one, so the run is refused before any training."""
     from training.augmenters.wordnet import ENV_VAR, find_wordnet_folder
+    from training.bench.methods import METHODS
 
-    if "eda" in methods and find_wordnet_folder() is None:
+    eda_rows = [m for m in methods if METHODS[m].pseudo == "eda"]  # eda, and eda-nrt under Lc
+    if eda_rows and find_wordnet_folder() is None:
         raise ValueError(
-            "method eda needs WordNet for its synonyms and none was found: install Debian's "
-            f"wordnet-base (apt-get install wordnet-base) or set {ENV_VAR} to a WordNet database "
-            "folder, or leave eda out of --methods"
+            f"{' and '.join(eda_rows)} need WordNet for EDA's synonyms and none was found: install "
+            f"Debian's wordnet-base (apt-get install wordnet-base) or set {ENV_VAR} to a WordNet database "
+            "folder, or leave them out of --methods"
         )
 
 
