@@ -1,0 +1,41 @@
+"""The loss-choice table read off quality runs, on hand-made records."""
+
+from tools.loss_choice import chosen_runs, table_row
+
+GOLD = [0, 1, 0, 1]
+
+
+def record(method, seed, predictions, val):
+    from training.metrics import macro_f1
+
+    return {
+        "method": method,
+        "seed": seed,
+        "gold": GOLD,
+        "predictions": predictions,
+        "n_classes": 2,
+        "macro_f1": macro_f1(GOLD, predictions, 2),
+        "val_macro_f1": val,
+    }
+
+
+def test_each_seed_keeps_the_loss_validation_prefers_and_a_tie_keeps_lc():
+    runs = [
+        record("none", 0, [0, 0, 0, 0], 0.5),
+        record("diffusioncls", 0, [0, 1, 0, 0], 0.6),  # validation prefers Lc on seed 0
+        record("diffusioncls-no-nrt", 0, GOLD, 0.4),
+        record("none", 1, [0, 0, 0, 0], 0.5),
+        record("diffusioncls", 1, [0, 0, 0, 0], 0.7),  # a tie on seed 1: Lc kept
+        record("diffusioncls-no-nrt", 1, GOLD, 0.7),
+        record("diffusioncls", 2, GOLD, 0.1),  # seed 2 lacks the other loss and none: left out
+    ]
+    out, kept_lc = chosen_runs(runs)
+    assert kept_lc == [True, True]
+    chosen = [r for r in out if r["method"] == "chosen"]
+    assert [r["predictions"] for r in chosen] == [[0, 1, 0, 0], [0, 0, 0, 0]]
+    assert {r["seed"] for r in out} == {0, 1}
+    runs[5]["val_macro_f1"] = 0.8  # now cross-entropy wins seed 1
+    assert chosen_runs(runs)[1] == [True, False]
+    row = table_row("toy", runs)
+    # none 1/3 on both seeds; chosen: seed 0 11/15, seed 1 1 -> mean 13/15
+    assert row.startswith("| toy | 2 | 1 / 1 | 33.33 | ") and "| 86.67 |" in row
