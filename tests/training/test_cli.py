@@ -45,6 +45,10 @@ def cli_checkpoint(tmp_path_factory, tiny_mlm, english_csv) -> Path:
     out = tmp_path_factory.mktemp("cli") / "ckpt"
     proc = run_cli("fit", "--train", english_csv, "--base", tiny_mlm, "--out", out, *FAST_FIT)
     assert "wrote" in proc.stdout and (out / "diffusioncls.json").is_file()
+    # the loss was chosen on validation, and fit says which it kept and why
+    assert (
+        "classifier loss: cross-" in proc.stdout and "validation macro-F1 with Lc / without:" in proc.stdout
+    )
     return out
 
 
