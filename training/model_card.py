@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from training.classifier.objective import NoiseResistance
 from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY
 from training.sampler import DecodeConfig
 
@@ -85,16 +86,13 @@ def _loss_choice(classifier: dict[str, Any]) -> list[str]:
     if not choice:
         return []
     scores = ", ".join(
-        f"{_loss_name(w)} {f1:.4f}"
+        f"{NoiseResistance(weight=w).name} {f1:.4f}"
         for w, f1 in zip(choice["contrastive_weights"], choice["val_macro_f1"], strict=True)
     )
     return [
-        f"- Classifier loss, chosen on validation macro-F1 ({scores}): {_loss_name(choice['kept_weight'])}"
+        f"- Classifier loss, chosen on validation macro-F1 ({scores}): "
+        f"{NoiseResistance(weight=choice['kept_weight']).name}"
     ]
-
-
-def _loss_name(weight: float) -> str:
-    return "cross-entropy alone" if weight == 0 else f"cross-entropy + {weight:g} x Lc"
 
 
 def _guidance(sampler: dict[str, Any]) -> str:

@@ -356,6 +356,7 @@ def _classifier_stage(
             pseudo=source,
             regenerate_every=plan.regenerate_every,
             progress=run.progress,
+            desc=f"classifier ({noise.name})" if len(candidates) > 1 else "classifier",
         )
 
     with _timed(run.timings, "classifier"):

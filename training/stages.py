@@ -160,9 +160,10 @@ def train_task_classifier(
     regenerate_every: int = 1,
     progress: bool = True,
     options: TrainingOptions = TrainingOptions(),
+    desc: str = "classifier",
 ):
     """The task classifier on originals plus pseudo samples from `pseudo` (None: originals only),
-    with optional training-time `options` (label confusion, mixup)."""
+    with optional training-time `options` (label confusion, mixup); `desc` names it in the progress."""
     model = load_classifier(base, train.label_names, device, seed=seed + 1)
     report = train_classifier(
         model,
@@ -171,7 +172,7 @@ def train_task_classifier(
         val=val,
         config=config,
         seed=seed,
-        desc="classifier",
+        desc=desc,
         progress=progress,
         noise=noise,
         pseudo=pseudo,

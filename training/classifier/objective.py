@@ -24,6 +24,11 @@ class NoiseResistance:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def name(self) -> str:
+        """How progress lines, `fit`'s report and model cards name this loss."""
+        return "cross-entropy alone" if self.weight == 0 else f"cross-entropy + {self.weight:g} x Lc"
+
 
 PLAIN = NoiseResistance(weight=0.0)
 

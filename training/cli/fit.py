@@ -249,6 +249,8 @@ def _contrastive(args) -> float:
 
 
 def _print_report(report: dict) -> None:
+    from training.classifier import NoiseResistance
+
     proxy = report["proxy"]
     print(f"proxy: best epoch {proxy['best_epoch']}, validation macro-F1 {proxy['best_val_macro_f1']:.4f}")
     last = report["generator"]["history"][-1]
@@ -260,7 +262,7 @@ def _print_report(report: dict) -> None:
         )
         choice = clf.get("loss_choice")
         if choice:
-            kept = "cross-entropy alone" if choice["kept_weight"] == 0 else "cross-entropy + Lc"
+            kept = NoiseResistance(weight=choice["kept_weight"]).name
             scores = " / ".join(f"{f1:.4f}" for f1 in choice["val_macro_f1"])
             print(f"classifier loss: {kept} (validation macro-F1 with Lc / without: {scores})")
     print("seconds: " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()))
