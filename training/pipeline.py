@@ -187,7 +187,7 @@ def fit(
     bundle = _generator_stage(run, proxy, config=generator_config, label_prompt=label_prompt)
     if classifier_config is not None:
         pseudo = _pseudo_samples(run, bundle, proxy, plan=plan, max_length=generator_config.max_length)
-        candidates = [noise, PLAIN] if choose_noise and noise.weight > 0 else [noise]
+        candidates = loss_candidates(noise, choose=choose_noise)
         _classifier_stage(run, pseudo, config=classifier_config, candidates=candidates, plan=plan)
     settings = _checkpoint_settings(run, sampler, generator_config.max_length)
     write_checkpoint(
@@ -368,6 +368,12 @@ def _classifier_stage(
         **report,
     }
     run.record("classifier", model, report=report, section=section)
+
+
+def loss_candidates(noise: NoiseResistance, *, choose: bool) -> list[NoiseResistance]:
+    """The losses a classifier is trained with: `noise`, and with `choose` (when `noise` has Lc at
+    all) cross-entropy alone beside it, to be chosen between on validation."""
+    return [noise, PLAIN] if choose and noise.weight > 0 else [noise]
 
 
 def train_choosing_loss(

@@ -42,7 +42,7 @@ from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY, PSEUDO_
 from training.generator import GeneratorConfig, ScheduleConfig
 from training.metrics import accuracy, macro_f1
 from training.oversample import rebalance_head
-from training.pipeline import PseudoPlan, diffusion_pseudo_source, train_choosing_loss
+from training.pipeline import PseudoPlan, diffusion_pseudo_source, loss_candidates, train_choosing_loss
 from training.policies import augment_balanced, each_counts
 from training.stages import load_tokenizer, train_task_classifier
 from training.steps import step_group
@@ -428,9 +428,10 @@ def _train_method_classifier(
     config: BenchConfig, ctx: SeedRun, spec: MethodSpec, *, source: PseudoSource | None
 ) -> tuple[ClassifierRunner, dict]:
     """A method's task classifier, on the originals plus `source`'s pseudo samples."""
-    candidates = [NoiseResistance() if spec.noise_resistant else PLAIN]
-    if spec.choose_loss:
-        candidates = [NoiseResistance(), PLAIN]  # as `fit` trains it: the loss chosen on validation
+    # with `choose_loss`, as `fit` trains it: Lc or cross-entropy alone, chosen on validation
+    candidates = loss_candidates(
+        NoiseResistance() if spec.noise_resistant else PLAIN, choose=spec.choose_loss
+    )
     classifier_config = config.classifier
     if spec.equal_examples:
         classifier_config = replace(classifier_config, epochs=classifier_config.epochs * (1 + config.n))

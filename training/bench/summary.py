@@ -127,13 +127,23 @@ def format_examples(runs: Sequence[dict], per_method: int = 3) -> str:
     return "\n".join(lines).rstrip()
 
 
-def budget_words(config: dict) -> str:
-    """What a quality run's config trains each seed with, in words: epochs and pseudo samples."""
-    regenerate = config["regenerate_every"]
-    when = "generated once" if regenerate == 0 else f"regenerated every {regenerate} epoch(s)"
+def budget_words(*, proxy: int, generator: int, classifier: int, n: int, regenerate_every: int) -> str:
+    """What a quality run trains each seed with, in words: epochs and pseudo samples."""
+    when = "generated once" if regenerate_every == 0 else f"regenerated every {regenerate_every} epoch(s)"
     return (
-        f"proxy {config['proxy']['epochs']} epochs, generator {config['generator']['epochs']}, "
-        f"classifier {config['classifier']['epochs']}, {config['n']} pseudo samples per original {when}"
+        f"proxy {proxy} epochs, generator {generator}, classifier {classifier}, "
+        f"{n} pseudo samples per original {when}"
+    )
+
+
+def config_budget_words(config: dict) -> str:
+    """`budget_words` of a quality result's config."""
+    return budget_words(
+        proxy=config["proxy"]["epochs"],
+        generator=config["generator"]["epochs"],
+        classifier=config["classifier"]["epochs"],
+        n=config["n"],
+        regenerate_every=config["regenerate_every"],
     )
 
 

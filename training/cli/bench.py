@@ -97,7 +97,7 @@ def _bench_quality(args) -> int:
 def _write_quality(result: dict, out: str) -> None:
     """Print and write a quality result: its JSON, and beside it a Markdown table with the verdict."""
     from training.bench.splits import test_split_name
-    from training.bench.summary import budget_words, format_examples, format_table, write_result
+    from training.bench.summary import config_budget_words, format_examples, format_table, write_result
     from training.bench.verdict import VERDICT_HEADER, verdict_row
 
     config = result["config"]
@@ -109,7 +109,7 @@ def _write_quality(result: dict, out: str) -> None:
         f"evaluated on {test_split_name(config['test_split'])} ({result['seconds'] / 60:.1f} min"
         # a merged result's time is its parts' added up, which ran side by side
         + (" in parts, added up)" if isinstance(result.get("command"), list) else ")")
-        + f"; budget: {budget_words(config)}"
+        + f"; budget: {config_budget_words(config)}"
     )
     print(header)
     print(table)

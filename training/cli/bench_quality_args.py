@@ -144,14 +144,14 @@ def fill_budget(args, training_texts) -> str:
     for flag, value in budget.items():
         if getattr(args, flag) is None:
             setattr(args, flag, value)
-    numbers = {
-        "proxy": {"epochs": args.proxy_epochs},
-        "generator": {"epochs": args.gen_epochs},
-        "classifier": {"epochs": args.clf_epochs},
-        "n": args.n,
-        "regenerate_every": args.regenerate_every,
-    }
-    return f"budget {name}: {budget_words(numbers)}"
+    words = budget_words(
+        proxy=args.proxy_epochs,
+        generator=args.gen_epochs,
+        classifier=args.clf_epochs,
+        n=args.n,
+        regenerate_every=args.regenerate_every,
+    )
+    return f"budget {name}: {words}"
 
 
 def quality_config(args, log=print):

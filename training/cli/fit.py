@@ -150,8 +150,8 @@ def fit_minutes(texts: int, args, rounds: int) -> float:
         regenerations = (
             1 if args.regenerate_every == 0 else math.ceil(args.clf_epochs / args.regenerate_every)
         )
-        # under --contrastive-weight auto a second classifier trains, sharing the first samples
-        classifiers = 2 if args.contrastive_weight == "auto" and not args.no_noise_resistance else 1
+        # when the loss is chosen a second classifier trains, sharing the first samples
+        classifiers = 2 if _chooses_loss(args) else 1
         seconds += (
             classifiers * args.clf_epochs * (train + pseudo) * c["epoch"]
             + (1 + classifiers * (regenerations - 1)) * pseudo * rounds * c["decode_round"]
@@ -228,7 +228,7 @@ def _stage_configs(args, sampler) -> dict:
         ),
         "classifier_config": None if args.no_classifier else classifier,
         "noise": NoiseResistance(weight=_contrastive(args), temperature=args.tau),
-        "choose_noise": args.contrastive_weight == "auto" and not args.no_noise_resistance,
+        "choose_noise": _chooses_loss(args),
         "plan": PseudoPlan(
             enabled=not args.no_augmentation,
             policy=args.policy,
@@ -241,8 +241,13 @@ def _stage_configs(args, sampler) -> dict:
     }
 
 
+def _chooses_loss(args) -> bool:
+    """Whether the classifier is trained with Lc and without, and the better kept (`auto`)."""
+    return args.contrastive_weight == "auto" and not args.no_noise_resistance
+
+
 def _contrastive(args) -> float:
-    """The weight of Lc the classifier is trained with (under auto, also with 0)."""
+    """The weight of Lc the classifier is trained with (when the loss is chosen, also with 0)."""
     if args.no_noise_resistance:
         return 0.0
     return 1.0 if args.contrastive_weight == "auto" else args.contrastive_weight
