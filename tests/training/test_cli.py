@@ -392,6 +392,7 @@ def test_bench_quality_budget_bench_keeps_the_results_pages_budget_and_never_cou
     args = _bench_quality_args()
     line = fill_budget(args, training_texts=lambda: pytest.fail("the bench budget needs no data size"))
     assert (args.proxy_epochs, args.clf_epochs, args.n, args.regenerate_every) == (6, 4, 4, 1)
+    assert args.max_length == 96  # the length of every run on the results page
     assert line == (
         "budget bench: proxy 6 epochs, generator 2, classifier 4, 4 pseudo samples per original "
         "regenerated every 1 epoch(s)"
@@ -399,16 +400,20 @@ def test_bench_quality_budget_bench_keeps_the_results_pages_budget_and_never_cou
 
 
 def test_bench_quality_budget_auto_takes_fits_budget_for_the_seeds_data_size_and_keeps_explicit_flags():
+    from training.cli import build_parser
     from training.cli.bench_quality_args import fill_budget
     from training.cli.fit import QUICK_BELOW
 
     small = _bench_quality_args("--budget", "auto", "--clf-epochs", "9")
     line = fill_budget(small, training_texts=lambda: 240)
     assert (small.proxy_epochs, small.clf_epochs, small.n, small.regenerate_every) == (6, 9, 2, 0)
+    fit_args = build_parser().parse_args(["fit", "--train", "t.csv", "--base", "b", "--out", "o"])
+    assert small.max_length == fit_args.max_length == 128  # texts cut where fit cuts them
     assert line.startswith("budget fit's quick (auto: 240 training texts): proxy 6 epochs")
     assert line.endswith("classifier 9, 2 pseudo samples per original generated once")
-    large = _bench_quality_args("--budget", "auto")
+    large = _bench_quality_args("--budget", "auto", "--max-length", "64")
     fill_budget(large, training_texts=lambda: QUICK_BELOW)
+    assert large.max_length == 64
     assert (large.proxy_epochs, large.clf_epochs, large.n, large.regenerate_every) == (8, 5, 4, 1)
     quick = _bench_quality_args("--budget", "quick")
     assert fill_budget(quick, training_texts=lambda: pytest.fail("quick needs no size")).startswith(

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import argparse
 
-from training.cli.options import add_device, decoding_args, diffusion_options, sampler_defaults
+from training.cli.options import (
+    FIT_MAX_LENGTH,
+    add_device,
+    decoding_args,
+    diffusion_options,
+    sampler_defaults,
+)
 from training.defaults import PSEUDO_PER_ORIGINAL, TOTAL_STEPS
+
+# The budget of every run in docs/RESULTS.md (`--budget bench`): the flags' values when left unset.
+BENCH_BUDGET = {"proxy_epochs": 6, "clf_epochs": 4, "n": PSEUDO_PER_ORIGINAL, "regenerate_every": 1}
+BENCH_MAX_LENGTH = 96
 
 
 def add_quality(bench) -> argparse.ArgumentParser:
@@ -66,7 +76,13 @@ def add_quality(bench) -> argparse.ArgumentParser:
         "the last weights (k-shot settings, whose validation split is a handful of texts)",
     )
     q.add_argument("--lr", type=float, default=1e-4, help="learning rate of proxy, generator and classifier")
-    q.add_argument("--max-length", type=int, default=96, help="tokens per text, specials included")
+    q.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help=f"tokens per text, specials included (default: by --budget, {BENCH_MAX_LENGTH} under bench, "
+        f"{FIT_MAX_LENGTH} as fit otherwise)",
+    )
     q.add_argument("--max-test", type=int, default=None, help="score on the first N test rows only")
     q.add_argument(
         "--judge-texts",
@@ -122,10 +138,6 @@ def add_report(bench) -> argparse.ArgumentParser:
     return r
 
 
-# The budget of every run in docs/RESULTS.md (`--budget bench`): the flags' values when left unset.
-BENCH_BUDGET = {"proxy_epochs": 6, "clf_epochs": 4, "n": PSEUDO_PER_ORIGINAL, "regenerate_every": 1}
-
-
 def fill_budget(args, training_texts) -> str:
     """Sets the budget flags a user left unset (None) from `--budget`, and returns a line saying what
     they became. `training_texts()` is the number of texts a seed trains on (validation included: what
@@ -141,6 +153,8 @@ def fill_budget(args, training_texts) -> str:
         name = f"fit's {resolved_budget(args.budget, texts)}"
         if args.budget == "auto":
             name += f" (auto: {texts} training texts)"
+    # the texts are cut where fit would cut them (fit's own default) unless the run is the bench's
+    budget = {**budget, "max_length": BENCH_MAX_LENGTH if args.budget == "bench" else FIT_MAX_LENGTH}
     for flag, value in budget.items():
         if getattr(args, flag) is None:
             setattr(args, flag, value)

@@ -21,6 +21,9 @@ def add_device(p: argparse.ArgumentParser) -> None:
     )
 
 
+FIT_MAX_LENGTH = 128  # tokens per text, specials included, when `fit` is not told otherwise
+
+
 def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     add_device(p)
@@ -39,7 +42,9 @@ def generator_args(p: argparse.ArgumentParser, epochs: int, lr: float) -> None:
         default=0.1,
         help="share of prompts trained with the null label (for guidance)",
     )
-    g.add_argument("--max-length", type=int, default=128, help="tokens per prompt, specials included")
+    g.add_argument(
+        "--max-length", type=int, default=FIT_MAX_LENGTH, help="tokens per prompt, specials included"
+    )
     g.add_argument(
         "--total-steps", type=int, default=TOTAL_STEPS, help=f"diffusion steps T (default {TOTAL_STEPS})"
     )
