@@ -1,12 +1,13 @@
 """What `fit`'s choice of loss would have given on quality runs already made:
-`python -m tools.loss_choice "NAME=result.json[,more.json]" ...` prints a Markdown table.
+`python -m tools.loss_choice [--with-none] "NAME=result.json[,more.json]" ...` prints a Markdown table.
 
 `fit` trains its classifier with Lc and with cross-entropy alone and keeps the one with the higher
 validation macro-F1 (`training.pipeline.train_choosing_loss`). A quality run's `diffusioncls` and
 `diffusioncls-no-nrt` records of a seed are those two classifiers (same seed, same first pseudo
 samples), with their validation scores, so the choice is read off them: per seed the record validation
-prefers (a tie keeps Lc), paired against each loss and against `none` over the seeds all three ran.
-No training: CI never runs it.
+prefers (a tie keeps the earlier candidate, Lc first), paired against each candidate and against `none`
+over the seeds all three ran. `--with-none` asks what a third candidate, plain fine-tuning on the
+originals (`none`), would add to the choice. No training: CI never runs it.
 """
 
 from __future__ import annotations
@@ -21,48 +22,60 @@ from training.bench.verdict import format_interval
 from training.pipeline import pick_on_validation
 
 WITH_LC, PLAIN_CE = "diffusioncls", "diffusioncls-no-nrt"
-HEADER = (
-    "| setting | seeds | kept Lc / CE | none | with Lc | CE alone | chosen | chosen − with Lc "
-    "| chosen − CE alone | chosen − none |\n|" + "---|" * 10
-)
+LOSSES = (WITH_LC, PLAIN_CE)
+SHORT = {WITH_LC: "Lc", PLAIN_CE: "CE", "none": "none"}
+COLUMN = {WITH_LC: "with Lc", PLAIN_CE: "CE alone", "none": "none"}
 
 
-def chosen_runs(runs: list[dict]) -> tuple[list[dict], list[bool]]:
-    """The runs of the seeds that have none, both losses, plus a `chosen` record per seed; and per
-    seed whether validation kept Lc."""
+def chosen_runs(runs: list[dict], candidates: tuple[str, ...] = LOSSES) -> tuple[list[dict], list[int]]:
+    """The runs of the seeds that have none and every candidate, plus a `chosen` record per seed; and
+    per seed the index of the candidate validation kept."""
     by = {(r["method"], r["seed"]): r for r in runs}
-    seeds = sorted(s for (m, s) in by if m == WITH_LC and (PLAIN_CE, s) in by and ("none", s) in by)
-    kept_lc = []
+    seeds = sorted(
+        s for (m, s) in by if m == candidates[0] and all((c, s) in by for c in (*candidates, "none"))
+    )
+    kept = []
     out = [r for r in runs if r["seed"] in seeds]
     for seed in seeds:
-        pair = [by[(WITH_LC, seed)], by[(PLAIN_CE, seed)]]
-        kept = pick_on_validation([r["val_macro_f1"] for r in pair])
-        kept_lc.append(kept == 0)
-        out.append({**pair[kept], "method": "chosen"})
-    return out, kept_lc
+        records = [by[(c, seed)] for c in candidates]
+        index = pick_on_validation([r["val_macro_f1"] for r in records])
+        kept.append(index)
+        out.append({**records[index], "method": "chosen"})
+    return out, kept
 
 
-def table_row(name: str, runs: list[dict]) -> str:
-    runs, kept_lc = chosen_runs(runs)
+def header(candidates: tuple[str, ...]) -> str:
+    compared = list(dict.fromkeys((*candidates, "none")))
+    cells = ["setting", "seeds", "kept " + " / ".join(SHORT[c] for c in candidates)]
+    cells += [*(COLUMN[m] for m in dict.fromkeys(("none", *candidates))), "chosen"]
+    cells += [f"chosen − {COLUMN[m]}" for m in compared]
+    return "| " + " | ".join(cells) + " |\n|" + "---|" * len(cells)
+
+
+def table_row(name: str, runs: list[dict], candidates: tuple[str, ...] = LOSSES) -> str:
+    runs, kept = chosen_runs(runs, candidates)
 
     def mean(method: str) -> str:
         return f"{100 * statistics.fmean(r['macro_f1'] for r in runs if r['method'] == method):.2f}"
 
-    cells = [name, str(len(kept_lc)), f"{sum(kept_lc)} / {len(kept_lc) - sum(kept_lc)}"]
-    cells += [mean(m) for m in ("none", WITH_LC, PLAIN_CE, "chosen")]
-    cells += [format_interval(paired_runs(runs, b, "chosen")) for b in (WITH_LC, PLAIN_CE, "none")]
+    cells = [name, str(len(kept)), " / ".join(str(kept.count(i)) for i in range(len(candidates)))]
+    cells += [mean(m) for m in (*dict.fromkeys(("none", *candidates)), "chosen")]
+    cells += [format_interval(paired_runs(runs, b, "chosen")) for b in dict.fromkeys((*candidates, "none"))]
     return "| " + " | ".join(cells) + " |"
 
 
 def main(argv: list[str]) -> int:
+    candidates: tuple[str, ...] = LOSSES
+    if argv[:1] == ["--with-none"]:
+        argv, candidates = argv[1:], (*LOSSES, "none")
     if not argv:
         print(__doc__)
         return 2
-    print(HEADER)
+    print(header(candidates))
     for spec in argv:
         name, _, paths = spec.rpartition("=")
         runs = [r for p in paths.split(",") for r in json.loads(Path(p).read_text())["runs"]]
-        print(table_row(name or paths, runs))
+        print(table_row(name or paths, runs, candidates))
     return 0
 
 

@@ -1,6 +1,6 @@
 """The loss-choice table read off quality runs, on hand-made records."""
 
-from tools.loss_choice import chosen_runs, table_row
+from tools.loss_choice import chosen_runs, header, table_row
 
 GOLD = [0, 1, 0, 1]
 
@@ -29,13 +29,32 @@ def test_each_seed_keeps_the_loss_validation_prefers_and_a_tie_keeps_lc():
         record("diffusioncls-no-nrt", 1, GOLD, 0.7),
         record("diffusioncls", 2, GOLD, 0.1),  # seed 2 lacks the other loss and none: left out
     ]
-    out, kept_lc = chosen_runs(runs)
-    assert kept_lc == [True, True]
+    out, kept = chosen_runs(runs)
+    assert kept == [0, 0]
     chosen = [r for r in out if r["method"] == "chosen"]
     assert [r["predictions"] for r in chosen] == [[0, 1, 0, 0], [0, 0, 0, 0]]
     assert {r["seed"] for r in out} == {0, 1}
     runs[5]["val_macro_f1"] = 0.8  # now cross-entropy wins seed 1
-    assert chosen_runs(runs)[1] == [True, False]
+    assert chosen_runs(runs)[1] == [0, 1]
     row = table_row("toy", runs)
     # none 1/3 on both seeds; chosen: seed 0 11/15, seed 1 1 -> mean 13/15
     assert row.startswith("| toy | 2 | 1 / 1 | 33.33 | ") and "| 86.67 |" in row
+
+
+def test_with_none_plain_fine_tuning_is_a_third_candidate():
+    runs = [
+        record("none", 0, GOLD, 0.9),  # validation prefers plain fine-tuning on seed 0
+        record("diffusioncls", 0, [0, 0, 0, 0], 0.6),
+        record("diffusioncls-no-nrt", 0, [0, 0, 0, 0], 0.4),
+        record("none", 1, [0, 0, 0, 0], 0.5),
+        record("diffusioncls", 1, GOLD, 0.5),  # a three-way tie on seed 1: Lc kept
+        record("diffusioncls-no-nrt", 1, [0, 0, 0, 0], 0.5),
+    ]
+    candidates = ("diffusioncls", "diffusioncls-no-nrt", "none")
+    assert chosen_runs(runs, candidates)[1] == [2, 0]
+    row = table_row("toy", runs, candidates)
+    # none: 1 and 1/3; Lc: 1/3 and 1; CE: 1/3 twice; chosen 1 on both seeds
+    assert row.startswith("| toy | 2 | 1 / 0 / 1 | 66.67 | 66.67 | 33.33 | 100.00 | ")
+    assert header(candidates).startswith(
+        "| setting | seeds | kept Lc / CE / none | none | with Lc | CE alone |"
+    )
