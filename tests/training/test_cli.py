@@ -342,17 +342,55 @@ def test_each_bench_command_runs_its_own_handler():
 
 
 def test_the_fit_budget_follows_the_data_size_and_the_quick_classifier_trains_as_long_as_the_proxy():
-    from training.cli.fit import QUICK_BELOW, fit_budget
+    from training.cli.fit import QUICK_BELOW, TINY_BELOW, fit_budget
 
+    steady = {"gen_epochs": 2, "clf_batch_size": 16, "proxy_patience": 2, "clf_patience": 2}
     quick = fit_budget("auto", QUICK_BELOW - 1)
-    assert quick == {"proxy_epochs": 6, "clf_epochs": 6, "n": 2, "regenerate_every": 0}
+    assert quick == {"proxy_epochs": 6, "clf_epochs": 6, "n": 2, "regenerate_every": 0, **steady}
+    assert fit_budget("auto", TINY_BELOW) == quick
     assert fit_budget("auto", QUICK_BELOW) == {
         "proxy_epochs": 8,
         "clf_epochs": 5,
         "n": 4,
         "regenerate_every": 1,
+        **steady,
     }
+    # a handful of texts per label: the k-shot budget, every epoch trained (validation is a text or two a label)
+    tiny = fit_budget("auto", TINY_BELOW - 1)
+    assert tiny == {
+        "proxy_epochs": 30,
+        "gen_epochs": 10,
+        "clf_epochs": 30,
+        "clf_batch_size": 8,
+        "proxy_patience": 0,
+        "clf_patience": 0,
+        "n": 4,
+        "regenerate_every": 5,
+    }
+    assert fit_budget("tiny", 50_000) == tiny
     assert fit_budget("quick", 50_000) == quick and fit_budget("full", 10)["n"] == 4
+
+
+def test_fit_prints_the_budget_it_resolved_and_keeps_the_flags_a_user_set():
+    from training.cli import build_parser
+    from training.cli.fit import budget_line, fit_budget
+
+    args = build_parser().parse_args(
+        ["fit", "--train", "t.csv", "--base", "b", "--out", "o", "--clf-epochs", "12"]
+    )
+    for name, value in fit_budget(args.budget, 20).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    assert (args.clf_epochs, args.proxy_epochs, args.clf_batch_size, args.clf_patience) == (12, 30, 8, 0)
+    assert budget_line(args, 20) == (
+        "budget auto (tiny: 20 texts): proxy 30 epochs, generator 10, classifier 12 in batches of 8 with 4 "
+        "pseudo samples per text regenerated every 5 epoch(s); proxy every epoch trained, the last kept, "
+        "classifier every epoch trained, the last kept"
+    )
+    args.no_classifier, args.proxy_patience = True, 2
+    assert budget_line(args, 20).endswith(
+        "classifier none; proxy stops after 2 epochs without a better validation macro-F1"
+    )
 
 
 def test_bench_quality_refuses_eda_without_wordnet_before_training(tmp_path, monkeypatch, capsys):
@@ -393,9 +431,10 @@ def test_bench_quality_budget_bench_keeps_the_results_pages_budget_and_never_cou
     line = fill_budget(args, training_texts=lambda: pytest.fail("the bench budget needs no data size"))
     assert (args.proxy_epochs, args.clf_epochs, args.n, args.regenerate_every) == (6, 4, 4, 1)
     assert args.max_length == 96  # the length of every run on the results page
+    assert (args.gen_epochs, args.clf_batch_size, args.patience) == (2, 16, 2)
     assert line == (
         "budget bench: proxy 6 epochs, generator 2, classifier 4, 4 pseudo samples per original "
-        "regenerated every 1 epoch(s)"
+        "regenerated every 1 epoch(s); classifier batches of 16, patience 2"
     )
 
 
@@ -410,7 +449,9 @@ def test_bench_quality_budget_auto_takes_fits_budget_for_the_seeds_data_size_and
     fit_args = build_parser().parse_args(["fit", "--train", "t.csv", "--base", "b", "--out", "o"])
     assert small.max_length == fit_args.max_length == 128  # texts cut where fit cuts them
     assert line.startswith("budget fit's quick (auto: 240 training texts): proxy 6 epochs")
-    assert line.endswith("classifier 9, 2 pseudo samples per original generated once")
+    assert line.endswith(
+        "classifier 9, 2 pseudo samples per original generated once; classifier batches of 16, patience 2"
+    )
     large = _bench_quality_args("--budget", "auto", "--max-length", "64")
     fill_budget(large, training_texts=lambda: QUICK_BELOW)
     assert large.max_length == 64
@@ -419,6 +460,19 @@ def test_bench_quality_budget_auto_takes_fits_budget_for_the_seeds_data_size_and
     assert fill_budget(quick, training_texts=lambda: pytest.fail("quick needs no size")).startswith(
         "budget fit's quick: "
     )
+    # ten texts a label: fit's tiny budget, which is the k-shot budget of the results page
+    tiny = _bench_quality_args("--budget", "auto")
+    assert fill_budget(tiny, training_texts=lambda: 20).endswith(
+        "classifier batches of 8, every epoch trained, the last kept"
+    )
+    assert (tiny.proxy_epochs, tiny.gen_epochs, tiny.clf_epochs, tiny.clf_batch_size, tiny.patience) == (
+        30,
+        10,
+        30,
+        8,
+        0,
+    )
+    assert (tiny.n, tiny.regenerate_every) == (4, 5)
 
 
 def test_fit_contrastive_weight_auto_trains_both_losses_and_a_number_fixes_it():

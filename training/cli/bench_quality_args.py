@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from training.cli.fit import BUDGETS
 from training.cli.options import (
     FIT_MAX_LENGTH,
     add_device,
@@ -15,7 +16,15 @@ from training.cli.options import (
 from training.defaults import PSEUDO_PER_ORIGINAL, TOTAL_STEPS
 
 # The budget of every run in docs/RESULTS.md (`--budget bench`): the flags' values when left unset.
-BENCH_BUDGET = {"proxy_epochs": 6, "clf_epochs": 4, "n": PSEUDO_PER_ORIGINAL, "regenerate_every": 1}
+BENCH_BUDGET = {
+    "proxy_epochs": 6,
+    "gen_epochs": 2,
+    "clf_epochs": 4,
+    "clf_batch_size": 16,
+    "patience": 2,
+    "n": PSEUDO_PER_ORIGINAL,
+    "regenerate_every": 1,
+}
 BENCH_MAX_LENGTH = 96
 
 
@@ -42,12 +51,12 @@ def add_quality(bench) -> argparse.ArgumentParser:
     )
     q.add_argument(
         "--budget",
-        choices=["bench", "auto", "quick", "full"],
+        choices=["bench", "auto", *BUDGETS],
         default="bench",
-        help="epochs and pseudo samples left unset: bench (proxy 6 and classifier 4 epochs, 4 pseudo samples "
-        "per original regenerated every epoch: the runs of docs/RESULTS.md; default), or what `fit --budget` "
-        "gives the same data, to measure the classifier fit would train: auto (by the number of training "
-        "texts: quick under 1,000), quick, full",
+        help="epochs, batch, early stopping and pseudo samples left unset: bench (proxy 6 and classifier 4 "
+        "epochs, 4 pseudo samples per original regenerated every epoch: the runs of docs/RESULTS.md; default), "
+        "or what `fit --budget` gives the same data, to measure the classifier fit would train: auto (by the "
+        "number of training texts: tiny under 100, quick under 1,000), tiny, quick, full",
     )
     q.add_argument(
         "--n", type=int, default=None, help="pseudo samples per original (G/E); default: by --budget"
@@ -61,19 +70,22 @@ def add_quality(bench) -> argparse.ArgumentParser:
     q.add_argument(
         "--proxy-epochs", type=int, default=None, help="proxy classifier epochs; default: by --budget"
     )
-    q.add_argument("--gen-epochs", type=int, default=2, help="generator epochs")
+    q.add_argument("--gen-epochs", type=int, default=None, help="generator epochs; default: by --budget")
     q.add_argument(
         "--clf-epochs", type=int, default=None, help="task classifier epochs; default: by --budget"
     )
     q.add_argument(
-        "--clf-batch-size", type=int, default=16, help="originals per batch (their pseudo samples join)"
+        "--clf-batch-size",
+        type=int,
+        default=None,
+        help="originals per batch (their pseudo samples join); default: by --budget",
     )
     q.add_argument(
         "--patience",
         type=int,
-        default=2,
+        default=None,
         help="early stopping of proxy and classifier on validation macro-F1; 0 = train every epoch and keep "
-        "the last weights (k-shot settings, whose validation split is a handful of texts)",
+        "the last weights (k-shot settings, whose validation split is a handful of texts); default: by --budget",
     )
     q.add_argument("--lr", type=float, default=1e-4, help="learning rate of proxy, generator and classifier")
     q.add_argument(
@@ -150,6 +162,11 @@ def fill_budget(args, training_texts) -> str:
     else:
         texts = training_texts() if args.budget == "auto" else 0
         budget = fit_budget(args.budget, texts)
+        # fit stops proxy and classifier apart; the bench's one --patience serves both, and fit's budgets
+        # give them the same
+        patience = {budget.pop("proxy_patience"), budget.pop("clf_patience")}
+        assert len(patience) == 1, patience
+        budget["patience"] = patience.pop()
         name = f"fit's {resolved_budget(args.budget, texts)}"
         if args.budget == "auto":
             name += f" (auto: {texts} training texts)"
@@ -165,7 +182,8 @@ def fill_budget(args, training_texts) -> str:
         n=args.n,
         regenerate_every=args.regenerate_every,
     )
-    return f"budget {name}: {words}"
+    stopping = "every epoch trained, the last kept" if args.patience == 0 else f"patience {args.patience}"
+    return f"budget {name}: {words}; classifier batches of {args.clf_batch_size}, {stopping}"
 
 
 def quality_config(args, log=print):

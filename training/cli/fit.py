@@ -27,13 +27,17 @@ def register(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint folder")
     p.add_argument(
         "--budget",
-        choices=["auto", "quick", "full"],
+        choices=["auto", *BUDGETS],
         default="auto",
-        help="epochs and pseudo samples left unset: quick (under 1,000 texts: proxy and classifier 6 epochs, 2 pseudo "
-        "samples per text generated once), full (the paper's schedule), auto = by the data size (default)",
+        help="epochs, batch, early stopping and pseudo samples left unset: tiny (under 100 texts: proxy and "
+        "classifier 30 epochs, every one kept, batches of 8, 4 pseudo samples per text regenerated every 5 epochs), "
+        "quick (under 1,000 texts: proxy and classifier 6 epochs, 2 pseudo samples per text generated once), "
+        "full (the paper's schedule), auto = by the data size (default)",
     )
     _proxy_args(p)
-    generator_args(p, epochs=2, lr=1e-4)
+    generator_args(
+        p, epochs=None, lr=1e-4, epochs_help="passes over the texts (default: by --budget, 10 tiny, 2 else)"
+    )
     _classifier_args(p)
     decoding_args(p, "decoding of pseudo samples (also stored as the checkpoint's defaults)")
     add_common(p)
@@ -42,30 +46,39 @@ def register(sub) -> None:
 
 def _proxy_args(p) -> None:
     g = p.add_argument_group("proxy classifier")
-    g.add_argument("--proxy-epochs", type=int, default=None, help="default: by --budget (8 full, 6 quick)")
+    g.add_argument(
+        "--proxy-epochs", type=int, default=None, help="default: by --budget (30 tiny, 6 quick, 8 full)"
+    )
     g.add_argument("--proxy-lr", type=float, default=1e-4, help="learning rate of the proxy")
     g.add_argument("--proxy-batch-size", type=int, default=32, help="texts per batch")
     g.add_argument(
         "--proxy-patience",
         type=int,
-        default=2,
-        help="epochs without a better validation macro-F1 before stopping",
+        default=None,
+        help="epochs without a better validation macro-F1 before stopping; 0 = train every epoch and keep the "
+        "last (default: by --budget, 0 tiny, 2 else)",
     )
 
 
 def _classifier_args(p) -> None:
     g = p.add_argument_group("task classifier")
     g.add_argument("--no-classifier", action="store_true", help="stop after the generator")
-    g.add_argument("--clf-epochs", type=int, default=None, help="default: by --budget (5 full, 6 quick)")
+    g.add_argument(
+        "--clf-epochs", type=int, default=None, help="default: by --budget (30 tiny, 6 quick, 5 full)"
+    )
     g.add_argument("--clf-lr", type=float, default=1e-4, help="learning rate of the task classifier")
     g.add_argument(
-        "--clf-batch-size", type=int, default=16, help="originals per batch (their pseudo samples join)"
+        "--clf-batch-size",
+        type=int,
+        default=None,
+        help="originals per batch, their pseudo samples join (default: by --budget, 8 tiny, 16 else)",
     )
     g.add_argument(
         "--clf-patience",
         type=int,
-        default=2,
-        help="epochs without a better validation macro-F1 before stopping",
+        default=None,
+        help="epochs without a better validation macro-F1 before stopping; 0 = train every epoch and keep the "
+        "last (default: by --budget, 0 tiny, 2 else)",
     )
     g.add_argument(
         "--policy", choices=["ge", "bd"], default="ge", help="pseudo samples: n each (ge) or balance (bd)"
@@ -74,13 +87,13 @@ def _classifier_args(p) -> None:
         "--n",
         type=int,
         default=None,
-        help="pseudo samples per original under ge (default: by --budget, 4 full, 2 quick)",
+        help="pseudo samples per original under ge (default: by --budget, 4 tiny, 2 quick, 4 full)",
     )
     g.add_argument(
         "--regenerate-every",
         type=int,
         default=None,
-        help="epochs between regenerations, 0 = once (default: by --budget, 1 full, 0 quick)",
+        help="epochs between regenerations, 0 = once (default: by --budget, 5 tiny, 0 quick, 1 full)",
     )
     g.add_argument("--no-reflective", action="store_true", help="mask with the proxy's importance throughout")
     g.add_argument(
@@ -116,24 +129,49 @@ def contrastive_weight(value: str) -> str | float:
     return weight
 
 
-QUICK_BELOW = 1_000  # texts: below this, `--budget auto` is quick
+TINY_BELOW = 100  # texts: below this, `--budget auto` is tiny
+QUICK_BELOW = 1_000  # texts: below this (and not tiny), `--budget auto` is quick
+BUDGETS = ("tiny", "quick", "full")
 
 
 def resolved_budget(budget: str, texts: int) -> str:
-    """ "quick" or "full": what `--budget` (auto, quick or full) means for `texts` texts."""
-    return "quick" if budget == "quick" or (budget == "auto" and texts < QUICK_BELOW) else "full"
+    """ "tiny", "quick" or "full": what `--budget` (auto or one of those) means for `texts` texts."""
+    if budget != "auto":
+        return budget
+    return "tiny" if texts < TINY_BELOW else "quick" if texts < QUICK_BELOW else "full"
 
 
 def fit_budget(budget: str, texts: int) -> dict[str, int]:
-    """Epochs and pseudo samples for the flags a user left unset. A few hundred texts neither need
-    nor reward the full schedule: the classifier's pseudo-sample regeneration dominates the time, so
-    quick generates them once. Its classifier gets the proxy's 6 epochs (early stopping keeps the
-    best): with 3 it was undertrained on the shipped sample (macro-F1 on 1,775 held-out emotion_dair
-    tweets of its four labels 37.8 and 37.2 for seeds 0 and 1, against 43.4 and 38.4 with 6, for
-    13 s more of a 48 s fit)."""
-    if resolved_budget(budget, texts) == "quick":
-        return {"proxy_epochs": 6, "clf_epochs": 6, "n": 2, "regenerate_every": 0}
-    return {"proxy_epochs": 8, "clf_epochs": 5, "n": 4, "regenerate_every": 1}
+    """Epochs, batch, early stopping and pseudo samples for the flags a user left unset (fit's flag
+    names).
+
+    - tiny (a handful of texts per label): the k-shot budget of docs/RESULTS.md, where DiffusionCLS
+      beats plain fine-tuning (SST-2 and emotion_dair 10-shot). Twenty texts make 2 batches an epoch,
+      so quick's 6 epochs left even plain fine-tuning near chance (SST-2 10-shot macro-F1 46.4 against
+      65.1); and a validation split of one or two texts per label cannot pick an epoch, so every epoch
+      is trained and the last kept.
+    - quick (a few hundred texts): the classifier's pseudo-sample regeneration dominates the time, so
+      they are generated once. The classifier gets the proxy's 6 epochs (early stopping keeps the
+      best): with 3 it was undertrained on the shipped sample (macro-F1 on 1,775 held-out emotion_dair
+      tweets of its four labels 37.8 and 37.2 for seeds 0 and 1, against 43.4 and 38.4 with 6, for
+      13 s more of a 48 s fit).
+    - full: the paper's schedule."""
+    steady = {"gen_epochs": 2, "clf_batch_size": 16, "proxy_patience": 2, "clf_patience": 2}
+    resolved = resolved_budget(budget, texts)
+    if resolved == "tiny":
+        return {
+            "proxy_epochs": 30,
+            "gen_epochs": 10,
+            "clf_epochs": 30,
+            "clf_batch_size": 8,
+            "proxy_patience": 0,
+            "clf_patience": 0,
+            "n": 4,
+            "regenerate_every": 5,
+        }
+    if resolved == "quick":
+        return {"proxy_epochs": 6, "clf_epochs": 6, "n": 2, "regenerate_every": 0, **steady}
+    return {"proxy_epochs": 8, "clf_epochs": 5, "n": 4, "regenerate_every": 1, **steady}
 
 
 # Seconds per text on 2 CPU cores (MiniLM-L6, texts of ~25 words), measured on the sample fit:
@@ -171,11 +209,7 @@ def _cmd_fit(args) -> int:
         if getattr(args, name) is None:
             setattr(args, name, value)
     sampler = sampler_defaults(args, args.total_steps)
-    print(
-        f"budget {args.budget}: proxy {args.proxy_epochs} epochs, generator {args.gen_epochs}, classifier "
-        f"{'none' if args.no_classifier else args.clf_epochs} with {args.n} pseudo samples per text "
-        f"{'generated once' if args.regenerate_every == 0 else f'regenerated every {args.regenerate_every} epoch(s)'}"
-    )
+    print(budget_line(args, len(data)))
     print(f"estimate: {fit_minutes(len(data), args, sampler.rounds):.0f} min on 2 CPU cores (less on a GPU)")
     report = fit(
         data,
@@ -193,6 +227,34 @@ def _cmd_fit(args) -> int:
     )
     _print_report(report)
     return 0
+
+
+def budget_line(args, texts: int) -> str:
+    """What `fit` will train, in one line: the budget it resolved and the flags' values."""
+    resolved = resolved_budget(args.budget, texts)
+    name = f"auto ({resolved}: {texts} texts)" if args.budget == "auto" else args.budget
+    regenerated = (
+        "generated once"
+        if args.regenerate_every == 0
+        else f"regenerated every {args.regenerate_every} epoch(s)"
+    )
+    classifier = (
+        "none"
+        if args.no_classifier
+        else f"{args.clf_epochs} in batches of {args.clf_batch_size} with {args.n} pseudo samples per text "
+        f"{regenerated}"
+    )
+    stopping = [
+        f"{stage} every epoch trained, the last kept"
+        if patience == 0
+        else f"{stage} stops after {patience} epochs without a better validation macro-F1"
+        for stage, patience in (("proxy", args.proxy_patience), ("classifier", args.clf_patience))
+        if stage == "proxy" or not args.no_classifier
+    ]
+    return (
+        f"budget {name}: proxy {args.proxy_epochs} epochs, generator {args.gen_epochs}, classifier "
+        f"{classifier}; {', '.join(stopping)}"
+    )
 
 
 def _stage_configs(args, sampler) -> dict:

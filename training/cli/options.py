@@ -30,9 +30,9 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def generator_args(p: argparse.ArgumentParser, epochs: int, lr: float) -> None:
+def generator_args(p: argparse.ArgumentParser, epochs: int | None, lr: float, epochs_help: str = "") -> None:
     g = p.add_argument_group("generator training")
-    g.add_argument("--gen-epochs", type=int, default=epochs, help="passes over the texts")
+    g.add_argument("--gen-epochs", type=int, default=epochs, help=epochs_help or "passes over the texts")
     g.add_argument("--gen-lr", type=float, default=lr, help="learning rate of the generator")
     g.add_argument("--gen-batch-size", type=int, default=32, help="masked prompts per batch")
     g.add_argument("--draws", type=int, default=2, help="masks drawn per text per epoch (default 2)")
