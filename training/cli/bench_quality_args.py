@@ -54,7 +54,8 @@ def add_quality(bench) -> argparse.ArgumentParser:
         choices=["bench", "auto", *BUDGETS],
         default="bench",
         help="epochs, batch, early stopping and pseudo samples left unset: bench (proxy 6 and classifier 4 "
-        "epochs, 4 pseudo samples per original regenerated every epoch: the runs of docs/RESULTS.md; default), "
+        "epochs, 4 pseudo samples per original regenerated every epoch: most runs of docs/RESULTS.md, whose 10-shot "
+        "runs are --budget tiny --max-length 64; default), "
         "or what `fit --budget` gives the same data, to measure the classifier fit would train: auto (by the "
         "number of training texts: tiny under 100, quick under 1,000), tiny, quick, full",
     )
