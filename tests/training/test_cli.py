@@ -384,12 +384,17 @@ def test_fit_prints_the_budget_it_resolved_and_keeps_the_flags_a_user_set():
     assert (args.clf_epochs, args.proxy_epochs, args.clf_batch_size, args.clf_patience) == (12, 30, 8, 0)
     assert budget_line(args, 20) == (
         "budget auto (tiny: 20 texts): proxy 30 epochs, generator 10, classifier 12 in batches of 8 with 4 "
-        "pseudo samples per text regenerated every 5 epoch(s); proxy every epoch trained, the last kept, "
-        "classifier every epoch trained, the last kept"
+        "pseudo samples per text regenerated every 5 epoch(s); proxy and classifier: every epoch trained, "
+        "the last kept"
     )
-    args.no_classifier, args.proxy_patience = True, 2
+    args.proxy_patience = 2
     assert budget_line(args, 20).endswith(
-        "classifier none; proxy stops after 2 epochs without a better validation macro-F1"
+        "; proxy: early stopping after 2 epochs without a better validation macro-F1, classifier: every "
+        "epoch trained, the last kept"
+    )
+    args.no_classifier = True
+    assert budget_line(args, 20).endswith(
+        "classifier none; proxy: early stopping after 2 epochs without a better validation macro-F1"
     )
 
 

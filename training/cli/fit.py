@@ -245,16 +245,22 @@ def budget_line(args, texts: int) -> str:
         else f"{args.clf_epochs} in batches of {args.clf_batch_size} with {args.n} pseudo samples per text "
         f"{regenerated}"
     )
-    stopping = [
-        f"{stage} every epoch trained, the last kept"
-        if patience == 0
-        else f"{stage} stops after {patience} epochs without a better validation macro-F1"
-        for stage, patience in (("proxy", args.proxy_patience), ("classifier", args.clf_patience))
-        if stage == "proxy" or not args.no_classifier
-    ]
+    patience = {"proxy": args.proxy_patience}
+    if not args.no_classifier:
+        patience["classifier"] = args.clf_patience
+    stages = " and ".join(patience) if len(set(patience.values())) == 1 else None
+
+    def stopping(stage: str, epochs: int) -> str:
+        if epochs == 0:
+            return f"{stage}: every epoch trained, the last kept"
+        return f"{stage}: early stopping after {epochs} epochs without a better validation macro-F1"
+
+    said = (
+        stopping(stages, args.proxy_patience) if stages else ", ".join(stopping(*p) for p in patience.items())
+    )
     return (
         f"budget {name}: proxy {args.proxy_epochs} epochs, generator {args.gen_epochs}, classifier "
-        f"{classifier}; {', '.join(stopping)}"
+        f"{classifier}; {said}"
     )
 
 
