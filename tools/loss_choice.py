@@ -44,11 +44,20 @@ def chosen_runs(runs: list[dict], candidates: tuple[str, ...] = LOSSES) -> tuple
     return out, kept
 
 
+def _means(candidates: tuple[str, ...]) -> list[str]:
+    """The methods whose mean a row shows, in column order: `none`, then each candidate once."""
+    return list(dict.fromkeys(("none", *candidates)))
+
+
+def _compared(candidates: tuple[str, ...]) -> list[str]:
+    """The methods `chosen` is paired against, in column order: each candidate, then `none`, once."""
+    return list(dict.fromkeys((*candidates, "none")))
+
+
 def header(candidates: tuple[str, ...]) -> str:
-    compared = list(dict.fromkeys((*candidates, "none")))
     cells = ["setting", "seeds", "kept " + " / ".join(SHORT[c] for c in candidates)]
-    cells += [*(COLUMN[m] for m in dict.fromkeys(("none", *candidates))), "chosen"]
-    cells += [f"chosen − {COLUMN[m]}" for m in compared]
+    cells += [*(COLUMN[m] for m in _means(candidates)), "chosen"]
+    cells += [f"chosen − {COLUMN[m]}" for m in _compared(candidates)]
     return "| " + " | ".join(cells) + " |\n|" + "---|" * len(cells)
 
 
@@ -59,8 +68,8 @@ def table_row(name: str, runs: list[dict], candidates: tuple[str, ...] = LOSSES)
         return f"{100 * statistics.fmean(r['macro_f1'] for r in runs if r['method'] == method):.2f}"
 
     cells = [name, str(len(kept)), " / ".join(str(kept.count(i)) for i in range(len(candidates)))]
-    cells += [mean(m) for m in (*dict.fromkeys(("none", *candidates)), "chosen")]
-    cells += [format_interval(paired_runs(runs, b, "chosen")) for b in dict.fromkeys((*candidates, "none"))]
+    cells += [mean(m) for m in (*_means(candidates), "chosen")]
+    cells += [format_interval(paired_runs(runs, b, "chosen")) for b in _compared(candidates)]
     return "| " + " | ".join(cells) + " |"
 
 

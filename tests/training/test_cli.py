@@ -374,13 +374,12 @@ def test_the_fit_budget_follows_the_data_size_and_the_quick_classifier_trains_as
 def test_fit_prints_the_budget_it_resolved_and_keeps_the_flags_a_user_set():
     from training.cli import build_parser
     from training.cli.fit import budget_line, fit_budget
+    from training.cli.options import fill_unset
 
     args = build_parser().parse_args(
         ["fit", "--train", "t.csv", "--base", "b", "--out", "o", "--clf-epochs", "12"]
     )
-    for name, value in fit_budget(args.budget, 20).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
+    fill_unset(args, fit_budget(args.budget, 20))  # as `fit` does
     assert (args.clf_epochs, args.proxy_epochs, args.clf_batch_size, args.clf_patience) == (12, 30, 8, 0)
     assert budget_line(args, 20) == (
         "budget auto (tiny: 20 texts): proxy 30 epochs, generator 10, classifier 12 in batches of 8 with 4 "

@@ -129,11 +129,15 @@ def format_examples(runs: Sequence[dict], per_method: int = 3) -> str:
 
 def budget_words(*, proxy: int, generator: int, classifier: int, n: int, regenerate_every: int) -> str:
     """What a quality run trains each seed with, in words: epochs and pseudo samples."""
-    when = "generated once" if regenerate_every == 0 else f"regenerated every {regenerate_every} epoch(s)"
     return (
         f"proxy {proxy} epochs, generator {generator}, classifier {classifier}, "
-        f"{n} pseudo samples per original {when}"
+        f"{n} pseudo samples per original {regeneration_words(regenerate_every)}"
     )
+
+
+def regeneration_words(regenerate_every: int) -> str:
+    """When the pseudo samples are made, in words (0: once, before the first epoch)."""
+    return "generated once" if regenerate_every == 0 else f"regenerated every {regenerate_every} epoch(s)"
 
 
 def config_budget_words(config: dict) -> str:

@@ -11,6 +11,7 @@ from training.cli.options import (
     add_device,
     decoding_args,
     diffusion_options,
+    fill_unset,
     sampler_defaults,
 )
 from training.defaults import PSEUDO_PER_ORIGINAL, TOTAL_STEPS
@@ -172,10 +173,7 @@ def fill_budget(args, training_texts) -> str:
         if args.budget == "auto":
             name += f" (auto: {texts} training texts)"
     # the texts are cut where fit would cut them (fit's own default) unless the run is the bench's
-    budget = {**budget, "max_length": BENCH_MAX_LENGTH if args.budget == "bench" else FIT_MAX_LENGTH}
-    for flag, value in budget.items():
-        if getattr(args, flag) is None:
-            setattr(args, flag, value)
+    fill_unset(args, {**budget, "max_length": BENCH_MAX_LENGTH if args.budget == "bench" else FIT_MAX_LENGTH})
     words = budget_words(
         proxy=args.proxy_epochs,
         generator=args.gen_epochs,

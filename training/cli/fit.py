@@ -9,6 +9,7 @@ from training.cli.options import (
     add_common,
     decoding_args,
     diffusion_options,
+    fill_unset,
     generator_args,
     sampler_defaults,
 )
@@ -205,10 +206,7 @@ def _cmd_fit(args) -> int:
 
     data = read_labelled(args.train, text_column=args.text_column, label_column=args.label_column)
     print(f"{len(data)} texts, {len(data.label_names)} labels: {data.counts()}")
-    budget = fit_budget(args.budget, len(data))
-    for name, value in budget.items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
+    fill_unset(args, fit_budget(args.budget, len(data)))
     sampler = sampler_defaults(args, args.total_steps)
     print(budget_line(args, len(data)))
     print(f"estimate: {fit_minutes(len(data), args, sampler.rounds):.0f} min on 2 CPU cores (less on a GPU)")
@@ -232,18 +230,15 @@ def _cmd_fit(args) -> int:
 
 def budget_line(args, texts: int) -> str:
     """What `fit` will train, in one line: the budget it resolved and the flags' values."""
+    from training.bench.summary import regeneration_words
+
     resolved = resolved_budget(args.budget, texts)
     name = f"auto ({resolved}: {texts} texts)" if args.budget == "auto" else args.budget
-    regenerated = (
-        "generated once"
-        if args.regenerate_every == 0
-        else f"regenerated every {args.regenerate_every} epoch(s)"
-    )
     classifier = (
         "none"
         if args.no_classifier
         else f"{args.clf_epochs} in batches of {args.clf_batch_size} with {args.n} pseudo samples per text "
-        f"{regenerated}"
+        f"{regeneration_words(args.regenerate_every)}"
     )
     patience = {"proxy": args.proxy_patience}
     if not args.no_classifier:

@@ -24,6 +24,13 @@ def add_device(p: argparse.ArgumentParser) -> None:
 FIT_MAX_LENGTH = 128  # tokens per text, specials included, when `fit` is not told otherwise
 
 
+def fill_unset(args: argparse.Namespace, values: dict) -> None:
+    """Sets each flag of `values` that the user left unset (None): how a budget fills the flags."""
+    for flag, value in values.items():
+        if getattr(args, flag) is None:
+            setattr(args, flag, value)
+
+
 def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     add_device(p)
