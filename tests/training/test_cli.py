@@ -341,13 +341,29 @@ def test_each_bench_command_runs_its_own_handler():
         assert args.run is getattr(bench, "_bench_" + name.replace("-", "_")), name
 
 
-def test_the_fit_budget_follows_the_data_size_and_the_quick_classifier_trains_as_long_as_the_proxy():
-    from training.cli.fit import QUICK_BELOW, TINY_BELOW, fit_budget
+def test_the_fit_budget_follows_the_data_size_and_the_quick_budget_gives_the_classifier_enough_steps():
+    from training.cli.fit import QUICK_BELOW, TINY_BELOW, fit_budget, quick_epochs
 
+    # 90% of the texts train (validation aside): 300 texts -> 270 -> 17 batches of 16 -> 250 / 17 -> 15 epochs
+    assert quick_epochs(300, 16) == 15
+    assert quick_epochs(500, 16) == 9  # 450 -> 29 batches -> 8.6
+    assert quick_epochs(100, 16) == 30  # 90 -> 6 batches -> 42, at most 30
+    assert quick_epochs(999, 16) == 6  # 900 -> 57 batches -> 4.4, at least 6
+    assert quick_epochs(300, 32) == 28  # 9 batches
     steady = {"gen_epochs": 2, "clf_batch_size": 16, "proxy_patience": 2, "clf_patience": 2}
-    quick = fit_budget("auto", QUICK_BELOW - 1)
-    assert quick == {"proxy_epochs": 6, "clf_epochs": 6, "n": 2, "regenerate_every": 0, **steady}
-    assert fit_budget("auto", TINY_BELOW) == quick
+    quick = fit_budget("auto", 300)
+    assert quick == {
+        "proxy_epochs": 15,
+        "gen_epochs": 2,
+        "clf_epochs": 15,
+        "clf_batch_size": 16,
+        "proxy_patience": 0,
+        "clf_patience": 0,
+        "n": 2,
+        "regenerate_every": 0,
+    }
+    assert fit_budget("auto", TINY_BELOW)["clf_epochs"] == 30
+    assert fit_budget("auto", QUICK_BELOW - 1)["clf_epochs"] == 6
     assert fit_budget("auto", QUICK_BELOW) == {
         "proxy_epochs": 8,
         "clf_epochs": 5,
@@ -368,7 +384,7 @@ def test_the_fit_budget_follows_the_data_size_and_the_quick_classifier_trains_as
         "regenerate_every": 5,
     }
     assert fit_budget("tiny", 50_000) == tiny
-    assert fit_budget("quick", 50_000) == quick and fit_budget("full", 10)["n"] == 4
+    assert fit_budget("quick", 300) == quick and fit_budget("full", 10)["n"] == 4
 
 
 def test_fit_prints_the_budget_it_resolved_and_keeps_the_flags_a_user_set():
@@ -449,20 +465,22 @@ def test_bench_quality_budget_auto_takes_fits_budget_for_the_seeds_data_size_and
 
     small = _bench_quality_args("--budget", "auto", "--clf-epochs", "9")
     line = fill_budget(small, training_texts=lambda: 240)
-    assert (small.proxy_epochs, small.clf_epochs, small.n, small.regenerate_every) == (6, 9, 2, 0)
+    # 240 texts: 216 train in 14 batches of 16 -> 18 epochs for 250 steps
+    assert (small.proxy_epochs, small.clf_epochs, small.n, small.regenerate_every) == (18, 9, 2, 0)
     fit_args = build_parser().parse_args(["fit", "--train", "t.csv", "--base", "b", "--out", "o"])
     assert small.max_length == fit_args.max_length == 128  # texts cut where fit cuts them
-    assert line.startswith("budget fit's quick (auto: 240 training texts): proxy 6 epochs")
+    assert line.startswith("budget fit's quick (auto: 240 training texts): proxy 18 epochs")
     assert line.endswith(
-        "classifier 9, 2 pseudo samples per original generated once; classifier batches of 16, patience 2"
+        "classifier 9, 2 pseudo samples per original generated once; classifier batches of 16, every epoch "
+        "trained, the last kept"
     )
     large = _bench_quality_args("--budget", "auto", "--max-length", "64")
     fill_budget(large, training_texts=lambda: QUICK_BELOW)
     assert large.max_length == 64
     assert (large.proxy_epochs, large.clf_epochs, large.n, large.regenerate_every) == (8, 5, 4, 1)
-    quick = _bench_quality_args("--budget", "quick")
-    assert fill_budget(quick, training_texts=lambda: pytest.fail("quick needs no size")).startswith(
-        "budget fit's quick: "
+    quick = _bench_quality_args("--budget", "quick")  # whatever the size: quick's epochs follow it
+    assert fill_budget(quick, training_texts=lambda: 2_000).startswith(
+        "budget fit's quick (2000 training texts): proxy 6 epochs"
     )
     # ten texts a label: fit's tiny budget, which is the k-shot budget of the results page
     tiny = _bench_quality_args("--budget", "auto")

@@ -155,14 +155,14 @@ def add_report(bench) -> argparse.ArgumentParser:
 def fill_budget(args, training_texts) -> str:
     """Sets the budget flags a user left unset (None) from `--budget`, and returns a line saying what
     they became. `training_texts()` is the number of texts a seed trains on (validation included: what
-    a user would give `fit`), asked only under `--budget auto`."""
+    a user would give `fit`), asked only under `--budget auto` and `quick` (whose epochs follow it)."""
     from training.bench.summary import budget_words
     from training.cli.fit import fit_budget, resolved_budget
 
     if args.budget == "bench":
         budget, name = BENCH_BUDGET, "bench"
     else:
-        texts = training_texts() if args.budget == "auto" else 0
+        texts = training_texts() if args.budget in ("auto", "quick") else 0
         budget = fit_budget(args.budget, texts)
         # fit stops proxy and classifier apart; the bench's one --patience serves both, and fit's budgets
         # give them the same
@@ -172,6 +172,8 @@ def fill_budget(args, training_texts) -> str:
         name = f"fit's {resolved_budget(args.budget, texts)}"
         if args.budget == "auto":
             name += f" (auto: {texts} training texts)"
+        elif args.budget == "quick":
+            name += f" ({texts} training texts)"
     # the texts are cut where fit would cut them (fit's own default) unless the run is the bench's
     fill_unset(args, {**budget, "max_length": BENCH_MAX_LENGTH if args.budget == "bench" else FIT_MAX_LENGTH})
     words = budget_words(
