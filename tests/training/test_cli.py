@@ -520,3 +520,19 @@ def test_fit_contrastive_weight_auto_trains_both_losses_and_a_number_fixes_it():
     assert configs() == (1.0, True)
     assert configs("--contrastive-weight", "0.5") == (0.5, False)
     assert configs("--no-noise-resistance") == (0.0, False)
+
+
+def test_fits_time_estimate_adds_up_its_stages_by_hand():
+    from training.cli import build_parser
+    from training.cli.fit import fit_budget, fit_minutes
+    from training.cli.options import fill_unset
+
+    args = build_parser().parse_args(["fit", "--train", "t.csv", "--base", "b", "--out", "o"])
+    fill_unset(args, fit_budget(args.budget, 300))
+    assert (args.proxy_epochs, args.clf_epochs, args.draws, args.n) == (15, 15, 2, 2)
+    # 270 texts train: proxy 15 x 270 x 0.017 = 68.85 s, generator 2 epochs x 2 draws x 270 x 0.016 = 17.28,
+    # two classifiers (the loss is chosen) x 15 x (270 + 540 pseudo) x 0.008 = 194.4, and the 540
+    # pseudo samples decoded once in 8 rounds x 0.006 = 25.92: 306.45 s
+    assert fit_minutes(300, args, rounds=8) * 60 == pytest.approx(306.45)
+    args.no_augmentation, args.contrastive_weight = True, 0.0  # plain fine-tuning: one classifier, no samples
+    assert fit_minutes(300, args, rounds=8) * 60 == pytest.approx(68.85 + 17.28 + 15 * 270 * 0.008)

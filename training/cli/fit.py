@@ -199,15 +199,17 @@ def fit_budget(budget: str, texts: int) -> dict[str, int]:
     return {"proxy_epochs": 8, "clf_epochs": 5, "n": 4, "regenerate_every": 1, **steady}
 
 
-# Seconds per text on 2 CPU cores (MiniLM-L6, texts of ~25 words), measured on the sample fit:
-# one classifier or proxy epoch, one generator draw, one decoding round of one pseudo sample.
-_SECONDS_PER_TEXT = {"epoch": 0.03, "draw": 0.04, "decode_round": 0.006}
+# Seconds per text on 2 idle CPU cores (MiniLM-L6, texts of ~12-25 words, bf16 `auto` precision),
+# measured on fits of the shipped sample (quick: 298 s) and of 20 SST-2 sentences (tiny: 108 s) on
+# 2026-12-06: one proxy epoch (its importance weights included), one generator draw, one classifier
+# epoch, one decoding round of one pseudo sample.
+_SECONDS_PER_TEXT = {"proxy_epoch": 0.017, "draw": 0.016, "epoch": 0.008, "decode_round": 0.006}
 
 
 def fit_minutes(texts: int, args, rounds: int) -> float:
     c = _SECONDS_PER_TEXT
     train = 0.9 * texts
-    seconds = args.proxy_epochs * train * c["epoch"] + args.gen_epochs * args.draws * train * c["draw"]
+    seconds = args.proxy_epochs * train * c["proxy_epoch"] + args.gen_epochs * args.draws * train * c["draw"]
     if not args.no_classifier:
         pseudo = 0 if args.no_augmentation else args.n * train
         regenerations = (
