@@ -135,8 +135,8 @@ def contrastive_weight(value: str) -> str | float:
 TINY_BELOW = 100  # texts: below this, `--budget auto` is tiny
 QUICK_BELOW = 1_000  # texts: below this (and not tiny), `--budget auto` is quick
 BUDGETS = ("tiny", "quick", "full")
-# Optimizer steps the quick classifier gets, at least (within QUICK_EPOCHS): plain fine-tuning on
-# emotion_dair gained up to 120 texts' 30 epochs (210 steps) and no more beyond 255 steps on 300 texts
+# Optimizer steps the quick classifier gets (within QUICK_EPOCHS): plain fine-tuning on emotion_dair
+# still gained from 140 to 210 steps on 120 texts and nothing from 255 to 510 on 300 (docs/RESULTS.md)
 QUICK_STEPS = 250
 QUICK_EPOCHS = (6, 30)  # the fewest and most epochs of the quick proxy and classifier
 
