@@ -24,7 +24,9 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="checkpoint folder to write")
     p.add_argument("--text-column", default="text", help="column of the texts")
     p.add_argument("--label-column", default="label", help="column of the labels")
-    p.add_argument("--val-fraction", type=float, default=0.1, help="validation share carved from --train")
+    p.add_argument(
+        "--val-fraction", type=float, default=VAL_FRACTION, help="validation share carved from --train"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint folder")
     p.add_argument(
         "--budget",
@@ -132,6 +134,7 @@ def contrastive_weight(value: str) -> str | float:
     return weight
 
 
+VAL_FRACTION = 0.1  # fit's default validation share, which the budget and the time estimate assume
 TINY_BELOW = 100  # texts: below this, `--budget auto` is tiny
 QUICK_BELOW = 1_000  # texts: below this (and not tiny), `--budget auto` is quick
 BUDGETS = ("tiny", "quick", "full")
@@ -149,10 +152,10 @@ def resolved_budget(budget: str, texts: int) -> str:
 
 
 def quick_epochs(texts: int, batch_size: int) -> int:
-    """Epochs that give `QUICK_STEPS` optimizer steps in batches of `batch_size` over the 90% of
-    `texts` left after fit's validation split, within `QUICK_EPOCHS`."""
+    """Epochs that give `QUICK_STEPS` optimizer steps in batches of `batch_size` over the texts left
+    after fit's default validation split, within `QUICK_EPOCHS`."""
     low, high = QUICK_EPOCHS
-    batches = max(1, math.ceil(0.9 * texts / batch_size))
+    batches = max(1, math.ceil((1 - VAL_FRACTION) * texts / batch_size))
     return min(high, max(low, math.ceil(QUICK_STEPS / batches)))
 
 
@@ -172,7 +175,7 @@ def fit_budget(budget: str, texts: int) -> dict[str, int]:
       on 30 validation texts stopped on noise, and six epochs were too few steps. The classifier's
       pseudo samples are generated once: their regeneration would dominate the time.
     - full: the paper's schedule."""
-    steady = {"gen_epochs": 2, "clf_batch_size": 16, "proxy_patience": 2, "clf_patience": 2}
+    steady = {"gen_epochs": 2, "clf_batch_size": 16}
     resolved = resolved_budget(budget, texts)
     if resolved == "tiny":
         return {
@@ -196,7 +199,8 @@ def fit_budget(budget: str, texts: int) -> dict[str, int]:
             "n": 2,
             "regenerate_every": 0,
         }
-    return {"proxy_epochs": 8, "clf_epochs": 5, "n": 4, "regenerate_every": 1, **steady}
+    early_stopping = {"proxy_patience": 2, "clf_patience": 2}
+    return {"proxy_epochs": 8, "clf_epochs": 5, "n": 4, "regenerate_every": 1, **steady, **early_stopping}
 
 
 # Seconds per text on 2 idle CPU cores (MiniLM-L6, texts of ~12-25 words, bf16 `auto` precision),
@@ -208,7 +212,7 @@ _SECONDS_PER_TEXT = {"proxy_epoch": 0.017, "draw": 0.016, "epoch": 0.008, "decod
 
 def fit_minutes(texts: int, args, rounds: int) -> float:
     c = _SECONDS_PER_TEXT
-    train = 0.9 * texts
+    train = (1 - VAL_FRACTION) * texts
     seconds = args.proxy_epochs * train * c["proxy_epoch"] + args.gen_epochs * args.draws * train * c["draw"]
     if not args.no_classifier:
         pseudo = 0 if args.no_augmentation else args.n * train
