@@ -69,11 +69,17 @@ class Classifier:
 
         quiet_transformers()
         loaded = load_checkpoint(checkpoint, resolve_device(device), components=("classifier", "proxy"))
-        model = loaded.classifier if loaded.classifier is not None else loaded.proxy
+        name = "classifier" if loaded.classifier is not None else "proxy"
+        model = getattr(loaded, name)
         if model is None:
             raise ValueError(f"{checkpoint} has neither a classifier nor a proxy")
         return cls(
-            ClassifierRunner(model, TextCodec(loaded.tokenizer), max_length=loaded.settings.max_length)
+            ClassifierRunner(
+                model,
+                TextCodec(loaded.tokenizer),
+                max_length=loaded.settings.max_length,
+                temperature=loaded.temperature(name),
+            )
         )
 
     @property

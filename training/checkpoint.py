@@ -185,6 +185,12 @@ class Checkpoint:
     proxy: Any = None
     classifier: Any = None
 
+    def temperature(self, component: str) -> float:
+        """The temperature `fit` calibrated the probabilities of `component` ("proxy" or "classifier")
+        with on validation; 1 (as trained) for checkpoints written before it did."""
+        section = getattr(self.settings, component)
+        return float(section.get("calibration", {}).get("temperature", 1.0))
+
 
 def load_checkpoint(
     folder: str | Path, device: torch.device | str = "cpu", components: tuple[str, ...] = COMPONENTS

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.classifier.objective import NoiseResistance
 from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY
 from training.sampler import DecodeConfig
 
@@ -51,7 +50,8 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
         f"{sampler.get('temperature')}, top-p {sampler.get('top_p')}, "
         f"{_guidance(sampler)}, "
         f"repetition penalty {sampler.get('repetition_penalty', NO_REPETITION_PENALTY)}",
-        *_loss_choice(settings.get("classifier") or {}),
+        *_classifier_choice(settings.get("classifier") or {}),
+        *_calibration(settings.get("classifier") or settings.get("proxy") or {}),
         "",
         "| component | epochs | last train loss | last validation score |",
         "|---|---|---|---|",
@@ -80,18 +80,27 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _loss_choice(classifier: dict[str, Any]) -> list[str]:
-    """The card's line on the classifier's loss where fit chose it on validation (none otherwise)."""
-    choice = classifier.get("loss_choice")
+def _classifier_choice(classifier: dict[str, Any]) -> list[str]:
+    """The card's line on how the classifier was trained where fit chose it on validation (none
+    otherwise)."""
+    choice = classifier.get("classifier_choice")
     if not choice:
         return []
-    scores = ", ".join(
-        f"{NoiseResistance(weight=w).name} {f1:.4f}"
-        for w, f1 in zip(choice["contrastive_weights"], choice["val_macro_f1"], strict=True)
-    )
+    scores = "; ".join(f"{c['name']} {c['val_macro_f1']:.4f}" for c in choice["candidates"])
     return [
-        f"- Classifier loss, chosen on validation macro-F1 ({scores}): "
-        f"{NoiseResistance(weight=choice['kept_weight']).name}"
+        f"- Classifier, chosen on validation macro-F1 ({scores}): {choice['candidates'][choice['kept']]['name']}"
+    ]
+
+
+def _calibration(judge: dict[str, Any]) -> list[str]:
+    """The card's line on the temperature the judge's probabilities are divided by (none for
+    checkpoints written before fit calibrated them)."""
+    cal = judge.get("calibration")
+    if not cal:
+        return []
+    return [
+        f"- Probabilities (/classify, `label_prob`): logits divided by {cal['temperature']:.2f}, fitted on "
+        f"validation (NLL {cal['nll'][0]:.3f} -> {cal['nll'][1]:.3f}, ECE {cal['ece'][0]:.3f} -> {cal['ece'][1]:.3f})"
     ]
 
 

@@ -77,6 +77,7 @@ class ModelRuntime:
                 TextCodec(checkpoint.tokenizer),
                 max_length=checkpoint.settings.max_length,
                 precision=precision,
+                temperature=checkpoint.temperature(judge),
             )
             if model is not None
             else None

@@ -413,18 +413,26 @@ def test_setting_texts_counts_what_one_seed_trains_on_after_the_holdout(tmp_path
     assert setting_texts(str(tmp_path), "holdout:0.2", "kshot:3", 0) == 3 * labels
 
 
-def test_the_chosen_loss_method_is_the_better_on_validation_of_the_two_losses(dataset, tiny_mlm):
-    """`diffusioncls-chosen` trains what `diffusioncls` and `diffusioncls-no-nrt` train, on the same
-    first pseudo samples, and keeps the one validation prefers (a tie keeps Lc)."""
+def test_the_chosen_method_is_the_best_on_validation_of_the_two_losses_and_plain_fine_tuning(
+    dataset, tiny_mlm
+):
+    """`diffusioncls-chosen` trains what `diffusioncls`, `diffusioncls-no-nrt` and `none` train (the
+    first two on the same first pseudo samples) and keeps the one validation prefers (a tie keeps the
+    earlier, Lc first)."""
     config = _small_config(
-        dataset, tiny_mlm, methods=("diffusioncls", "diffusioncls-no-nrt", "diffusioncls-chosen")
+        dataset, tiny_mlm, methods=("none", "diffusioncls", "diffusioncls-no-nrt", "diffusioncls-chosen")
     )
     result = run_quality_bench(config, progress=False, log=lambda _: None)
     by = {r["method"]: r for r in result["runs"]}
-    with_lc, plain, chosen = by["diffusioncls"], by["diffusioncls-no-nrt"], by["diffusioncls-chosen"]
-    choice = chosen["loss_choice"]
-    assert choice["val_macro_f1"] == [with_lc["val_macro_f1"], plain["val_macro_f1"]]
-    expected = plain if plain["val_macro_f1"] > with_lc["val_macro_f1"] else with_lc
-    assert choice["kept_weight"] == (1.0 if expected is with_lc else 0.0)
-    assert chosen["predictions"] == expected["predictions"]
-    assert "loss_choice" not in with_lc
+    trained = [by["diffusioncls"], by["diffusioncls-no-nrt"], by["none"]]
+    chosen = by["diffusioncls-chosen"]
+    choice = chosen["classifier_choice"]
+    scores = [r["val_macro_f1"] for r in trained]
+    assert [c["val_macro_f1"] for c in choice["candidates"]] == scores
+    assert choice["kept"] == scores.index(max(scores))
+    assert chosen["predictions"] == trained[choice["kept"]]["predictions"]
+    assert chosen["pseudo_samples"] == trained[choice["kept"]]["pseudo_samples"]
+    assert "classifier_choice" not in by["diffusioncls"]
+    # every record says what temperature scaling fitted on validation does on the test split
+    calibration = by["none"]["calibration"]
+    assert calibration["test"]["temperature"] == calibration["val"]["temperature"] >= 1.0

@@ -65,11 +65,26 @@ def test_the_card_says_which_rounds_are_guided():
     assert "every round" not in card({"guidance_scale": 1.0})
 
 
-def test_the_card_says_which_classifier_loss_validation_chose():
-    choice = {"contrastive_weights": [1.0, 0.0], "val_macro_f1": [0.5, 0.75], "kept_weight": 0.0}
-    card = model_card(settings({"classifier": {"loss_choice": choice}}), "m")
+def test_the_card_says_which_classifier_validation_chose():
+    candidates = [
+        {"name": "pseudo samples + originals, cross-entropy + 1 x Lc", "val_macro_f1": 0.5},
+        {"name": "originals only, cross-entropy alone", "val_macro_f1": 0.75},
+    ]
+    choice = {"candidates": candidates, "kept": 1}
+    card = model_card(settings({"classifier": {"classifier_choice": choice}}), "m")
     assert (
-        "- Classifier loss, chosen on validation macro-F1 (cross-entropy + 1 x Lc 0.5000, cross-entropy "
-        "alone 0.7500): cross-entropy alone\n"
+        "- Classifier, chosen on validation macro-F1 (pseudo samples + originals, cross-entropy + 1 x Lc "
+        "0.5000; originals only, cross-entropy alone 0.7500): originals only, cross-entropy alone\n"
     ) in card
-    assert "Classifier loss" not in model_card(settings({"classifier": {}}), "m")  # a fixed loss
+    assert "chosen on validation" not in model_card(settings({"classifier": {}}), "m")  # no choice made
+
+
+def test_the_card_gives_the_temperature_of_the_judge_that_scores():
+    cal = {"temperature": 3.1623, "nll": [1.5, 0.75], "ece": [0.3, 0.05]}
+    line = (
+        "- Probabilities (/classify, `label_prob`): logits divided by 3.16, fitted on validation "
+        "(NLL 1.500 -> 0.750, ECE 0.300 -> 0.050)\n"
+    )
+    assert line in model_card(settings({"classifier": {"calibration": cal}}), "m")
+    assert line in model_card(settings({"proxy": {"calibration": cal}}), "m")  # no classifier: the proxy's
+    assert "logits divided" not in model_card(settings({"classifier": {}}), "m")  # written before calibration

@@ -9,10 +9,19 @@ import torch
 from tests.conftest import english_corpus, png_size
 from training.augmenters.diffusion import DiffusionAugmenter
 from training.checkpoint import load_checkpoint
-from training.classifier import ClassifierConfig, ClassifierRunner, NoiseResistance
+from training.classifier import PLAIN, ClassifierConfig, ClassifierRunner, NoiseResistance
 from training.data import LabelledData
 from training.generator import GeneratorConfig
-from training.pipeline import PseudoPlan, first_epoch_shared, fit, pick_on_validation, pseudo_source
+from training.pipeline import (
+    ClassifierCandidate,
+    PseudoPlan,
+    classifier_candidates,
+    first_epoch_shared,
+    fit,
+    pick_on_validation,
+    pseudo_source,
+    train_choosing_classifier,
+)
 from training.text import TextCodec
 
 FAST = {
@@ -55,19 +64,42 @@ def test_full_fit_writes_every_component_and_trains_on_pseudo_samples(tmp_path, 
     ckpt = load_checkpoint(report["checkpoint"])
     assert ckpt.settings.components == ["generator", "proxy", "classifier"]
     history = report["classifier"]["history"]
-    train_size = report["train"]
-    assert history[0]["pseudo_samples"] == 2 * train_size  # G/E: n per original, regenerated
-    assert history[1]["pseudo_samples"] == 2 * train_size
-    # the classifier was trained with Lc and with cross-entropy alone; the checkpoint keeps the one
-    # with the better validation macro-F1 and says which
-    choice = report["classifier"]["loss_choice"]
-    assert choice["contrastive_weights"] == [1.0, 0.0]
-    kept = choice["val_macro_f1"].index(max(choice["val_macro_f1"]))
-    assert choice["kept_weight"] == [1.0, 0.0][kept]
-    assert report["classifier"]["best_val_macro_f1"] == max(choice["val_macro_f1"])
-    assert all((r["train_contrastive"] > 0) == (choice["kept_weight"] > 0) for r in history)
-    assert ckpt.settings.classifier["noise_resistance"]["weight"] == choice["kept_weight"]
+    # the classifier was trained with Lc and with cross-entropy alone on the pseudo samples, and on the
+    # originals alone; the checkpoint keeps the one with the best validation macro-F1 and says which
+    choice = report["classifier"]["classifier_choice"]
+    candidates = choice["candidates"]
+    assert [(c["contrastive_weight"], c["pseudo_samples"]) for c in candidates] == [
+        (1.0, True),
+        (0.0, True),
+        (0.0, False),
+    ]
+    scores = [c["val_macro_f1"] for c in candidates]
+    kept = candidates[choice["kept"]]
+    assert choice["kept"] == scores.index(max(scores))
+    assert report["classifier"]["best_val_macro_f1"] == max(scores)
+    assert all((r["train_contrastive"] > 0) == (kept["contrastive_weight"] > 0) for r in history)
+    assert ckpt.settings.classifier["noise_resistance"]["weight"] == kept["contrastive_weight"]
+    assert ckpt.settings.classifier["trained_on_pseudo_samples"] == kept["pseudo_samples"]
+    pseudo = [2 * report["train"]] * 2 if kept["pseudo_samples"] else [0, 0]  # G/E: n per original
+    assert [r.get("pseudo_samples", 0) for r in history] == pseudo
     assert set(report["seconds"]) >= {"proxy", "generator", "classifier", "total"}
+    # the probabilities are calibrated on validation, and everything that loads the checkpoint divides
+    # its logits by the temperature (never below 1)
+    temperature = ckpt.settings.classifier["calibration"]["temperature"]
+    assert temperature >= 1.0 and ckpt.temperature("classifier") == temperature
+    assert ckpt.settings.proxy["calibration"]["temperature"] >= 1.0
+    from training import Classifier
+
+    runner = Classifier.from_pretrained(report["checkpoint"], device="cpu").runner
+    assert runner.temperature == temperature
+    assert DiffusionAugmenter.from_checkpoint(ckpt).scorer.temperature == temperature
+    texts = data.texts[:4]
+    runner.temperature = 1.0
+    raw = runner.predict_proba(texts)
+    runner.temperature = 2.0  # each probability to its square root, renormalised
+    assert torch.allclose(
+        runner.predict_proba(texts), raw.sqrt() / raw.sqrt().sum(-1, keepdim=True), atol=1e-5
+    )
     # for people: a model card and the training curves as a PNG picture
     folder = Path(report["checkpoint"])
     card = (folder / "README.md").read_text()
@@ -87,9 +119,9 @@ def test_ablation_switches_change_what_is_trained(tmp_path, tiny_mlm, data):
         name="no-da",
         classifier_config=CLASSIFIER,
         plan=PseudoPlan(enabled=False),
-        choose_noise=False,
+        choose_classifier=False,
     )
-    assert "loss_choice" not in no_da["classifier"]
+    assert "classifier_choice" not in no_da["classifier"]
     assert all("pseudo_samples" not in r for r in no_da["classifier"]["history"])
     assert all(r["train_contrastive"] > 0 for r in no_da["classifier"]["history"])
 
@@ -103,6 +135,8 @@ def test_ablation_switches_change_what_is_trained(tmp_path, tiny_mlm, data):
         noise=NoiseResistance(weight=0.0),
     )
     assert all(r["train_contrastive"] == 0 for r in no_nrt["classifier"]["history"])
+    # one classifier (no choice without Lc), on pseudo samples made afresh each epoch
+    assert [r["pseudo_samples"] for r in no_nrt["classifier"]["history"]] == [no_nrt["train"]] * 2
 
     no_lap = _fit(tmp_path, tiny_mlm, data, name="no-lap", classifier_config=None, label_prompt=False)
     ckpt = load_checkpoint(no_lap["checkpoint"])
@@ -232,3 +266,54 @@ def test_first_epoch_samples_are_made_once_for_every_classifier_and_later_ones_a
     assert shared(1, "a") == [["e1-a"]] and shared(1, "b") == [["e1-a"]]  # the proxy masks epoch 1
     assert shared(2, "a") == [["e2-a"]] and shared(2, "b") == [["e2-b"]]
     assert calls == [(1, "a"), (2, "a"), (2, "b")]
+
+
+def test_fit_chooses_between_lc_cross_entropy_and_the_originals_alone_only_when_asked():
+    lc = NoiseResistance()
+    assert classifier_candidates(lc, choose=True, augmenting=True) == [
+        ClassifierCandidate(lc),
+        ClassifierCandidate(PLAIN),
+        ClassifierCandidate(PLAIN, pseudo_samples=False),
+    ]
+    # without pseudo samples the third would be the second again
+    assert classifier_candidates(lc, choose=True, augmenting=False) == [
+        ClassifierCandidate(lc),
+        ClassifierCandidate(PLAIN),
+    ]
+    assert classifier_candidates(lc, choose=False, augmenting=True) == [ClassifierCandidate(lc)]
+    assert classifier_candidates(PLAIN, choose=True, augmenting=True) == [ClassifierCandidate(PLAIN)]
+    assert ClassifierCandidate(PLAIN, pseudo_samples=False).name == "originals only, cross-entropy alone"
+
+
+def test_the_candidate_on_the_originals_alone_gets_no_pseudo_samples_and_can_be_kept():
+    made = []
+
+    def source(epoch, classifier):
+        made.append(epoch)
+        return [["a pseudo sample"]]
+
+    seen = []
+
+    def train_one(candidate, pseudo):
+        samples = pseudo(1, None) if pseudo is not None else []
+        seen.append((candidate.noise.weight, samples))
+        f1 = {(1.0, True): 0.5, (0.0, True): 0.6, (0.0, False): 0.7}[
+            (candidate.noise.weight, candidate.pseudo_samples)
+        ]
+        return f"model {len(seen)}", {"best_val_macro_f1": f1}
+
+    candidates = classifier_candidates(NoiseResistance(), choose=True, augmenting=True)
+    model, report, kept = train_choosing_classifier(train_one, candidates, source)
+    # the two candidates with pseudo samples share the first ones (made once); the third gets none
+    assert seen == [(1.0, [["a pseudo sample"]]), (0.0, [["a pseudo sample"]]), (0.0, [])]
+    assert made == [1]
+    assert (model, kept) == ("model 3", candidates[2])
+    choice = report["classifier_choice"]
+    assert choice["kept"] == 2
+    assert [c["val_macro_f1"] for c in choice["candidates"]] == [0.5, 0.6, 0.7]
+    assert choice["candidates"][2] == {
+        "name": "originals only, cross-entropy alone",
+        "contrastive_weight": 0.0,
+        "pseudo_samples": False,
+        "val_macro_f1": 0.7,
+    }

@@ -95,11 +95,16 @@ class DiffusionAugmenter:
         """Importance and scores come from the task classifier when the checkpoint has one (the
         paper's reflective generation), else from the proxy."""
         codec = TextCodec(checkpoint.tokenizer)
-        judge = checkpoint.classifier if checkpoint.classifier is not None else checkpoint.proxy
+        name = "classifier" if checkpoint.classifier is not None else "proxy"
+        judge = getattr(checkpoint, name)
         if judge is None or checkpoint.generator is None:
             raise ValueError("augmentation needs the generator and the proxy or classifier of the checkpoint")
         runner = ClassifierRunner(
-            judge, codec, max_length=checkpoint.settings.max_length, precision=precision
+            judge,
+            codec,
+            max_length=checkpoint.settings.max_length,
+            precision=precision,
+            temperature=checkpoint.temperature(name),
         )
         label_ids = checkpoint.label_ids
         if not checkpoint.settings.generator.get("label_prompt", True):

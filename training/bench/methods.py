@@ -13,7 +13,9 @@ class MethodSpec:
     description: str
     pseudo: str | None = None  # None, "diffusion", or a classic augmenter's registry name
     noise_resistant: bool = False  # Lc on the originals (DiffusionCLS's noise-resistant training)
-    choose_loss: bool = False  # train with Lc and without; keep the better on validation (as fit does)
+    # train with Lc, with cross-entropy alone and on the originals alone; keep the best on validation,
+    # as fit does
+    choose_classifier: bool = False
     label_prompt: bool = True
     policy: str = "ge"
     step_group: int | None = None  # None: the configured step range
@@ -59,11 +61,11 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
             "DiffusionCLS, G/E: n reflective pseudo samples per original, Lc + Le", "diffusion", True
         ),
         "diffusioncls-chosen": MethodSpec(
-            "DiffusionCLS G/E as fit trains it: with Lc or cross-entropy alone, whichever scores higher on "
-            "validation",
+            "DiffusionCLS G/E as fit trains it: with Lc, cross-entropy alone, or on the originals alone "
+            "(no pseudo samples), whichever scores highest on validation",
             "diffusion",
             True,
-            choose_loss=True,
+            choose_classifier=True,
         ),
         "diffusioncls-bd": MethodSpec(
             "DiffusionCLS, B/D: balance the classes with pseudo samples", "diffusion", True, policy="bd"

@@ -34,15 +34,21 @@ from training.classifier import (
     ClassifierRunner,
     NoiseResistance,
     PseudoSource,
-    predict_labels,
 )
+from training.classifier.calibration import calibrate, calibration_summary
 from training.common import resolve_device, resolve_precision
 from training.data import LabelledData, apply_setting, read_labelled, train_val_split
 from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY, PSEUDO_PER_ORIGINAL
 from training.generator import GeneratorConfig, ScheduleConfig
 from training.metrics import accuracy, macro_f1
 from training.oversample import rebalance_head
-from training.pipeline import PseudoPlan, diffusion_pseudo_source, loss_candidates, train_choosing_loss
+from training.pipeline import (
+    ClassifierCandidate,
+    PseudoPlan,
+    classifier_candidates,
+    diffusion_pseudo_source,
+    train_choosing_classifier,
+)
 from training.policies import augment_balanced, each_counts
 from training.stages import load_tokenizer, train_task_classifier
 from training.steps import step_group
@@ -226,7 +232,16 @@ def _method_line(record: dict) -> str:
     return (
         f"  {record['method']:<22} macro-F1 {record['macro_f1']:.4f}  accuracy {record['accuracy']:.4f}  "
         f"({record['seconds']:.0f}s, {record.get('pseudo_samples', 0)} pseudo samples)"
+        + _calibration_note(record)
     )
+
+
+def _calibration_note(record: dict) -> str:
+    """The log line's note on the test split's calibration error before and after temperature scaling."""
+    test = record.get("calibration", {}).get("test")
+    if not test:
+        return ""
+    return f"  test ECE {test['ece'][0]:.3f} -> {test['ece'][1]:.3f} at T {test['temperature']:.2f}"
 
 
 def _settings_differing(one: dict, other: dict) -> list[str]:
@@ -322,7 +337,7 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str) -> dict:
     else:
         runner, report = _train_method_classifier(config, ctx, spec, source=source)
         trained_seconds = time.perf_counter() - t0
-    gold, predicted = predict_labels(runner, ctx.test)
+    gold, predicted, calibration = _scored_with_calibration(runner, ctx)
     n_classes = len(runner.label_names)
     record = {
         "method": method,
@@ -337,13 +352,27 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str) -> dict:
         "epochs_trained": len(report["history"]),  # the row's budget (early stopping may end it sooner)
         "val_macro_f1": report["best_val_macro_f1"],
         "pseudo_samples": sum(r.get("pseudo_samples", 0) for r in report["history"][:1]),
-        **({"loss_choice": report["loss_choice"]} if "loss_choice" in report else {}),
+        **({"classifier_choice": report["classifier_choice"]} if "classifier_choice" in report else {}),
+        "calibration": calibration,
         "seconds": round(trained_seconds + prerequisites, 1),
         "environment": run_environment(ctx.device),
     }
     if samples:
         record["samples"] = _sample_quality(ctx, samples)
     return record
+
+
+def _scored_with_calibration(runner: ClassifierRunner, ctx: SeedRun) -> tuple[list[int], list[int], dict]:
+    """Gold and predicted label indices of the test split, and what temperature scaling as `fit` does
+    it (fitted on the validation split) does to the test probabilities: `{"val": ..., "test": ...}`
+    of `calibration_summary`. The predictions are those of the unscaled probabilities (the same)."""
+    index = {name: i for i, name in enumerate(runner.label_names)}
+    val_probs = runner.predict_proba(ctx.val.texts)
+    val = calibrate(val_probs, [index[label] for label in ctx.val.labels])
+    probs = runner.predict_proba(ctx.test.texts)
+    gold = [index[label] for label in ctx.test.labels]
+    test = calibration_summary(probs, gold, val["temperature"])
+    return gold, probs.argmax(-1).tolist(), {"val": val, "test": test}
 
 
 def run_environment(device: torch.device) -> dict:
@@ -428,15 +457,18 @@ def _train_method_classifier(
     config: BenchConfig, ctx: SeedRun, spec: MethodSpec, *, source: PseudoSource | None
 ) -> tuple[ClassifierRunner, dict]:
     """A method's task classifier, on the originals plus `source`'s pseudo samples."""
-    # with `choose_loss`, as `fit` trains it: Lc or cross-entropy alone, chosen on validation
-    candidates = loss_candidates(
-        NoiseResistance() if spec.noise_resistant else PLAIN, choose=spec.choose_loss
+    # with `choose_classifier`, as `fit` trains it: Lc, cross-entropy alone, or the originals alone,
+    # chosen on validation
+    candidates = classifier_candidates(
+        NoiseResistance() if spec.noise_resistant else PLAIN,
+        choose=spec.choose_classifier,
+        augmenting=source is not None,
     )
     classifier_config = config.classifier
     if spec.equal_examples:
         classifier_config = replace(classifier_config, epochs=classifier_config.epochs * (1 + config.n))
 
-    def train_one(noise: NoiseResistance, pseudo: PseudoSource | None):
+    def train_one(candidate: ClassifierCandidate, pseudo: PseudoSource | None):
         return train_task_classifier(
             config.base,
             ctx.codec,
@@ -445,14 +477,14 @@ def _train_method_classifier(
             config=classifier_config,
             seed=ctx.seed,
             device=ctx.device,
-            noise=noise,
+            noise=candidate.noise,
             pseudo=pseudo,
             regenerate_every=config.regenerate_every if spec.pseudo == "diffusion" else 0,
             progress=ctx.progress,
             options=spec.options,
         )
 
-    model, report, _ = train_choosing_loss(train_one, candidates, source)
+    model, report, _ = train_choosing_classifier(train_one, candidates, source)
     if spec.rebalance:
         report["rebalance"] = rebalance_head(
             model,

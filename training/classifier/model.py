@@ -54,13 +54,22 @@ class ClassifierRunner:
     """Inference around a trained sequence classifier: probabilities and token importance."""
 
     def __init__(
-        self, model, codec: TextCodec, max_length: int = 128, *, batch_size: int = 64, precision: str = "auto"
+        self,
+        model,
+        codec: TextCodec,
+        max_length: int = 128,
+        *,
+        batch_size: int = 64,
+        precision: str = "auto",
+        temperature: float = 1.0,
     ):
         self.model = model.eval()
         self.codec = codec
         self.max_length = max_length
         self.batch_size = batch_size
         self.precision = precision
+        # divides the logits of `predict_proba` (training/classifier/calibration.py); 1: as trained
+        self.temperature = temperature
         self.label_names: list[str] = [model.config.id2label[i] for i in range(model.config.num_labels)]
         # Set by trace(): the float32 CPU forward of predict_proba (a TorchScript trace: call it under
         # torch.inference_mode, as predict_proba does).
@@ -107,7 +116,7 @@ class ClassifierRunner:
             else:
                 with autocast(device, self.precision, tokens=ids.numel()):
                     logits = self.model(input_ids=ids.to(device), attention_mask=attention.to(device)).logits
-            out[batch] = torch.softmax(logits.float(), dim=-1).cpu()
+            out[batch] = torch.softmax(logits.float() / self.temperature, dim=-1).cpu()
             if progress is not None:
                 progress(len(batch))
         return out

@@ -66,7 +66,14 @@ def _load_judge(folder: str, device: str, precision: str = "auto"):
     if model is None:
         raise ValueError(f"{folder} has neither a classifier nor a proxy")
     codec = TextCodec(checkpoint.tokenizer)
-    return ClassifierRunner(model, codec, checkpoint.settings.max_length, precision=precision), name
+    runner = ClassifierRunner(
+        model,
+        codec,
+        checkpoint.settings.max_length,
+        precision=precision,
+        temperature=checkpoint.temperature(name),
+    )
+    return runner, name
 
 
 def _cmd_classify(args) -> int:

@@ -111,8 +111,9 @@ def _classifier_args(p) -> None:
         "--contrastive-weight",
         type=contrastive_weight,
         default="auto",
-        help="weight of Lc (paper eq. 4); auto (default): the paper's 1, or 0 where a classifier trained "
-        "with cross-entropy alone scores higher on the validation split (both are trained)",
+        help="weight of Lc (paper eq. 4); auto (default): the paper's 1, but three classifiers are trained "
+        "(with Lc, with cross-entropy alone, and on the originals alone without pseudo samples) and the one "
+        "scoring highest on the validation split is kept",
     )
     g.add_argument("--tau", type=float, default=0.1, help="temperature of Lc (default 0.1)")
     g = p.add_argument_group("ablations (paper Table 4)")
@@ -219,11 +220,14 @@ def fit_minutes(texts: int, args, rounds: int) -> float:
         regenerations = (
             1 if args.regenerate_every == 0 else math.ceil(args.clf_epochs / args.regenerate_every)
         )
-        # when the loss is chosen a second classifier trains, sharing the first samples
-        classifiers = 2 if _chooses_loss(args) else 1
+        # when the classifier is chosen, a second one trains on the same first pseudo samples and a
+        # third on the originals alone
+        choosing = _chooses_classifier(args)
+        augmented = 2 if choosing else 1
         seconds += (
-            classifiers * args.clf_epochs * (train + pseudo) * c["epoch"]
-            + (1 + classifiers * (regenerations - 1)) * pseudo * rounds * c["decode_round"]
+            augmented * args.clf_epochs * (train + pseudo) * c["epoch"]
+            + (args.clf_epochs * train * c["epoch"] if choosing and pseudo else 0)
+            + (1 + augmented * (regenerations - 1)) * pseudo * rounds * c["decode_round"]
         )
     return seconds / 60
 
@@ -321,7 +325,7 @@ def _stage_configs(args, sampler) -> dict:
         ),
         "classifier_config": None if args.no_classifier else classifier,
         "noise": NoiseResistance(weight=_contrastive(args), temperature=args.tau),
-        "choose_noise": _chooses_loss(args),
+        "choose_classifier": _chooses_classifier(args),
         "plan": PseudoPlan(
             enabled=not args.no_augmentation,
             policy=args.policy,
@@ -334,8 +338,9 @@ def _stage_configs(args, sampler) -> dict:
     }
 
 
-def _chooses_loss(args) -> bool:
-    """Whether the classifier is trained with Lc and without, and the better kept (`auto`)."""
+def _chooses_classifier(args) -> bool:
+    """Whether the classifier is trained with Lc, without, and on the originals alone, and the best
+    kept (`auto`)."""
     return args.contrastive_weight == "auto" and not args.no_noise_resistance
 
 
@@ -347,8 +352,6 @@ def _contrastive(args) -> float:
 
 
 def _print_report(report: dict) -> None:
-    from training.classifier import NoiseResistance
-
     proxy = report["proxy"]
     print(f"proxy: best epoch {proxy['best_epoch']}, validation macro-F1 {proxy['best_val_macro_f1']:.4f}")
     last = report["generator"]["history"][-1]
@@ -358,10 +361,20 @@ def _print_report(report: dict) -> None:
         print(
             f"classifier: best epoch {clf['best_epoch']}, validation macro-F1 {clf['best_val_macro_f1']:.4f}"
         )
-        choice = clf.get("loss_choice")
+        choice = clf.get("classifier_choice")
         if choice:
-            kept = NoiseResistance(weight=choice["kept_weight"]).name
-            scores = " / ".join(f"{f1:.4f}" for f1 in choice["val_macro_f1"])
-            print(f"classifier loss: {kept} (validation macro-F1 with Lc / without: {scores})")
+            for i, candidate in enumerate(choice["candidates"]):
+                kept = "kept" if i == choice["kept"] else "    "
+                print(f"  {kept} validation macro-F1 {candidate['val_macro_f1']:.4f}: {candidate['name']}")
+            if not choice["candidates"][choice["kept"]]["pseudo_samples"]:
+                print(
+                    "  the pseudo samples did not help the classifier on this validation split: /classify "
+                    "serves the one trained without them; /augment serves the generator as always"
+                )
+        cal = clf["calibration"]
+        print(
+            f"classifier probabilities calibrated on validation: logits divided by {cal['temperature']:.2f} "
+            f"(NLL {cal['nll'][0]:.3f} -> {cal['nll'][1]:.3f}, ECE {cal['ece'][0]:.3f} -> {cal['ece'][1]:.3f})"
+        )
     print("seconds: " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()))
     print(f"wrote {report['checkpoint']}")
