@@ -69,6 +69,13 @@ def test_quality_bench_runs_every_method_and_summarises(dataset, tiny_mlm):
     assert len(by_method[("none", 0)]["predictions"]) == len(by_method[("none", 0)]["gold"])
     table = format_table(result["summary"])
     assert table.count("\n") == 6 and "| diffusioncls-g2 |" in table
+    # the test calibration error as trained and after temperature scaling: each mean over the seeds
+    eces = [by_method[("none", s)]["calibration"]["test"]["ece"] for s in (0, 1)]
+    assert summary["none"]["test_ece"] == pytest.approx(
+        [(eces[0][0] + eces[1][0]) / 2, (eces[0][1] + eces[1][1]) / 2]
+    )
+    assert table.splitlines()[0].endswith("| test ECE, as trained → calibrated |")
+    assert f"| {summary['none']['test_ece'][0]:.3f} → " in table.splitlines()[2]
     assert any("seed 1:" in line for line in logged)
     # after each seed its time, and while seeds remain an estimate of the rest
     done_lines = [line for line in logged if " done in " in line]

@@ -54,6 +54,10 @@ def summarise(runs: Sequence[dict], methods: Sequence[str]) -> list[dict]:
             values = [r["samples"][key] for r in mine if key in r.get("samples", {})]
             if values:
                 row[key] = statistics.fmean(values)
+        # the test split's calibration error before and after temperature scaling (records since 2026-12-07)
+        eces = [r["calibration"]["test"]["ece"] for r in mine if "calibration" in r]
+        if eces:
+            row["test_ece"] = [statistics.fmean(e[0] for e in eces), statistics.fmean(e[1] for e in eces)]
         rows.append(row)
     return rows
 
@@ -62,12 +66,17 @@ def format_table(summary: Sequence[dict]) -> str:
     """Markdown table; ΔF1 is paired against `none` by seed, with its 95% bootstrap interval over seeds
     and test examples and the seeds won; a * marks an interval that excludes 0."""
     judged = any("judge_label_kept" in row for row in summary)
+    calibrated = any("test_ece" in row for row in summary)
     head = (
         "| method | macro-F1 | accuracy | ΔF1 | ΔF1 95% interval | seeds won | ΔAcc | time/seed "
         "| distinct-2 | BLEU vs original | consistency (none's classifier) |"
         + (" label kept (held-out judge; its ceiling) |" if judged else "")
+        + (" test ECE, as trained → calibrated |" if calibrated else "")
     )
-    lines = [head, "|" + "---|" * (12 if judged else 11)]
+    lines = [head, "|" + "---|" * (11 + judged + calibrated)]
+
+    def ece(row):
+        return f"{row['test_ece'][0]:.3f} → {row['test_ece'][1]:.3f}" if "test_ece" in row else "–"
 
     def judge(row):
         if "judge_label_kept" not in row:
@@ -98,6 +107,7 @@ def format_table(summary: Sequence[dict]) -> str:
             f"| {opt(row, 'delta_accuracy', signed=True)} | {row['seconds']:.0f}s | {opt(row, 'distinct_2')} "
             f"| {opt(row, 'self_bleu')} | {opt(row, 'consistency')} |"
             + (f" {judge(row)} |" if judged else "")
+            + (f" {ece(row)} |" if calibrated else "")
         )
     return "\n".join(lines)
 
