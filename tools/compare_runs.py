@@ -4,9 +4,9 @@
 A quality run pairs its methods within one file. Runs of the same data, setting and seeds with another
 budget (`--clf-epochs`, `--patience`, `--budget`, ...) draw the same split and test rows per seed, so a
 method's predictions pair across files too; the tool checks that each seed's gold labels match and
-refuses otherwise. `--method chosen` is the classifier `fit` kept of its two losses before 2026-12-07
-(`tools.loss_choice` without `--with-none`: needs `diffusioncls` and `diffusioncls-no-nrt` in the
-file). No training: CI never runs it.
+refuses otherwise. `--method chosen` is the classifier `fit` kept of its two losses until 2026-12-06
+(late night; `tools.loss_choice` without `--with-none`: needs `diffusioncls` and `diffusioncls-no-nrt`
+in the file). No training: CI never runs it.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """What `fit`'s choice of classifier would have given on quality runs already made:
 `python -m tools.loss_choice [--with-none] "NAME=result.json[,more.json]" ...` prints a Markdown table.
 
-`fit` trains its classifier with Lc and with cross-entropy alone on the same pseudo samples, and (since
-2026-12-07) with cross-entropy on the originals alone, and keeps the one with the highest validation
-macro-F1 (`training.pipeline.train_choosing_classifier`). A quality run's `diffusioncls`,
+`fit` trains its classifier with Lc and with cross-entropy alone on the same pseudo samples and, since
+2026-12-06 (late night), with cross-entropy on the originals alone, and keeps the one with the highest
+validation macro-F1 (`training.pipeline.train_choosing_classifier`). A quality run's `diffusioncls`,
 `diffusioncls-no-nrt` and `none` records of a seed are those classifiers (same seed, same first pseudo
 samples, same initialisation and data order), with their validation scores, so the choice is read off
 them: per seed the record validation prefers (a tie keeps the earlier candidate, Lc first), paired
-against each candidate and against `none` over the seeds all three ran. Without `--with-none` the choice
-is between the two losses only, as `fit` made it before 2026-12-07; `--with-none` is `fit`'s choice now.
-No training: CI never runs it.
+against each candidate and against `none` over the seeds all three ran. `--with-none` is `fit`'s choice
+now; without it, the choice is between the two losses only, as `fit` made it before. No training: CI
+never runs it.
 """
 
 from __future__ import annotations

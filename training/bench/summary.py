@@ -54,7 +54,8 @@ def summarise(runs: Sequence[dict], methods: Sequence[str]) -> list[dict]:
             values = [r["samples"][key] for r in mine if key in r.get("samples", {})]
             if values:
                 row[key] = statistics.fmean(values)
-        # the test split's calibration error before and after temperature scaling (records since 2026-12-07)
+        # the test split's calibration error as trained and after temperature scaling (in records
+        # written since 2026-12-06, late night)
         eces = [r["calibration"]["test"]["ece"] for r in mine if "calibration" in r]
         if eces:
             row["test_ece"] = [statistics.fmean(e[0] for e in eces), statistics.fmean(e[1] for e in eces)]
