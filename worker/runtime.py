@@ -71,17 +71,15 @@ class ModelRuntime:
         precision = "auto"
         if model is not None and classify_quantize == "int8":
             model, precision = quantize_int8(model), "fp32"  # int8 kernels take float32 activations
-        classifier = (
-            ClassifierRunner(
+        classifier = None
+        if judge and model is not None:
+            classifier = ClassifierRunner(
                 model,
                 TextCodec(checkpoint.tokenizer),
                 max_length=checkpoint.settings.max_length,
                 precision=precision,
                 temperature=checkpoint.temperature(judge),
             )
-            if model is not None
-            else None
-        )
         # On the CPU the classifier's float32 forward runs from a TorchScript trace: less Python per
         # call and the GIL released (/classify's micro-batches; scoring classic methods' outputs).
         traced = classifier is not None and dev.type == "cpu" and classifier.trace()
