@@ -364,6 +364,7 @@ def test_the_fit_budget_follows_the_data_size_and_the_quick_budget_gives_the_cla
         "clf_patience": 0,
         "n": 2,
         "regenerate_every": 0,
+        "min_label_prob": 0.5,  # pseudo samples the proxy finds off-label are dropped
     }
     assert fit_budget("auto", TINY_BELOW)["clf_epochs"] == 30
     assert fit_budget("auto", QUICK_BELOW - 1)["clf_epochs"] == 6
@@ -372,6 +373,7 @@ def test_the_fit_budget_follows_the_data_size_and_the_quick_budget_gives_the_cla
         "clf_epochs": 5,
         "n": 4,
         "regenerate_every": 1,
+        "min_label_prob": 0.0,
         **steady,
     }
     # a handful of texts per label: the k-shot budget, every epoch trained (validation is a text or two a label)
@@ -385,6 +387,7 @@ def test_the_fit_budget_follows_the_data_size_and_the_quick_budget_gives_the_cla
         "clf_patience": 0,
         "n": 4,
         "regenerate_every": 5,
+        "min_label_prob": 0.0,
     }
     assert fit_budget("tiny", 50_000) == tiny
     assert fit_budget("quick", 300) == quick and fit_budget("full", 10)["n"] == 4
@@ -414,6 +417,17 @@ def test_fit_prints_the_budget_it_resolved_and_keeps_the_flags_a_user_set():
     assert budget_line(args, 20).endswith(
         "classifier none; proxy: early stopping after 2 epochs without a better validation macro-F1"
     )
+    # under quick, the line says the pseudo samples are filtered, and a user's --min-label-prob 0 is kept
+    args = build_parser().parse_args(["fit", "--train", "t.csv", "--base", "b", "--out", "o"])
+    fill_unset(args, fit_budget(args.budget, 300))
+    assert "2 pseudo samples per text generated once, kept where the judge gives their label >= 0.5;" in (
+        budget_line(args, 300)
+    )
+    args = build_parser().parse_args(
+        ["fit", "--train", "t.csv", "--base", "b", "--out", "o", "--min-label-prob", "0"]
+    )
+    fill_unset(args, fit_budget(args.budget, 300))
+    assert args.min_label_prob == 0.0 and "kept where" not in budget_line(args, 300)
 
 
 def test_bench_quality_refuses_eda_without_wordnet_before_training(tmp_path, monkeypatch, capsys):
@@ -500,7 +514,7 @@ def test_bench_quality_budget_auto_takes_fits_budget_for_the_seeds_data_size_and
     assert (tiny.n, tiny.regenerate_every) == (4, 5)
 
 
-def test_fit_contrastive_weight_auto_trains_both_losses_and_a_number_fixes_it():
+def test_fit_contrastive_weight_auto_chooses_the_classifier_and_a_number_fixes_the_loss():
     import argparse
 
     from training.cli import build_parser
@@ -517,6 +531,7 @@ def test_fit_contrastive_weight_auto_trains_both_losses_and_a_number_fixes_it():
         args = build_parser().parse_args(["fit", "--train", "t.csv", "--base", "b", "--out", "o", *flags])
         for name in ("proxy_epochs", "clf_epochs", "n", "regenerate_every"):
             setattr(args, name, 1)
+        args.min_label_prob = 0.0  # what a budget would fill in
         stages = _stage_configs(args, sampler_defaults(args, TOTAL_STEPS))
         return stages["noise"].weight, stages["choose_classifier"]
 

@@ -164,6 +164,8 @@ def fill_budget(args, training_texts) -> str:
     else:
         texts = training_texts() if args.budget in ("auto", "quick") else 0
         budget = fit_budget(args.budget, texts)
+        # a method says whether its pseudo samples are filtered (diffusioncls-filter), whatever the budget
+        budget.pop("min_label_prob")
         # fit stops proxy and classifier apart; the bench's one --patience serves both, and fit's budgets
         # give them the same
         patience = {budget.pop("proxy_patience"), budget.pop("clf_patience")}
