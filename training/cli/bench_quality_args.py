@@ -17,7 +17,7 @@ from training.cli.options import (
 from training.defaults import PSEUDO_PER_ORIGINAL, TOTAL_STEPS
 
 # The budget of every run in docs/RESULTS.md (`--budget bench`): the flags' values when left unset.
-BENCH_BUDGET = {
+BENCH_BUDGET: dict[str, int | float] = {
     "proxy_epochs": 6,
     "gen_epochs": 2,
     "clf_epochs": 4,

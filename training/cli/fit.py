@@ -164,7 +164,7 @@ def quick_epochs(texts: int, batch_size: int) -> int:
     return min(high, max(low, math.ceil(QUICK_STEPS / batches)))
 
 
-def fit_budget(budget: str, texts: int) -> dict[str, int]:
+def fit_budget(budget: str, texts: int) -> dict[str, int | float]:
     """Epochs, batch, early stopping and pseudo samples for the flags a user left unset (fit's flag
     names), for `texts` texts (validation included).
 
