@@ -63,24 +63,11 @@ class Classifier:
     @classmethod
     def from_pretrained(cls, checkpoint: str | Path, device: str = "auto") -> Classifier:
         from training.checkpoint import load_checkpoint
-        from training.classifier import ClassifierRunner
         from training.common import quiet_transformers, resolve_device
-        from training.text import TextCodec
 
         quiet_transformers()
         loaded = load_checkpoint(checkpoint, resolve_device(device), components=("classifier", "proxy"))
-        name = "classifier" if loaded.classifier is not None else "proxy"
-        model = getattr(loaded, name)
-        if model is None:
-            raise ValueError(f"{checkpoint} has neither a classifier nor a proxy")
-        return cls(
-            ClassifierRunner(
-                model,
-                TextCodec(loaded.tokenizer),
-                max_length=loaded.settings.max_length,
-                temperature=loaded.temperature(name),
-            )
-        )
+        return cls(loaded.judge_runner()[0])
 
     @property
     def labels(self) -> list[str]:

@@ -32,11 +32,13 @@ from training.checkpoint_format import (
     CheckpointError,
     read_settings_file,
 )
+from training.classifier import ClassifierRunner
 from training.common import library_versions
 from training.defaults import DEFAULT_STEPS, EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY
 from training.generator import LABEL_POSITION, NULL_LABEL_TOKEN, PREFIX_LENGTH, ScheduleConfig, label_token
 from training.model_card import CARD_FILE, CURVES_FILE, model_card
 from training.sampler import DecodeConfig
+from training.text import TextCodec
 
 COMPONENTS = ("generator", "proxy", "classifier")
 
@@ -190,6 +192,24 @@ class Checkpoint:
         with on validation; 1 (as trained) for checkpoints written before it did."""
         section = getattr(self.settings, component)
         return float(section.get("calibration", {}).get("temperature", 1.0))
+
+    def judge_runner(self, *, precision: str = "auto", model: Any = None) -> tuple[ClassifierRunner, str]:
+        """The runner of the checkpoint's judge, the task classifier when it was loaded and else the
+        proxy (what /classify, `label_prob` and the importance weights use), its probabilities divided
+        by fit's temperature; and which component it is. `model` stands in for the loaded weights (the
+        worker's int8 copy). Raises ValueError when neither was loaded."""
+        name = "classifier" if self.classifier is not None else "proxy"
+        weights = model if model is not None else getattr(self, name)
+        if weights is None:
+            raise ValueError(f"{self.folder} has neither a classifier nor a proxy loaded")
+        runner = ClassifierRunner(
+            weights,
+            TextCodec(self.tokenizer),
+            max_length=self.settings.max_length,
+            precision=precision,
+            temperature=self.temperature(name),
+        )
+        return runner, name
 
 
 def load_checkpoint(

@@ -16,7 +16,7 @@ import torch
 from training.augmenters.diffusion import DiffusionAugmenter, DiffusionOptions
 from training.checkpoint import CheckpointSettings, SamplerDefaults, write_checkpoint
 from training.classifier import PLAIN, ClassifierConfig, ClassifierRunner, NoiseResistance, PseudoSource
-from training.classifier.calibration import calibrate
+from training.classifier.calibration import calibrate_on
 from training.common import resolve_device
 from training.data import LabelledData, train_val_split
 from training.defaults import PSEUDO_PER_ORIGINAL
@@ -283,7 +283,7 @@ def _proxy_stage(run: _FitRun, config: ClassifierConfig) -> ClassifierRunner:
             device=run.device,
             progress=run.progress,
         )
-    section = {"config": config.to_dict(), **report, "calibration": _calibration(run, proxy)}
+    section = {"config": config.to_dict(), **report, "calibration": calibrate_on(proxy, run.val)}
     run.record("proxy", proxy.model, report=report, section=section)
     return proxy
 
@@ -371,7 +371,7 @@ def _classifier_stage(
         "pseudo_samples": plan.to_dict(),
         "trained_on_pseudo_samples": pseudo is not None and kept.pseudo_samples,
         **report,
-        "calibration": _calibration(run, ClassifierRunner(model, run.codec, config.max_length)),
+        "calibration": calibrate_on(ClassifierRunner(model, run.codec, config.max_length), run.val),
     }
     report = {**report, "calibration": section["calibration"]}
     run.record("classifier", model, report=report, section=section)
@@ -465,14 +465,6 @@ def first_epoch_shared(pseudo: PseudoSource) -> PseudoSource:
         return first[0]
 
     return make
-
-
-def _calibration(run: _FitRun, runner: ClassifierRunner) -> dict:
-    """The temperature that calibrates `runner`'s probabilities on the validation split (the
-    checkpoint's runners divide by it), with what it did there."""
-    probs = runner.predict_proba(run.val.texts)
-    index = {name: i for i, name in enumerate(runner.label_names)}
-    return calibrate(probs, [index[label] for label in run.val.labels])
 
 
 def _checkpoint_settings(run: _FitRun, sampler: SamplerDefaults, max_length: int) -> CheckpointSettings:

@@ -23,7 +23,6 @@ from training.augmenters.diffusion import DiffusionAugmenter
 from training.checkpoint import Checkpoint, load_checkpoint
 from training.classifier import ClassifierRunner, quantize_int8
 from training.common import quiet_transformers, resolve_device
-from training.text import TextCodec
 from worker.checkpoint_info import CheckpointInfo, read_checkpoint_info
 
 log = logging.getLogger(__name__)
@@ -71,15 +70,9 @@ class ModelRuntime:
         precision = "auto"
         if model is not None and classify_quantize == "int8":
             model, precision = quantize_int8(model), "fp32"  # int8 kernels take float32 activations
-        classifier = None
-        if judge and model is not None:
-            classifier = ClassifierRunner(
-                model,
-                TextCodec(checkpoint.tokenizer),
-                max_length=checkpoint.settings.max_length,
-                precision=precision,
-                temperature=checkpoint.temperature(judge),
-            )
+        classifier = (
+            checkpoint.judge_runner(precision=precision, model=model)[0] if model is not None else None
+        )
         # On the CPU the classifier's float32 forward runs from a TorchScript trace: less Python per
         # call and the GIL released (/classify's micro-batches; scoring classic methods' outputs).
         traced = classifier is not None and dev.type == "cpu" and classifier.trace()

@@ -95,17 +95,9 @@ class DiffusionAugmenter:
         """Importance and scores come from the task classifier when the checkpoint has one (the
         paper's reflective generation), else from the proxy."""
         codec = TextCodec(checkpoint.tokenizer)
-        name = "classifier" if checkpoint.classifier is not None else "proxy"
-        judge = getattr(checkpoint, name)
-        if judge is None or checkpoint.generator is None:
+        if checkpoint.generator is None or (checkpoint.classifier is None and checkpoint.proxy is None):
             raise ValueError("augmentation needs the generator and the proxy or classifier of the checkpoint")
-        runner = ClassifierRunner(
-            judge,
-            codec,
-            max_length=checkpoint.settings.max_length,
-            precision=precision,
-            temperature=checkpoint.temperature(name),
-        )
+        runner, _ = checkpoint.judge_runner(precision=precision)
         label_ids = checkpoint.label_ids
         if not checkpoint.settings.generator.get("label_prompt", True):
             # A generator trained without label prompts (an ablation) is sampled the same way.

@@ -35,7 +35,7 @@ from training.classifier import (
     NoiseResistance,
     PseudoSource,
 )
-from training.classifier.calibration import calibrate, calibration_summary
+from training.classifier.calibration import calibrate_on, calibration_summary
 from training.common import resolve_device, resolve_precision
 from training.data import LabelledData, apply_setting, read_labelled, train_val_split
 from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY, PSEUDO_PER_ORIGINAL
@@ -366,10 +366,9 @@ def _scored_with_calibration(runner: ClassifierRunner, ctx: SeedRun) -> tuple[li
     """Gold and predicted label indices of the test split, and what temperature scaling as `fit` does
     it (fitted on the validation split) does to the test probabilities: `{"val": ..., "test": ...}`
     of `calibration_summary`. The predictions are those of the unscaled probabilities (the same)."""
-    index = {name: i for i, name in enumerate(runner.label_names)}
-    val_probs = runner.predict_proba(ctx.val.texts)
-    val = calibrate(val_probs, [index[label] for label in ctx.val.labels])
+    val = calibrate_on(runner, ctx.val)
     probs = runner.predict_proba(ctx.test.texts)
+    index = {name: i for i, name in enumerate(runner.label_names)}
     gold = [index[label] for label in ctx.test.labels]
     test = calibration_summary(probs, gold, val["temperature"])
     return gold, probs.argmax(-1).tolist(), {"val": val, "test": test}

@@ -11,8 +11,13 @@ accuracy and macro-F1 do not move.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from training.classifier.model import ClassifierRunner
+    from training.data import LabelledData
 
 # The temperatures tried: 1 to 50, log-spaced (20 steps per decade). Never below 1: a validation split
 # of 20-30 texts that the classifier gets all right would ask for ever sharper probabilities, which is
@@ -76,3 +81,10 @@ def calibrate(probs: torch.Tensor, labels: Sequence[int]) -> dict:
     """The temperature fitted on validation `probs` (a classifier's, T = 1) and `labels`, with the
     validation NLL and ECE before and after (`calibration_summary`)."""
     return calibration_summary(probs, labels, fit_temperature(log_probabilities(probs), labels))
+
+
+def calibrate_on(runner: ClassifierRunner, data: LabelledData) -> dict:
+    """`calibrate` on the probabilities `runner` (unscaled: temperature 1) gives the texts of `data`,
+    a validation split, against its labels."""
+    index = {name: i for i, name in enumerate(runner.label_names)}
+    return calibrate(runner.predict_proba(data.texts), [index[label] for label in data.labels])

@@ -56,24 +56,10 @@ def _predict(runner, texts: Sequence[str], args):
 def _load_judge(folder: str, device: str, precision: str = "auto"):
     """The task classifier of a checkpoint, or its proxy when it has none; and which one it is."""
     from training.checkpoint import load_checkpoint
-    from training.classifier import ClassifierRunner
     from training.common import resolve_device
-    from training.text import TextCodec
 
     checkpoint = load_checkpoint(folder, resolve_device(device), components=("proxy", "classifier"))
-    name = "classifier" if checkpoint.classifier is not None else "proxy"
-    model = checkpoint.classifier if checkpoint.classifier is not None else checkpoint.proxy
-    if model is None:
-        raise ValueError(f"{folder} has neither a classifier nor a proxy")
-    codec = TextCodec(checkpoint.tokenizer)
-    runner = ClassifierRunner(
-        model,
-        codec,
-        checkpoint.settings.max_length,
-        precision=precision,
-        temperature=checkpoint.temperature(name),
-    )
-    return runner, name
+    return checkpoint.judge_runner(precision=precision)
 
 
 def _cmd_classify(args) -> int:
