@@ -8,8 +8,11 @@ validation macro-F1 (`training.pipeline.train_choosing_classifier`). A quality r
 samples, same initialisation and data order), with their validation scores, so the choice is read off
 them: per seed the record validation prefers (a tie keeps the earlier candidate, Lc first), paired
 against each candidate and against `none` over the seeds all three ran. `--with-none` is `fit`'s choice
-now; without it, the choice is between the two losses only, as `fit` made it before. No training: CI
-never runs it.
+now; without it, the choice is between the two losses only, as `fit` made it before. `--filtered`
+(with `--with-none`) reads the candidates on pseudo samples the proxy gives their label >= 0.5,
+`diffusioncls-filter` and `diffusioncls-no-nrt-filter`: what `fit`'s quick budget chooses from since
+2026-12-06. A record (method, seed) in several of a setting's files must agree on every test
+prediction, else the files do not pair and the tool stops. No training: CI never runs it.
 """
 
 from __future__ import annotations
@@ -25,8 +28,32 @@ from training.pipeline import pick_on_validation
 
 WITH_LC, PLAIN_CE = "diffusioncls", "diffusioncls-no-nrt"
 LOSSES = (WITH_LC, PLAIN_CE)
-SHORT = {WITH_LC: "Lc", PLAIN_CE: "CE", "none": "none"}
-COLUMN = {WITH_LC: "with Lc", PLAIN_CE: "CE alone", "none": "none"}
+FILTERED = (f"{WITH_LC}-filter", f"{PLAIN_CE}-filter")
+SHORT = {WITH_LC: "Lc", PLAIN_CE: "CE", "none": "none", FILTERED[0]: "Lc", FILTERED[1]: "CE"}
+COLUMN = {
+    WITH_LC: "with Lc",
+    PLAIN_CE: "CE alone",
+    "none": "none",
+    FILTERED[0]: "filtered, with Lc",
+    FILTERED[1]: "filtered, CE alone",
+}
+
+
+def merged_records(files: list[list[dict]]) -> list[dict]:
+    """The records of several result files of one setting, each (method, seed) once. A record that
+    two files both hold (the `none` of a run made to pair with an earlier one) must have the same
+    test predictions in both: otherwise the runs did not share splits and models, and pairing
+    across them would be wrong."""
+    seen: dict[tuple[str, int], dict] = {}
+    for runs in files:
+        for r in runs:
+            key = (r["method"], r["seed"])
+            if key in seen:
+                if seen[key]["predictions"] != r["predictions"]:
+                    raise ValueError(f"{key[0]} seed {key[1]} differs between files: they do not pair")
+                continue
+            seen[key] = r
+    return list(seen.values())
 
 
 def chosen_runs(runs: list[dict], candidates: tuple[str, ...] = LOSSES) -> tuple[list[dict], list[int]]:
@@ -76,16 +103,19 @@ def table_row(name: str, runs: list[dict], candidates: tuple[str, ...] = LOSSES)
 
 
 def main(argv: list[str]) -> int:
-    candidates: tuple[str, ...] = LOSSES
+    losses: tuple[str, ...] = LOSSES
+    if "--filtered" in argv:
+        argv, losses = [a for a in argv if a != "--filtered"], FILTERED
+    candidates = losses
     if argv[:1] == ["--with-none"]:
-        argv, candidates = argv[1:], (*LOSSES, "none")
+        argv, candidates = argv[1:], (*losses, "none")
     if not argv:
         print(__doc__)
         return 2
     print(header(candidates))
     for spec in argv:
         name, _, paths = spec.rpartition("=")
-        runs = [r for p in paths.split(",") for r in json.loads(Path(p).read_text())["runs"]]
+        runs = merged_records([json.loads(Path(p).read_text())["runs"] for p in paths.split(",")])
         print(table_row(name or paths, runs, candidates))
     return 0
 

@@ -1,5 +1,7 @@
 """The loss-choice table read off quality runs, on hand-made records."""
 
+import pytest
+
 from tools.loss_choice import chosen_runs, header, table_row
 
 GOLD = [0, 1, 0, 1]
@@ -58,3 +60,21 @@ def test_with_none_plain_fine_tuning_is_a_third_candidate():
     assert header(candidates).startswith(
         "| setting | seeds | kept Lc / CE / none | none | with Lc | CE alone |"
     )
+
+
+def test_records_of_several_files_merge_once_and_must_agree():
+    from tools.loss_choice import merged_records
+
+    earlier = [record("none", 0, GOLD, 0.9), record("diffusioncls-filter", 0, [0, 0, 0, 0], 0.6)]
+    later = [record("none", 0, GOLD, 0.9), record("diffusioncls-no-nrt-filter", 0, GOLD, 0.7)]
+    merged = merged_records([earlier, later])
+    assert sorted(r["method"] for r in merged) == [
+        "diffusioncls-filter",
+        "diffusioncls-no-nrt-filter",
+        "none",
+    ]
+    candidates = ("diffusioncls-filter", "diffusioncls-no-nrt-filter", "none")
+    assert chosen_runs(merged, candidates)[1] == [2]  # plain fine-tuning's 0.9 on validation
+    later[0] = record("none", 0, [1, 1, 0, 1], 0.9)  # a none that is not the earlier one
+    with pytest.raises(ValueError, match="do not pair"):
+        merged_records([earlier, later])

@@ -129,6 +129,13 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
             True,
             min_label_prob=0.5,
         ),
+        "diffusioncls-no-nrt-filter": MethodSpec(
+            "DiffusionCLS G/E pseudo samples the judge gives the intended label >= 0.5, cross-entropy only "
+            "(with diffusioncls-filter and none: the three candidates fit's quick budget chooses from)",
+            "diffusion",
+            False,
+            min_label_prob=0.5,
+        ),
     }
     for g in range(1, 9):
         methods[f"diffusioncls-g{g}"] = MethodSpec(
