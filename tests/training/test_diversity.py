@@ -65,3 +65,24 @@ def test_consistency_is_the_share_given_the_intended_label():
     assert consistency([], [], classify) == 0.0
     with pytest.raises(ValueError):
         consistency(["a"], ["joy"], lambda texts: [])
+
+
+def test_inserted_words_are_the_output_words_the_original_lacks():
+    from training.bench.diversity import inserted_words
+
+    got = inserted_words(
+        "The storm hit the roof.", "The wind hit our roof, again!", ignore=frozenset({"our"})
+    )
+    assert got == {"wind", "again"}  # "the", "hit", "roof" were there; "our" ignored; marks are no words
+
+
+def test_stock_word_share_counts_outputs_holding_a_top_word():
+    from training.bench.diversity import stock_word_share
+
+    # "rain" is inserted by 3 outputs, "roof" by 2, the rest once: with k = 1 the outputs holding
+    # "rain" (3 of 5) count; with k = 2 also the one with "roof" alone (4 of 5)
+    inserted = [{"rain", "roof"}, {"rain"}, {"roof", "cat"}, {"rain", "dog"}, {"sun"}]
+    assert stock_word_share(inserted, 1) == (0.6, [("rain", 3)])
+    share, top = stock_word_share(inserted, 2)
+    assert share == 0.8 and top == [("rain", 3), ("roof", 2)]
+    assert stock_word_share([], 3) == (0.0, [])

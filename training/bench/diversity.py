@@ -9,6 +9,10 @@ one token per CJK character, one per punctuation mark (so AEDA's inserted marks 
   penalty, and add-one smoothing of the 2..4-gram precisions (BLEU+1, Lin & Och 2004), so a short
   output with no matching 4-gram does not score 0.
 - consistency: share of outputs a classifier (any callable texts -> labels) gives the intended label.
+- inserted words and the stock-word share: the words an output has that its original lacks, and the
+  share of a set of outputs that contain one of the set's k most often inserted words (how much the
+  generator leans on a few stock words, which distinct-n over whole texts hides: most of each output
+  is its original's words).
 """
 
 from __future__ import annotations
@@ -86,3 +90,22 @@ def diversity_report(outputs: Sequence[str], originals: Sequence[str]) -> dict[s
         "distinct_2": round(distinct_n(outputs, 2), 4),
         "self_bleu": round(self_bleu(outputs, originals), 4),
     }
+
+
+def inserted_words(
+    original: str, output: str, *, ignore: frozenset[str] = frozenset(), tokenize: Tokenizer = metric_tokens
+) -> set[str]:
+    """The word tokens (letters only) of `output` that `original` lacks, minus `ignore` (case-folded)."""
+    had = set(tokenize(original))
+    return {t for t in tokenize(output) if t.isalpha() and t not in had and t not in ignore}
+
+
+def stock_word_share(inserted: Sequence[set[str]], k: int = 5) -> tuple[float, list[tuple[str, int]]]:
+    """The share of outputs whose inserted words include one of the k most often inserted over all of
+    them, and those k words with the number of outputs that insert each (ties in first-seen order)."""
+    if not inserted:
+        return 0.0, []
+    counts = Counter(w for words in inserted for w in sorted(words))
+    top = counts.most_common(k)
+    stock = {w for w, _ in top}
+    return sum(bool(words & stock) for words in inserted) / len(inserted), top
