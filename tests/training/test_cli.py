@@ -428,6 +428,12 @@ def test_fit_prints_the_budget_it_resolved_and_keeps_the_flags_a_user_set():
     )
     fill_unset(args, fit_budget(args.budget, 300))
     assert args.min_label_prob == 0.0 and "kept where" not in budget_line(args, 300)
+    # without augmentation the line promises no pseudo samples
+    args = build_parser().parse_args(
+        ["fit", "--train", "t.csv", "--base", "b", "--out", "o", "--no-augmentation"]
+    )
+    fill_unset(args, fit_budget(args.budget, 300))
+    assert "classifier 15 in batches of 16 on the originals alone;" in budget_line(args, 300)
 
 
 def test_bench_quality_refuses_eda_without_wordnet_before_training(tmp_path, monkeypatch, capsys):

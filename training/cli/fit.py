@@ -284,17 +284,20 @@ def budget_line(args, texts: int) -> str:
 
     resolved = resolved_budget(args.budget, texts)
     name = f"auto ({resolved}: {texts} texts)" if args.budget == "auto" else args.budget
-    classifier = (
-        "none"
-        if args.no_classifier
-        else f"{args.clf_epochs} in batches of {args.clf_batch_size} with {args.n} pseudo samples per text "
-        f"{regeneration_words(args.regenerate_every)}"
-        + (
-            f", kept where the judge gives their label >= {args.min_label_prob:g}"
-            if args.min_label_prob and not args.no_augmentation
-            else ""
+    if args.no_classifier:
+        classifier = "none"
+    elif args.no_augmentation:
+        classifier = f"{args.clf_epochs} in batches of {args.clf_batch_size} on the originals alone"
+    else:
+        classifier = (
+            f"{args.clf_epochs} in batches of {args.clf_batch_size} with {args.n} pseudo samples per text "
+            f"{regeneration_words(args.regenerate_every)}"
+            + (
+                f", kept where the judge gives their label >= {args.min_label_prob:g}"
+                if args.min_label_prob
+                else ""
+            )
         )
-    )
     patience = {"proxy": args.proxy_patience}
     if not args.no_classifier:
         patience["classifier"] = args.clf_patience
