@@ -64,7 +64,7 @@ def main(argv: list[str]) -> int:
     from training.data import read_labelled
 
     data = read_labelled(args.texts)
-    labels = list(data.labels)
+    texts, labels = list(data.texts), list(data.labels)
     augmenter = Augmenter.from_pretrained(args.checkpoint)
     print(
         "| guidance | label | outputs | distinct-2 | most inserted words (outputs) | share holding one | classifier agrees |"
@@ -72,16 +72,16 @@ def main(argv: list[str]) -> int:
     print("|---|---|---|---|---|---|---|")
     record = {}
     for scale in (float(g) for g in args.guidance.split(",")):
-        result = augmenter.augment(data.texts, labels, n=args.n, seed=args.seed, guidance_scale=scale)
+        result = augmenter.augment(texts, labels, n=args.n, seed=args.seed, guidance_scale=scale)
         outputs = [(o.source_index, o.text, o.label, o.predicted_label) for o in result.outputs]
-        rows = label_rows(list(data.texts), outputs)
+        rows = label_rows(texts, outputs)
         for label, row in rows.items():
             words = ", ".join(f"{w} ({c})" for w, c in row["top_inserted"])
             print(
                 f"| {scale:g} | {label} | {row['outputs']} | {row['distinct_2']:.3f} | {words} "
                 f"| {100 * row['stock_share']:.0f}% | {100 * row['classifier_agrees']:.0f}% |"
             )
-        record[f"{scale:g}"] = {"labels": rows, "outputs": [[data.texts[i], t, y] for i, t, y, _ in outputs]}
+        record[f"{scale:g}"] = {"labels": rows, "outputs": [[texts[i], t, y] for i, t, y, _ in outputs]}
     if args.out:
         args.out.write_text(json.dumps(record, indent=1, ensure_ascii=False))
     return 0

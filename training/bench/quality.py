@@ -36,6 +36,7 @@ from training.classifier import (
     PseudoSource,
 )
 from training.classifier.calibration import calibrate_on, calibration_summary
+from training.classifier.model import gold_and_probabilities
 from training.common import resolve_device, resolve_precision
 from training.data import LabelledData, apply_setting, read_labelled, train_val_split
 from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY, PSEUDO_PER_ORIGINAL
@@ -367,9 +368,7 @@ def _scored_with_calibration(runner: ClassifierRunner, ctx: SeedRun) -> tuple[li
     it (fitted on the validation split) does to the test probabilities: `{"val": ..., "test": ...}`
     of `calibration_summary`. The predictions are those of the unscaled probabilities (the same)."""
     val = calibrate_on(runner, ctx.val)
-    probs = runner.predict_proba(ctx.test.texts)
-    index = {name: i for i, name in enumerate(runner.label_names)}
-    gold = [index[label] for label in ctx.test.labels]
+    gold, probs = gold_and_probabilities(runner, ctx.test)
     test = calibration_summary(probs, gold, val["temperature"])
     return gold, probs.argmax(-1).tolist(), {"val": val, "test": test}
 

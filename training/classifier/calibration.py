@@ -11,13 +11,11 @@ accuracy and macro-F1 do not move.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import torch
 
-if TYPE_CHECKING:
-    from training.classifier.model import ClassifierRunner
-    from training.data import LabelledData
+from training.classifier.model import ClassifierRunner, gold_and_probabilities
+from training.data import LabelledData
 
 # The temperatures tried: 1 to 50, log-spaced (20 steps per decade). Never below 1: a validation split
 # of 20-30 texts that the classifier gets all right would ask for ever sharper probabilities, which is
@@ -86,5 +84,5 @@ def calibrate(probs: torch.Tensor, labels: Sequence[int]) -> dict:
 def calibrate_on(runner: ClassifierRunner, data: LabelledData) -> dict:
     """`calibrate` on the probabilities `runner` (unscaled: temperature 1) gives the texts of `data`,
     a validation split, against its labels."""
-    index = {name: i for i, name in enumerate(runner.label_names)}
-    return calibrate(runner.predict_proba(data.texts), [index[label] for label in data.labels])
+    gold, probs = gold_and_probabilities(runner, data)
+    return calibrate(probs, gold)

@@ -153,11 +153,17 @@ class ClassifierRunner:
         return weights
 
 
+def gold_and_probabilities(runner: ClassifierRunner, data: LabelledData) -> tuple[list[int], torch.Tensor]:
+    """The gold label indices of `data` in the runner's label order, and the runner's probabilities
+    for its texts (n, labels)."""
+    index = {name: i for i, name in enumerate(runner.label_names)}
+    return [index[label] for label in data.labels], runner.predict_proba(data.texts)
+
+
 def predict_labels(runner: ClassifierRunner, data: LabelledData) -> tuple[list[int], list[int]]:
     """(gold, predicted) label indices of `data`, in the runner's label order."""
-    probs = runner.predict_proba(data.texts)
-    index = {name: i for i, name in enumerate(runner.label_names)}
-    return [index[label] for label in data.labels], probs.argmax(-1).tolist()
+    gold, probs = gold_and_probabilities(runner, data)
+    return gold, probs.argmax(-1).tolist()
 
 
 def evaluate_classifier(runner: ClassifierRunner, data: LabelledData) -> dict[str, float]:
