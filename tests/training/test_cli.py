@@ -345,7 +345,7 @@ def test_each_bench_command_runs_its_own_handler():
 
 
 def test_the_fit_budget_follows_the_data_size_and_the_quick_budget_gives_the_classifier_enough_steps():
-    from training.cli.fit import QUICK_BELOW, TINY_BELOW, fit_budget, quick_epochs
+    from training.cli.fit import TINY_BELOW, fit_budget, quick_epochs
 
     # 90% of the texts train (validation aside): 300 texts -> 270 -> 17 batches of 16 -> 250 / 17 -> 15 epochs
     assert quick_epochs(300, 16) == 15
@@ -367,8 +367,10 @@ def test_the_fit_budget_follows_the_data_size_and_the_quick_budget_gives_the_cla
         "min_label_prob": 0.5,  # pseudo samples the proxy finds off-label are dropped
     }
     assert fit_budget("auto", TINY_BELOW)["clf_epochs"] == 30
-    assert fit_budget("auto", QUICK_BELOW - 1)["clf_epochs"] == 6
-    assert fit_budget("auto", QUICK_BELOW) == {
+    # 1,000 texts and more stay quick (6 epochs, filtered pseudo samples generated once); full is asked for
+    assert fit_budget("auto", 1_000) == {**quick, "proxy_epochs": 6, "clf_epochs": 6}
+    assert fit_budget("auto", 50_000) == fit_budget("quick", 50_000) == fit_budget("auto", 1_000)
+    assert fit_budget("full", 1_000) == {
         "proxy_epochs": 8,
         "clf_epochs": 5,
         "n": 4,
@@ -484,7 +486,6 @@ def test_bench_quality_budget_bench_keeps_the_results_pages_budget_and_never_cou
 def test_bench_quality_budget_auto_takes_fits_budget_for_the_seeds_data_size_and_keeps_explicit_flags():
     from training.cli import build_parser
     from training.cli.bench_quality_args import fill_budget
-    from training.cli.fit import QUICK_BELOW
 
     small = _bench_quality_args("--budget", "auto", "--clf-epochs", "9")
     line = fill_budget(small, training_texts=lambda: 240)
@@ -498,9 +499,13 @@ def test_bench_quality_budget_auto_takes_fits_budget_for_the_seeds_data_size_and
         "trained, the last kept"
     )
     large = _bench_quality_args("--budget", "auto", "--max-length", "64")
-    fill_budget(large, training_texts=lambda: QUICK_BELOW)
+    fill_budget(large, training_texts=lambda: 1_000)
     assert large.max_length == 64
-    assert (large.proxy_epochs, large.clf_epochs, large.n, large.regenerate_every) == (8, 5, 4, 1)
+    assert (large.proxy_epochs, large.clf_epochs, large.n, large.regenerate_every) == (6, 6, 2, 0)
+    full = _bench_quality_args("--budget", "full")  # the paper's schedule, asked for by name
+    fill_budget(full, training_texts=lambda: 1_000)
+    assert (full.proxy_epochs, full.clf_epochs, full.n) == (8, 5, 4)
+    assert (full.regenerate_every, full.patience) == (1, 2)
     quick = _bench_quality_args("--budget", "quick")  # whatever the size: quick's epochs follow it
     assert fill_budget(quick, training_texts=lambda: 2_000).startswith(
         "budget fit's quick (2000 training texts): proxy 6 epochs"

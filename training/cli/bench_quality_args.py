@@ -58,7 +58,7 @@ def add_quality(bench) -> argparse.ArgumentParser:
         "epochs, 4 pseudo samples per original regenerated every epoch: most runs of docs/RESULTS.md, whose 10-shot "
         "runs are --budget tiny --max-length 64; default), "
         "or what `fit --budget` gives the same data, to measure the classifier fit would train: auto (by the "
-        "number of training texts: tiny under 100, quick under 1,000), tiny, quick, full",
+        "number of training texts: tiny under 100, quick from 100), tiny, quick, full",
     )
     q.add_argument(
         "--n", type=int, default=None, help="pseudo samples per original (G/E); default: by --budget"
