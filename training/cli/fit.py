@@ -152,8 +152,7 @@ QUICK_MIN_LABEL_PROB = 0.5
 def resolved_budget(budget: str, texts: int) -> str:
     """ "tiny", "quick" or "full": what `--budget` (auto or one of those) means for `texts` texts. auto
     never gives full: on 1,000 texts quick served a classifier at least as good (+1.3, +1.6 points) in
-    well under half full's time
-    (docs/RESULTS.md, "`fit` on 1,000 texts")."""
+    well under half full's time (docs/RESULTS.md, "`fit` on 1,000 texts")."""
     if budget != "auto":
         return budget
     return "tiny" if texts < TINY_BELOW else "quick"
