@@ -151,8 +151,7 @@ QUICK_MIN_LABEL_PROB = 0.5
 
 def resolved_budget(budget: str, texts: int) -> str:
     """ "tiny", "quick" or "full": what `--budget` (auto or one of those) means for `texts` texts. auto
-    never gives full: on 1,000 texts quick served a classifier at least as good (+1.3, +1.6 points) in
-    well under half full's time (docs/RESULTS.md, "`fit` on 1,000 texts")."""
+    never gives full (why: `fit_budget`)."""
     if budget != "auto":
         return budget
     return "tiny" if texts < TINY_BELOW else "quick"
@@ -290,20 +289,16 @@ def budget_line(args, texts: int) -> str:
 
     resolved = resolved_budget(args.budget, texts)
     name = f"auto ({resolved}: {texts} texts)" if args.budget == "auto" else args.budget
+    epochs = f"{args.clf_epochs} in batches of {args.clf_batch_size}"
     if args.no_classifier:
         classifier = "none"
     elif args.no_augmentation:
-        classifier = f"{args.clf_epochs} in batches of {args.clf_batch_size} on the originals alone"
+        classifier = f"{epochs} on the originals alone"
     else:
-        classifier = (
-            f"{args.clf_epochs} in batches of {args.clf_batch_size} with {args.n} pseudo samples per text "
-            f"{regeneration_words(args.regenerate_every)}"
-            + (
-                f", kept where the judge gives their label >= {args.min_label_prob:g}"
-                if args.min_label_prob
-                else ""
-            )
-        )
+        pseudo = f"{args.n} pseudo samples per text {regeneration_words(args.regenerate_every)}"
+        classifier = f"{epochs} with {pseudo}"
+        if args.min_label_prob:
+            classifier += f", kept where the judge gives their label >= {args.min_label_prob:g}"
     patience = {"proxy": args.proxy_patience}
     if not args.no_classifier:
         patience["classifier"] = args.clf_patience
