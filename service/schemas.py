@@ -13,7 +13,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from training.defaults import DECODING_KNOBS, EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY  # imports nothing
+from training.defaults import (  # imports nothing
+    DECODING_KNOBS,
+    EVERY_ROUND_GUIDED,
+    NO_PRIOR_CORRECTION,
+    NO_REPETITION_PENALTY,
+)
 from worker.contracts import AugmentJobResult, Decoding, JobError, Progress
 
 
@@ -177,9 +182,11 @@ class DecodingDefaults(BaseModel):
     top_k: int
     top_p: float
     guidance_scale: float
-    # checkpoints fitted before a knob existed decode without it: every round guided, no penalty
+    # checkpoints fitted before a knob existed decode without it: every round guided, no penalty,
+    # no prior correction
     guided_rounds: int = EVERY_ROUND_GUIDED
     repetition_penalty: float = NO_REPETITION_PENALTY
+    prior_correction: float = NO_PRIOR_CORRECTION
 
 
 class Defaults(BaseModel):

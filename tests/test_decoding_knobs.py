@@ -56,6 +56,11 @@ CASES = [  # knob, value, accepted
     ("repetition_penalty", 0.99, False),
     ("repetition_penalty", 100.5, False),
     ("repetition_penalty", math.nan, False),
+    ("prior_correction", 0.0, True),
+    ("prior_correction", 10.0, True),
+    ("prior_correction", -0.01, False),
+    ("prior_correction", 10.5, False),
+    ("prior_correction", math.nan, False),
 ]
 
 

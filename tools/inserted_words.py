@@ -1,5 +1,6 @@
 """Which words a checkpoint's rewrites insert, per label, under several guidance scales:
-`python -m tools.inserted_words CHECKPOINT TEXTS.csv [--guidance 1,2,3] [--n 1] [--seed 0] [--out FILE.json]`
+`python -m tools.inserted_words CHECKPOINT TEXTS.csv [--guidance 1,2,3] [--prior 0,0.5] [--n 1] [--seed 0]
+[--out FILE.json]`
 prints a Markdown table.
 
 distinct-n over whole outputs hides a generator that fills its masks with a few stock words, since most
@@ -55,6 +56,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("checkpoint")
     parser.add_argument("texts", help="labelled CSV (text,label)")
     parser.add_argument("--guidance", default="1,2,3", help="guidance scales, comma-separated")
+    parser.add_argument(
+        "--prior", default=None, help="prior corrections, comma-separated (default: the checkpoint's)"
+    )
     parser.add_argument("--n", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="also write the figures and every output as JSON")
@@ -67,21 +71,28 @@ def main(argv: list[str]) -> int:
     texts, labels = list(data.texts), list(data.labels)
     augmenter = Augmenter.from_pretrained(args.checkpoint)
     print(
-        "| guidance | label | outputs | distinct-2 | most inserted words (outputs) | share holding one | classifier agrees |"
+        "| guidance | prior correction | label | outputs | distinct-2 | most inserted words (outputs) "
+        "| share holding one | classifier agrees |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     record = {}
+    priors = [None] if args.prior is None else [float(p) for p in args.prior.split(",")]
     for scale in (float(g) for g in args.guidance.split(",")):
-        result = augmenter.augment(texts, labels, n=args.n, seed=args.seed, guidance_scale=scale)
-        outputs = [(o.source_index, o.text, o.label, o.predicted_label) for o in result.outputs]
-        rows = label_rows(texts, outputs)
-        for label, row in rows.items():
-            words = ", ".join(f"{w} ({c})" for w, c in row["top_inserted"])
-            print(
-                f"| {scale:g} | {label} | {row['outputs']} | {row['distinct_2']:.3f} | {words} "
-                f"| {100 * row['stock_share']:.0f}% | {100 * row['classifier_agrees']:.0f}% |"
+        for prior in priors:
+            result = augmenter.augment(
+                texts, labels, n=args.n, seed=args.seed, guidance_scale=scale, prior_correction=prior
             )
-        record[f"{scale:g}"] = {"labels": rows, "outputs": [[texts[i], t, y] for i, t, y, _ in outputs]}
+            outputs = [(o.source_index, o.text, o.label, o.predicted_label) for o in result.outputs]
+            rows = label_rows(texts, outputs)
+            shown = augmenter.checkpoint.settings.sampler.prior_correction if prior is None else prior
+            for label, row in rows.items():
+                words = ", ".join(f"{w} ({c})" for w, c in row["top_inserted"])
+                print(
+                    f"| {scale:g} | {shown:g} | {label} | {row['outputs']} | {row['distinct_2']:.3f} | {words} "
+                    f"| {100 * row['stock_share']:.0f}% | {100 * row['classifier_agrees']:.0f}% |"
+                )
+            key = f"{scale:g}" if prior is None else f"{scale:g}/prior {prior:g}"
+            record[key] = {"labels": rows, "outputs": [[texts[i], t, y] for i, t, y, _ in outputs]}
     if args.out:
         args.out.write_text(json.dumps(record, indent=1, ensure_ascii=False))
     return 0

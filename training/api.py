@@ -123,6 +123,7 @@ class Augmenter:
         guidance_scale: float | None = None,
         guided_rounds: int | None = None,
         repetition_penalty: float | None = None,
+        prior_correction: float | None = None,
         min_label_prob: float | None = None,
         params: dict[str, Any] | None = None,
         progress: Callable[[int, int], None] | None = None,
@@ -144,6 +145,7 @@ class Augmenter:
                 guidance_scale=guidance_scale,
                 guided_rounds=guided_rounds,
                 repetition_penalty=repetition_penalty,
+                prior_correction=prior_correction,
                 min_label_prob=min_label_prob,
             )
             result = self.diffusion.augment(

@@ -4,7 +4,8 @@
       diffusioncls.json   our settings: labels, label tokens, schedule, training settings and
                           reports, sampler defaults, base model, library versions
       tokenizer/          the base tokenizer: encodes and decodes all content text
-      generator/          masked LM with label-token rows (HF save_pretrained, safetensors) + its tokenizer
+      generator/          masked LM with label-token rows (HF save_pretrained, safetensors) + its tokenizer,
+                          and prior_shift.safetensors: what fine-tuning did to its context-free prior
       proxy/              sequence classifier behind the importance weights (HF save_pretrained)
       classifier/         optional task classifier (HF save_pretrained)
       README.md           a model card for people; training-curves.png its loss and score curves
@@ -34,13 +35,14 @@ from training.checkpoint_format import (
 )
 from training.classifier import ClassifierRunner
 from training.common import library_versions
-from training.defaults import DEFAULT_STEPS, EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY
+from training.defaults import DEFAULT_STEPS, EVERY_ROUND_GUIDED, NO_PRIOR_CORRECTION, NO_REPETITION_PENALTY
 from training.generator import LABEL_POSITION, NULL_LABEL_TOKEN, PREFIX_LENGTH, ScheduleConfig, label_token
 from training.model_card import CARD_FILE, CURVES_FILE, model_card
 from training.sampler import DecodeConfig
 from training.text import TextCodec
 
 COMPONENTS = ("generator", "proxy", "classifier")
+PRIOR_SHIFT_FILE = "prior_shift.safetensors"  # in generator/: training.generator.prior_shift, (V,)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class SamplerDefaults:
     guidance_scale: float = DecodeConfig.guidance_scale
     guided_rounds: int = DecodeConfig.guided_rounds
     repetition_penalty: float = DecodeConfig.repetition_penalty
+    prior_correction: float = DecodeConfig.prior_correction
 
 
 @dataclass
@@ -94,10 +97,11 @@ class CheckpointSettings:
     def from_json(body: dict[str, Any]) -> CheckpointSettings:
         """The settings of a body that `read_settings_file` has checked."""
         # A checkpoint fitted before a knob existed decodes as it always did: without the repetition
-        # penalty, and guided in every round.
+        # penalty or the prior correction, and guided in every round.
         sampler = {
             "repetition_penalty": NO_REPETITION_PENALTY,
             "guided_rounds": EVERY_ROUND_GUIDED,
+            "prior_correction": NO_PRIOR_CORRECTION,
             **body["sampler"],
         }
         sampler["steps"] = tuple(sampler["steps"])
@@ -124,9 +128,11 @@ def write_checkpoint(
     *,
     models: dict[str, Any],
     generator_tokenizer=None,
+    prior_shift: torch.Tensor | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write `models` (component name -> HF model) with the tokenizer(s) and settings, atomically."""
+    """Write `models` (component name -> HF model) with the tokenizer(s), the generator's prior shift
+    (when measured) and settings, atomically."""
     folder = Path(folder)
     unknown = set(models) - set(COMPONENTS)
     if unknown:
@@ -142,6 +148,13 @@ def write_checkpoint(
         for name, model in models.items():
             model.save_pretrained(staging / name, safe_serialization=True)
         (generator_tokenizer or tokenizer).save_pretrained(staging / "generator")
+        if prior_shift is not None:
+            from safetensors.torch import save_file
+
+            save_file(
+                {"prior_shift": prior_shift.float().contiguous().cpu()},
+                staging / "generator" / PRIOR_SHIFT_FILE,
+            )
         settings.components = [name for name in COMPONENTS if name in models]
         body = settings.to_json()
         (staging / SETTINGS_FILE).write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
@@ -186,6 +199,7 @@ class Checkpoint:
     generator: Any = None
     proxy: Any = None
     classifier: Any = None
+    prior_shift: torch.Tensor | None = None  # with the generator, when fit measured it
 
     def temperature(self, component: str) -> float:
         """The temperature `fit` calibrated the probabilities of `component` ("proxy" or "classifier")
@@ -245,4 +259,8 @@ def load_checkpoint(
         auto = AutoModelForMaskedLM if name == "generator" else AutoModelForSequenceClassification
         model = auto.from_pretrained(str(path), dtype=torch.float32, local_files_only=True).to(device).eval()
         setattr(loaded, name, model)
+        if name == "generator" and (path / PRIOR_SHIFT_FILE).exists():
+            from safetensors.torch import load_file
+
+            loaded.prior_shift = load_file(str(path / PRIOR_SHIFT_FILE))["prior_shift"]
     return loaded

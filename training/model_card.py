@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY
+from training.defaults import EVERY_ROUND_GUIDED, NO_PRIOR_CORRECTION, NO_REPETITION_PENALTY
 from training.sampler import DecodeConfig
 
 CURVES_FILE = "training-curves.png"
@@ -49,7 +49,8 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
         f"- Decoding defaults: steps {sampler.get('steps')}, rounds {sampler.get('rounds')}, temperature "
         f"{sampler.get('temperature')}, top-p {sampler.get('top_p')}, "
         f"{_guidance(sampler)}, "
-        f"repetition penalty {sampler.get('repetition_penalty', NO_REPETITION_PENALTY)}",
+        f"repetition penalty {sampler.get('repetition_penalty', NO_REPETITION_PENALTY)}, "
+        f"prior correction {sampler.get('prior_correction', NO_PRIOR_CORRECTION)}",
         *_classifier_choice(settings.get("classifier") or {}),
         *_calibration(settings.get("classifier") or settings.get("proxy") or {}),
         "",

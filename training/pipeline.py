@@ -87,6 +87,7 @@ def pseudo_source(
     train: LabelledData,
     plan: PseudoPlan,
     seed: int,
+    prior_shift: torch.Tensor | None = None,
 ) -> PseudoSource:
     """Pseudo samples for classifier training, regenerated on request.
 
@@ -106,6 +107,7 @@ def pseudo_source(
             max_length=max_length,
             importance_source=judge,
             scorer=judge if filtering else None,
+            prior_shift=prior_shift,
         )
         round_seed = seed + 1_000 * epoch
         method = augmenter.configured(replace(plan.options, score=filtering))
@@ -146,6 +148,7 @@ def diffusion_pseudo_source(
         train=train,
         plan=plan,
         seed=seed,
+        prior_shift=bundle.prior_shift(),
     )
 
 
@@ -198,6 +201,7 @@ def fit(
         run.codec.tokenizer,
         models=run.models,
         generator_tokenizer=bundle.tokenizer,
+        prior_shift=bundle.prior_shift(),
         overwrite=overwrite,
     )
     run.timings["total"] = time.perf_counter() - started

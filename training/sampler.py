@@ -18,6 +18,7 @@ from training.defaults import (
     DECODING_KNOBS,
     DEFAULT_GUIDANCE_SCALE,
     DEFAULT_GUIDED_ROUNDS,
+    DEFAULT_PRIOR_CORRECTION,
     DEFAULT_REPETITION_PENALTY,
     DEFAULT_ROUNDS,
     DEFAULT_TEMPERATURE,
@@ -44,6 +45,9 @@ class DecodeConfig:
     # r > 1 divides the probability of each token already in the text by r per copy, before the
     # temperature (so by r ** (1 / T) as sampled); 1 = off
     repetition_penalty: float = DEFAULT_REPETITION_PENALTY
+    # c > 0 subtracts c x the generator's prior shift (training.generator.prior_shift) from every
+    # position's logits, after guidance; 0 = off (and nothing happens without a prior shift)
+    prior_correction: float = DEFAULT_PRIOR_CORRECTION
 
     def __post_init__(self) -> None:
         # The limits every entry point shares (training/defaults.py); the numbers stay as given.
@@ -301,6 +305,7 @@ def iterative_decode(
     mask_id: int,
     label_position: int | None = None,
     null_label_id: int | None = None,
+    prior_shift: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Fill every masked position in `config.rounds` rounds (plus up to EXTRA_PASSES when a same-round
     twin is left masked in the last one, see drop_same_round_twins); return the new ids (B, L).
@@ -312,7 +317,7 @@ def iterative_decode(
     masked. Unmasked positions are never written.
     With guidance_scale != 1 the label at `label_position` is swapped for `null_label_id` in a second
     pass and logits = l_uncond + s * (l_cond - l_uncond); with guided_rounds r > 0, in the first r
-    passes only.
+    passes only. prior_shift (V,): `config.prior_correction` times it is subtracted from the logits.
     """
     if uniforms.shape[1] < config.rounds:
         raise ValueError("need one uniform per chain, round and position")
@@ -320,6 +325,9 @@ def iterative_decode(
     if guided and (label_position is None or null_label_id is None):
         raise ValueError("classifier-free guidance needs the label position and the null label id")
     banned_ids = banned.nonzero().flatten()  # (K,)
+    correction = (
+        config.prior_correction * prior_shift if prior_shift is not None and config.prior_correction else None
+    )
     ids = torch.where(masked, torch.full_like(input_ids, mask_id), input_ids)  # (B, L)
     still = masked.clone()
     # Passes after the K rounds fill the positions left masked by drop_same_round_twins in the last
@@ -345,6 +353,8 @@ def iterative_decode(
             )
         else:
             logits = logits_fn(ids, attention_mask, positions)  # (P, V)
+        if correction is not None:
+            logits.sub_(correction)
         ban_neighbour_repeats(logits, ids, still, positions=positions)
         penalise_repeats(
             logits, ids, still, attention_mask, positions=positions, penalty=config.repetition_penalty

@@ -28,8 +28,10 @@ from training.generator import (
     GeneratorConfig,
     ScheduleConfig,
     add_label_tokens,
+    context_free_prior,
     label_token,
     load_base_mlm,
+    prior_shift,
     train_generator,
 )
 from training.text import TextCodec, ensure_special_tokens
@@ -56,6 +58,24 @@ class GeneratorBundle:
     label_prompt: bool
     head_created: bool
     report: dict
+    # The base's context_free_prior before fine-tuning (None when the head was created untrained).
+    base_prior: torch.Tensor | None = None
+
+    def prior_shift(self) -> torch.Tensor | None:
+        """generator.prior_shift of the model as it is now against the base; None without a base prior."""
+        if self.base_prior is None:
+            return None
+        return prior_shift(self.base_prior, self._context_free_prior())
+
+    def _context_free_prior(self) -> torch.Tensor:
+        tok = self.tokenizer
+        return context_free_prior(
+            self.model,
+            label_id=self.null_id,
+            cls_id=tok.cls_token_id,
+            sep_id=tok.sep_token_id,
+            mask_id=tok.mask_token_id,
+        )
 
 
 def train_proxy(
@@ -87,7 +107,7 @@ def untrained_generator(
     null_id = token_ids[NULL_LABEL_TOKEN]
     # Without label prompting every example (and later every sample) carries the null label.
     prompt_ids = {lbl: token_ids[label_token(lbl)] if label_prompt else null_id for lbl in labels}
-    return GeneratorBundle(
+    bundle = GeneratorBundle(
         model=generator,
         tokenizer=tokenizer,
         prompt_ids=prompt_ids,
@@ -96,6 +116,11 @@ def untrained_generator(
         head_created=head_created,
         report={},
     )
+    if not head_created:
+        # Measured with the generator's own prompt (the null label's new row included), so the shift
+        # of an unchanged model is exactly 0.
+        bundle.base_prior = bundle._context_free_prior()
+    return bundle
 
 
 def train_diffusion_generator(

@@ -70,6 +70,9 @@ class Decoding(BaseModel):
     repetition_penalty: Annotated[float, _knob_limits("repetition_penalty")] | None = Field(
         None, description=DECODING_KNOBS["repetition_penalty"].help
     )
+    prior_correction: Annotated[float, _knob_limits("prior_correction")] | None = Field(
+        None, description=DECODING_KNOBS["prior_correction"].help
+    )
 
 
 class AugmentPayload(BaseModel):

@@ -38,9 +38,11 @@ def test_round_trip_preserves_settings_and_weights(tiny_checkpoint, tmp_path):
         first.tokenizer,
         models={"generator": first.generator, "proxy": first.proxy, "classifier": first.classifier},
         generator_tokenizer=generator_tokenizer,
+        prior_shift=first.prior_shift,
     )
     second = load_checkpoint(copy)
     assert second.settings.to_json() == first.settings.to_json()
+    assert torch.equal(second.prior_shift, first.prior_shift)
     assert second.label_ids == first.label_ids
     vocab = len(first.tokenizer)
     assert torch.equal(_logits(first.generator, vocab), _logits(second.generator, vocab))
@@ -120,3 +122,34 @@ def test_a_checkpoint_from_before_the_repetition_penalty_decodes_without_it():
     assert CheckpointSettings.from_json(body).sampler.repetition_penalty == 3.0
     del body["sampler"]["repetition_penalty"]  # as written before the knob existed
     assert CheckpointSettings.from_json(body).sampler.repetition_penalty == NO_REPETITION_PENALTY
+
+
+def test_fit_stores_the_generators_prior_shift_and_the_augmenter_decodes_with_it(tiny_checkpoint, tmp_path):
+    from training.augmenters.diffusion import DiffusionAugmenter
+    from training.checkpoint import PRIOR_SHIFT_FILE
+    from training.defaults import DEFAULT_PRIOR_CORRECTION
+
+    loaded = load_checkpoint(tiny_checkpoint)
+    assert (tiny_checkpoint / "generator" / PRIOR_SHIFT_FILE).is_file()
+    shift = loaded.prior_shift
+    assert shift.shape == (loaded.generator.get_input_embeddings().num_embeddings,)
+    assert (shift >= 0).all() and shift.max() > 0  # two epochs of fine-tuning raised some tokens' prior
+    assert loaded.settings.sampler.prior_correction == DEFAULT_PRIOR_CORRECTION
+    assert torch.equal(DiffusionAugmenter.from_checkpoint(loaded).prior_shift, shift)
+    # a checkpoint fitted before the shift was measured loads without one
+    old = tmp_path / "old"
+    shutil.copytree(tiny_checkpoint, old)
+    (old / "generator" / PRIOR_SHIFT_FILE).unlink()
+    assert load_checkpoint(old).prior_shift is None
+
+
+def test_a_checkpoint_from_before_the_prior_correction_decodes_without_it():
+    from training.checkpoint import SamplerDefaults
+    from training.defaults import NO_PRIOR_CORRECTION
+
+    body = CheckpointSettings(
+        labels=["a", "b"], base_model="base", sampler=SamplerDefaults(prior_correction=2.0)
+    ).to_json()
+    assert CheckpointSettings.from_json(body).sampler.prior_correction == 2.0
+    del body["sampler"]["prior_correction"]  # as written before the knob existed
+    assert CheckpointSettings.from_json(body).sampler.prior_correction == NO_PRIOR_CORRECTION

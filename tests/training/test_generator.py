@@ -13,9 +13,11 @@ from training.generator import (
     MaskedLMRunner,
     ScheduleConfig,
     add_label_tokens,
+    context_free_prior,
     load_base_mlm,
     make_training_batch,
     masked_diffusion_loss,
+    prior_shift,
     train_generator,
     validation_loss,
 )
@@ -183,3 +185,46 @@ def test_training_masks_cover_whole_words(english_tokenizer):
     for row in range(len(items)):
         masked = set((positions[positions[:, 0] == row, 1] - PREFIX_LENGTH).tolist())
         assert (1 in masked) == (2 in masked)  # 'show' and '##s' go together
+
+
+def test_prior_shift_is_the_rise_in_log_probability_and_never_negative():
+    before = torch.tensor([0.5, 0.25, 0.25, 0.0])
+    after = torch.tensor([0.25, 0.5, 0.25, 0.0])
+    # token 0 fell (left alone), token 1 doubled (ln 2), token 2 kept, token 3 never predicted (0, not nan)
+    assert torch.allclose(prior_shift(before, after), torch.tensor([0.0, math.log(2.0), 0.0, 0.0]))
+
+
+def test_context_free_prior_is_a_distribution_averaged_over_all_mask_prompts(tiny_mlm, english_tokenizer):
+    model, _ = load_base_mlm(tiny_mlm, CPU)
+    model.train()
+    tok = english_tokenizer
+    ids = dict(
+        label_id=tok.cls_token_id, cls_id=tok.cls_token_id, sep_id=tok.sep_token_id, mask_id=tok.mask_token_id
+    )
+    prior = context_free_prior(model, lengths=(3, 5), **ids)
+    assert prior.shape == (model.get_input_embeddings().num_embeddings,)
+    assert prior.sum().item() == pytest.approx(1.0, abs=1e-5) and (prior >= 0).all()
+    assert model.training  # the mode it was called in is given back
+    # the mean over lengths of the mean over positions, by hand from the runner
+    runner = MaskedLMRunner(model.eval(), precision="fp32")
+    by_length = []
+    for n in (3, 5):
+        prompt = torch.tensor(
+            [
+                [
+                    tok.cls_token_id,
+                    tok.cls_token_id,
+                    tok.sep_token_id,
+                    *[tok.mask_token_id] * n,
+                    tok.sep_token_id,
+                ]
+            ]
+        )
+        positions = torch.tensor([[0, PREFIX_LENGTH + i] for i in range(n)])
+        with torch.no_grad():
+            by_length.append(torch.softmax(runner(prompt, torch.ones_like(prompt), positions), -1).mean(0))
+    assert torch.allclose(prior, (by_length[0] + by_length[1]) / 2, atol=1e-6)
+    # dropout is off while measuring: the same model gives the same prior, so an unchanged one no shift
+    assert torch.equal(
+        prior_shift(prior, context_free_prior(model, lengths=(3, 5), **ids)), torch.zeros_like(prior)
+    )

@@ -215,6 +215,34 @@ def test_decode_with_a_repeat_penalty_takes_the_next_best_new_token():
     assert decode(2.0) == 6  # 2.0 - ln 2 = 1.31 < 1.5
 
 
+def test_decode_with_a_prior_correction_subtracts_its_share_of_the_shift():
+    table = torch.full((4, 6), -10.0)
+    table[2, 4] = 2.0  # position 2 wants token 4, whose prior fine-tuning raised by ln 8
+    table[2, 5] = 1.0
+    shift = torch.zeros(6)
+    shift[4] = math.log(8.0)
+    ids = torch.tensor([[1, 3, 0, 2]])
+    masked = torch.tensor([[False, False, True, False]])
+
+    def decode(correction, given_shift=shift):
+        return iterative_decode(
+            RecordingLogits(table),
+            ids,
+            torch.ones_like(ids),
+            masked=masked,
+            uniforms=torch.full((1, 1, 4), 0.5),
+            banned=torch.zeros(6, dtype=torch.bool),
+            config=DecodeConfig(guidance_scale=1.0, rounds=1, temperature=0.0, prior_correction=correction),
+            mask_id=0,
+            prior_shift=given_shift,
+        )[0, 2].item()
+
+    assert decode(0.0) == 4  # off
+    assert decode(0.4) == 4  # 2.0 - 0.4 ln 8 = 1.17 > 1.0
+    assert decode(0.5) == 5  # 2.0 - 0.5 ln 8 = 0.96 < 1.0
+    assert decode(1.0, None) == 4  # no shift measured (a checkpoint fitted before): nothing to correct
+
+
 def test_same_round_twins_keep_only_the_earlier():
     commit = torch.tensor([[False, True, True, True, False, True]])
     tokens = torch.tensor([[0, 5, 5, 5, 6, 6]])  # 5 5 5 committed together; the 6s: one not committed

@@ -68,6 +68,7 @@ class DiffusionAugmenter:
         importance_source: ClassifierRunner,
         scorer: ClassifierRunner | None = None,
         precision: str = "auto",
+        prior_shift: torch.Tensor | None = None,
     ):
         self.model = generator.eval()
         self.runner = MaskedLMRunner(generator, precision)
@@ -81,6 +82,8 @@ class DiffusionAugmenter:
         vocab_size = generator.get_input_embeddings().num_embeddings
         self.banned = codec.banned_mask(vocab_size)
         self.banned_whole_words = self.banned | codec.continuation_mask(vocab_size)
+        # training.generator.prior_shift of this generator (None: fitted before it was measured)
+        self.prior_shift = None if prior_shift is None else prior_shift.to(self.device)
 
     @property
     def device(self) -> torch.device:
@@ -112,6 +115,7 @@ class DiffusionAugmenter:
             importance_source=runner,
             scorer=runner,
             precision=precision,
+            prior_shift=checkpoint.prior_shift,
         )
 
     def configured(self, options: DiffusionOptions) -> ConfiguredDiffusion:
@@ -331,6 +335,7 @@ class DiffusionAugmenter:
                     mask_id=self.codec.mask_id,
                     label_position=LABEL_POSITION,
                     null_label_id=self.null_label_id,
+                    prior_shift=self.prior_shift,
                 ).cpu()
             passes += options.decode.forward_rows(min(rounds, int(masked.sum(-1).max())))
             for row, j in enumerate(batch):

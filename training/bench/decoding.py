@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from training.augmenters.words import metric_tokens
 from training.bench.diversity import distinct_n
 from training.classifier import ClassifierRunner
-from training.defaults import DECODING_KNOBS, DEFAULT_STEPS
+from training.defaults import DECODING_KNOBS, DEFAULT_STEPS, NO_PRIOR_CORRECTION
 from training.fluency import FLUENT_LOG_RATIO, NgramLM
 from training.sampler import DecodeConfig
 
@@ -40,18 +40,24 @@ class DecodingSetting:
     guidance_scale: float = DecodeConfig.guidance_scale
     guided_rounds: int = DecodeConfig.guided_rounds
     repetition_penalty: float = DecodeConfig.repetition_penalty
+    prior_correction: float = DecodeConfig.prior_correction
     min_label_prob: float = 0.0  # keep outputs the checkpoint's classifier finds on-label (with top-up)
     whole_words: bool = True  # rewritten words from whole-word pieces only (DiffusionOptions.whole_words)
 
 
 def parse_setting(spec: str) -> DecodingSetting:
     """`name:key=value,key=value` with keys steps (13-16), rounds, temperature, top_k, top_p, guidance_scale,
-    guided_rounds, repetition_penalty, min_label_prob, whole_words (1 or 0)."""
+    guided_rounds, repetition_penalty, prior_correction, min_label_prob, whole_words (1 or 0)."""
     name, _, body = spec.partition(":")
     fields: dict = {"name": name}
     for part in filter(None, body.split(",")):
         key, _, value = part.partition("=")
-        key = {"guidance": "guidance_scale", "temp": "temperature", "rep": "repetition_penalty"}.get(key, key)
+        key = {
+            "guidance": "guidance_scale",
+            "temp": "temperature",
+            "rep": "repetition_penalty",
+            "prior": "prior_correction",
+        }.get(key, key)
         if key == "steps":
             low, _, high = value.partition("-")
             fields["steps"] = (int(low), int(high or low))
@@ -163,10 +169,10 @@ def run_decoding_study(
 
 def format_decoding_table(result: dict) -> str:
     head = (
-        "| setting | steps | K | T | top-p | guidance | repeats | filter | fluent | label kept | words changed "
-        "| distinct-2 | samples/s |"
+        "| setting | steps | K | T | top-p | guidance | repeats | prior correction | filter | fluent | label kept "
+        "| words changed | distinct-2 | samples/s |"
     )
-    lines = [head, "|" + "---|" * 13]
+    lines = [head, "|" + "---|" * 14]
     for r in result["rows"]:
         filters = []
         if not r.get("whole_words", False):
@@ -180,7 +186,7 @@ def format_decoding_table(result: dict) -> str:
             guidance += f" (rounds 1-{r['guided_rounds']})"
         lines.append(
             f"| {r['setting']} | {r['steps'][0]}-{r['steps'][1]} | {r['rounds']} | {r['temperature']:g} | {r['top_p']:g} "
-            f"| {guidance} | ÷{r.get('repetition_penalty', 1.0):g} | {', '.join(filters) or '–'} | {100 * r['fluent_share']:.1f}% | {kept} "
+            f"| {guidance} | ÷{r.get('repetition_penalty', 1.0):g} | {r.get('prior_correction', NO_PRIOR_CORRECTION):g} | {', '.join(filters) or '–'} | {100 * r['fluent_share']:.1f}% | {kept} "
             f"| {100 * r['word_change']:.1f}% | {100 * r['distinct_2']:.1f} | {r['samples_per_s']:.1f} |"
         )
     if result.get("judge_ceiling") is not None:

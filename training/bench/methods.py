@@ -22,6 +22,7 @@ class MethodSpec:
     guidance: float | None = None  # None: the configured classifier-free guidance scale
     guided_rounds: int | None = None  # None: the configured ones
     repetition_penalty: float | None = None  # None: the configured one
+    prior_correction: float | None = None  # None: the configured one
     # None: the augmenter's default (DiffusionOptions.whole_words; mlm_substitution's whole_words)
     whole_words: bool | None = None
     min_label_prob: float = 0.0  # drop pseudo samples the judge finds off-label (beyond the paper)
@@ -113,6 +114,12 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
             "diffusion",
             True,
             repetition_penalty=1.0,
+        ),
+        "diffusioncls-noprior": MethodSpec(
+            "DiffusionCLS G/E decoded without the prior correction, whatever the configured one",
+            "diffusion",
+            True,
+            prior_correction=0.0,
         ),
         "diffusioncls-rep2": MethodSpec(
             "DiffusionCLS G/E decoded with repetition penalty 2", "diffusion", True, repetition_penalty=2.0

@@ -39,7 +39,12 @@ from training.classifier.calibration import calibrate_on, calibration_summary
 from training.classifier.model import gold_and_probabilities
 from training.common import resolve_device, resolve_precision
 from training.data import LabelledData, apply_setting, read_labelled, train_val_split
-from training.defaults import EVERY_ROUND_GUIDED, NO_REPETITION_PENALTY, PSEUDO_PER_ORIGINAL
+from training.defaults import (
+    EVERY_ROUND_GUIDED,
+    NO_PRIOR_CORRECTION,
+    NO_REPETITION_PENALTY,
+    PSEUDO_PER_ORIGINAL,
+)
 from training.generator import GeneratorConfig, ScheduleConfig
 from training.metrics import accuracy, macro_f1
 from training.oversample import rebalance_head
@@ -256,6 +261,7 @@ def _settings_differing(one: dict, other: dict) -> list[str]:
         decode = body.get("decode", {}).get("decode", {})
         decode.setdefault("repetition_penalty", NO_REPETITION_PENALTY)
         decode.setdefault("guided_rounds", EVERY_ROUND_GUIDED)
+        decode.setdefault("prior_correction", NO_PRIOR_CORRECTION)
         body.get("decode", {}).setdefault("whole_words", False)
         return {k: v for k, v in body.items() if k not in ("methods", "seeds")}
 
@@ -405,6 +411,8 @@ def _diffusion_source(
         options = replace(options, decode=replace(options.decode, guided_rounds=spec.guided_rounds))
     if spec.repetition_penalty is not None:
         options = replace(options, decode=replace(options.decode, repetition_penalty=spec.repetition_penalty))
+    if spec.prior_correction is not None:
+        options = replace(options, decode=replace(options.decode, prior_correction=spec.prior_correction))
     if spec.whole_words is not None:
         options = replace(options, whole_words=spec.whole_words)
     plan = PseudoPlan(

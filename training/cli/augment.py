@@ -113,6 +113,7 @@ _PARAM_FLAGS = (
     "guidance_scale",
     "guided_rounds",
     "repetition_penalty",
+    "prior_correction",
     "batch_size",
     "max_attempts",
     "min_label_prob",
