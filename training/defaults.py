@@ -45,8 +45,8 @@ NO_REPETITION_PENALTY = 1.0  # what checkpoints fitted before the knob existed d
 # their label's five most inserted words 44% of the time instead of 52%, distinct-2 rose from 58.8 to
 # 62.7, the n-gram measure found 99% fluent instead of 95% (India-COVID-X: 17.5% instead of 12.2%,
 # labels kept as often). But blind readers did not prefer the rewrites (38 to 35 on the sample, 43 to
-# 49 on India) and a classifier trained on them did no better (SST-2 10-shot, see docs/FLUENCY.md,
-# 2026-12-07): offered for texts people read, not turned on.
+# 49 on India) and a classifier trained on them did no better (SST-2 10-shot, 10 seeds: -1.34 [-3.76,
+# +0.88] against c = 0; docs/FLUENCY.md, 2026-12-07): offered for texts people read, not turned on.
 DEFAULT_PRIOR_CORRECTION = 0.0
 NO_PRIOR_CORRECTION = 0.0  # what checkpoints fitted before the knob existed decode with
 
