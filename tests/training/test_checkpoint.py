@@ -141,6 +141,19 @@ def test_fit_stores_the_generators_prior_shift_and_the_augmenter_decodes_with_it
     shutil.copytree(tiny_checkpoint, old)
     (old / "generator" / PRIOR_SHIFT_FILE).unlink()
     assert load_checkpoint(old).prior_shift is None
+    # asking such a checkpoint for the correction is refused with the reason, not ignored
+    from training.augmenters.diffusion import DiffusionOptions
+    from training.sampler import DecodeConfig
+
+    without = DiffusionAugmenter.from_checkpoint(load_checkpoint(old))
+    with pytest.raises(ValueError, match="lacks"):
+        without.augment(
+            ["a b c"],
+            ["joy"],
+            [1],
+            seed=0,
+            options=DiffusionOptions(decode=DecodeConfig(prior_correction=0.5)),
+        )
 
 
 def test_a_checkpoint_from_before_the_prior_correction_decodes_without_it():

@@ -145,6 +145,11 @@ class DiffusionAugmenter:
         check_request(texts, labels, counts)
         self.check_labels(labels)
         self._check_steps(options.steps)
+        if options.decode.prior_correction and self.prior_shift is None:
+            raise ValueError(
+                "prior_correction needs the generator's prior shift, which this checkpoint lacks (fitted "
+                "before 2026-12-07, or from a base without an MLM head): refit it, or leave prior_correction at 0"
+            )
         started = time.perf_counter()
         timings = dict.fromkeys(("importance", "draw", "decode", "accept"), 0.0)
         clock = time.perf_counter()
