@@ -136,7 +136,10 @@ def diffusion_pseudo_source(
     train: LabelledData,
     plan: PseudoPlan,
     seed: int,
+    prior_shift: torch.Tensor | None,
 ) -> PseudoSource:
+    """pseudo_source of a generator bundle; `prior_shift` is its `bundle.prior_shift()`, measured once
+    by the caller (fit also writes it into the checkpoint)."""
     return pseudo_source(
         bundle.model,
         codec,
@@ -148,7 +151,7 @@ def diffusion_pseudo_source(
         train=train,
         plan=plan,
         seed=seed,
-        prior_shift=bundle.prior_shift(),
+        prior_shift=prior_shift,
     )
 
 
@@ -190,8 +193,11 @@ def fit(
     )
     proxy = _proxy_stage(run, proxy_config)
     bundle = _generator_stage(run, proxy, config=generator_config, label_prompt=label_prompt)
+    prior_shift = bundle.prior_shift()
     if classifier_config is not None:
-        pseudo = _pseudo_samples(run, bundle, proxy, plan=plan, max_length=generator_config.max_length)
+        pseudo = _pseudo_samples(
+            run, bundle, proxy, plan=plan, max_length=generator_config.max_length, prior_shift=prior_shift
+        )
         candidates = classifier_candidates(noise, choose=choose_classifier, augmenting=pseudo is not None)
         _classifier_stage(run, pseudo, config=classifier_config, candidates=candidates, plan=plan)
     settings = _checkpoint_settings(run, sampler, generator_config.max_length)
@@ -201,7 +207,7 @@ def fit(
         run.codec.tokenizer,
         models=run.models,
         generator_tokenizer=bundle.tokenizer,
-        prior_shift=bundle.prior_shift(),
+        prior_shift=prior_shift,
         overwrite=overwrite,
     )
     run.timings["total"] = time.perf_counter() - started
@@ -322,7 +328,13 @@ def _generator_stage(
 
 
 def _pseudo_samples(
-    run: _FitRun, bundle: GeneratorBundle, proxy: ClassifierRunner, *, plan: PseudoPlan, max_length: int
+    run: _FitRun,
+    bundle: GeneratorBundle,
+    proxy: ClassifierRunner,
+    *,
+    plan: PseudoPlan,
+    max_length: int,
+    prior_shift: torch.Tensor | None,
 ) -> PseudoSource | None:
     """The generator's pseudo samples for the task classifier; None for the w/o D.A. ablation."""
     if not plan.enabled:
@@ -336,6 +348,7 @@ def _pseudo_samples(
         train=run.train,
         plan=plan,
         seed=run.seed,
+        prior_shift=prior_shift,
     )
 
 

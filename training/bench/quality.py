@@ -432,6 +432,7 @@ def _diffusion_source(
         train=ctx.train,
         plan=plan,
         seed=ctx.seed,
+        prior_shift=bundle.prior_shift(),
     )
 
     def source(epoch, runner):
