@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: install, fit a checkpoint (once), then serve the API in embedded mode (no Redis).
+# The quickstart: install, fit a checkpoint (once), then serve the API in embedded mode (no Redis).
 #   bash scripts/run.sh [train.csv] [base-model]
 # Defaults: the shipped sample data/sample/train.csv and the shipped English base model
 # base_models/minilm-l6-mlm-en-v3 (any HF id or folder works as the second argument or BASE_MODEL).

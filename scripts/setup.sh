@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (once) with the CPU build of torch 2.13.0 and this project in editable mode (with the
-# dev tools and the default base model).
+# Create .venv (once) with the CPU build of torch 2.13.0 and this project in editable mode, with its
+# dev tools (the default base model needs no install: it ships in base_models/).
 # torch is installed first and pinned: an unpinned torch would pull several GB of CUDA wheels.
 set -euo pipefail
 cd "$(dirname "$0")/.."

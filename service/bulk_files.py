@@ -15,6 +15,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+# Bumped when the saved parts change shape (2: the row column renamed source_row -> source_index, the
+# CLI's name), so a resumed run starts afresh instead of mixing old parts into the new CSV.
+PARTS_FORMAT = 2
+
 
 @dataclass(frozen=True)
 class BulkJob:
@@ -32,6 +36,7 @@ class BulkJob:
     def fingerprint(self) -> str:
         """What the outputs depend on: a resumed run must have the same, or it starts afresh."""
         spec = {
+            "parts_format": PARTS_FORMAT,
             "rows": self.rows,
             "n": self.n,
             "method": self.method,
@@ -84,7 +89,7 @@ def write_outputs(job: BulkJob, state: BulkState) -> dict[str, int]:
     tmp = job.out.with_name(job.out.name + ".tmp")
     outputs = shortfalls = 0
     with tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["text", "label", "source_row", "label_prob"])
+        writer = csv.DictWriter(handle, fieldnames=["text", "label", "source_index", "label_prob"])
         writer.writeheader()
         for index in range(len(job.chunks)):
             part = state.load(index)

@@ -246,12 +246,12 @@ def run_chunk(client: Client, job: BulkJob, state: BulkState, *, index: int) -> 
                 {
                     "text": o.text,
                     "label": o.label,
-                    "source_row": span.start + o.source_index,
+                    "source_index": span.start + o.source_index,
                     "label_prob": o.label_prob,
                 }
                 for o in sorted(result.outputs, key=lambda o: o.source_index)
             ]
-            shortfalls = [{**s, "source_row": span.start + s["source_index"]} for s in result.shortfalls]
+            shortfalls = [{**s, "source_index": span.start + s["source_index"]} for s in result.shortfalls]
             state.save(index, outputs, shortfalls)
             return len(outputs)
         last = f"{result.status}: {(result.error or {}).get('message', '')}"
@@ -308,7 +308,12 @@ def main(argv: list[str] | None = None) -> int:
         help="API base URL (default: $DCLS_URL, else http://127.0.0.1:8000)",
     )
     a.add_argument("--api-key", default=os.environ.get("API_KEY"), help="the API key (default: $API_KEY)")
-    a.add_argument("--out", type=Path, required=True, help="output CSV: text,label,source_row,label_prob")
+    a.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output CSV: text,label,source_index,label_prob (source_index: the input row, from 0)",
+    )
     a.add_argument(
         "--n",
         type=int,

@@ -92,10 +92,10 @@ def test_bulk_csv_survives_a_killed_worker_and_keeps_input_order(
     assert client.returncode == 0, stderr
     rows = read_csv(out)
     assert len(rows) == 60 * 4, stderr
-    order = [int(r["source_row"]) for r in rows]
+    order = [int(r["source_index"]) for r in rows]
     assert order == sorted(order)
     assert Counter(order) == dict.fromkeys(range(60), 4)
-    assert all(r["label"] == source_rows[int(r["source_row"])]["label"] for r in rows)
+    assert all(r["label"] == source_rows[int(r["source_index"])]["label"] for r in rows)
     assert not out.with_name("out.csv.parts").exists()  # a finished run leaves only its output
 
 
@@ -118,4 +118,4 @@ def test_an_interrupted_bulk_run_resumes_without_redoing_finished_chunks(
     assert second.returncode == 0, stderr
     summary = json.loads(stderr.strip().splitlines()[-2])
     assert summary["resumed_chunks"] >= finished and summary["outputs"] == 40 * 3
-    assert [int(r["source_row"]) for r in read_csv(out)] == [i for i in range(40) for _ in range(3)]
+    assert [int(r["source_index"]) for r in read_csv(out)] == [i for i in range(40) for _ in range(3)]

@@ -566,3 +566,21 @@ def test_fits_time_estimate_adds_up_its_stages_by_hand():
     assert fit_minutes(300, args, rounds=8) * 60 == pytest.approx(338.85)
     args.no_augmentation, args.contrastive_weight = True, 0.0  # plain fine-tuning: one classifier, no samples
     assert fit_minutes(300, args, rounds=8) * 60 == pytest.approx(68.85 + 17.28 + 15 * 270 * 0.008)
+
+
+def test_fit_without_base_takes_the_shipped_base_and_says_what_to_give_when_it_is_missing(
+    tmp_path, monkeypatch
+):
+    from training.cli import build_parser, options
+    from training.cli.options import SHIPPED_BASE, default_base
+
+    args = build_parser().parse_args(["fit", "--train", "t.csv", "--out", "o"])
+    assert args.base is None  # left out: _cmd_fit fills it with default_base()
+    monkeypatch.chdir(ROOT)
+    assert default_base() == "base_models/minilm-l6-mlm-en-v3"  # relative to the clone: portable in the card
+    assert (ROOT / default_base() / "config.json").is_file()
+    monkeypatch.chdir(tmp_path)  # outside the clone: the absolute folder
+    assert default_base() == str(SHIPPED_BASE)
+    monkeypatch.setattr(options, "SHIPPED_BASE", tmp_path / "nowhere")  # a wheel without base_models/
+    with pytest.raises(ValueError, match="--base is needed"):
+        default_base()

@@ -8,6 +8,7 @@ import math
 from training.cli.options import (
     add_common,
     decoding_args,
+    default_base,
     diffusion_options,
     fill_unset,
     generator_args,
@@ -20,7 +21,12 @@ def register(sub) -> None:
         "fit", help="labelled CSV/JSONL -> proxy -> generator -> classifier -> checkpoint folder"
     )
     p.add_argument("--train", required=True, help="labelled .csv/.tsv/.jsonl with text and label")
-    p.add_argument("--base", required=True, help="base MLM: HF model id or folder")
+    p.add_argument(
+        "--base",
+        default=None,
+        help="base masked LM: HF model id or folder (default: the shipped English base, "
+        "base_models/minilm-l6-mlm-en-v3)",
+    )
     p.add_argument("--out", required=True, help="checkpoint folder to write")
     p.add_argument("--text-column", default="text", help="column of the texts")
     p.add_argument("--label-column", default="label", help="column of the labels")
@@ -106,8 +112,9 @@ def _classifier_args(p) -> None:
         "--min-label-prob",
         type=float,
         default=None,
-        help="drop pseudo samples the judge gives the intended label less than this (beyond the paper; 0 = "
-        "keep all; default: by --budget, 0.5 quick, 0 tiny and full)",
+        help="drop pseudo samples that the proxy (or, when they are rewritten during training, the classifier "
+        "being trained) gives the intended label less than this (beyond the paper; 0 = keep all; default: by "
+        "--budget, 0.5 quick, 0 tiny and full)",
     )
     g.add_argument(
         "--contrastive-weight",
@@ -259,6 +266,8 @@ def _cmd_fit(args) -> int:
     from training.generator import ScheduleConfig
     from training.pipeline import fit
 
+    if args.base is None:
+        args.base = default_base()
     data = read_labelled(args.train, text_column=args.text_column, label_column=args.label_column)
     print(f"{len(data)} texts, {len(data.label_names)} labels: {data.counts()}")
     fill_unset(args, fit_budget(args.budget, len(data)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +23,18 @@ def add_device(p: argparse.ArgumentParser) -> None:
 
 
 FIT_MAX_LENGTH = 128  # tokens per text, specials included, when `fit` is not told otherwise
+
+# The English base model that ships with the project (base_models/, beside the package in a clone)
+SHIPPED_BASE = Path(__file__).resolve().parents[2] / "base_models" / "minilm-l6-mlm-en-v3"
+
+
+def default_base() -> str:
+    """The shipped base model's folder, for a `--base` left out; an error saying what to give when this
+    copy of the package has no base_models/ beside it (an installed wheel rather than a clone)."""
+    if not (SHIPPED_BASE / "config.json").is_file():
+        raise ValueError(f"--base is needed: the shipped base model is not at {SHIPPED_BASE}")
+    relative = os.path.relpath(SHIPPED_BASE)  # recorded in the checkpoint: short and portable when it can be
+    return str(SHIPPED_BASE) if relative.startswith("..") else relative
 
 
 def fill_unset(args: argparse.Namespace, values: dict) -> None:
