@@ -443,3 +443,28 @@ def test_the_chosen_method_is_the_best_on_validation_of_the_two_losses_and_plain
     # every record says what temperature scaling fitted on validation does on the test split
     calibration = by["none"]["calibration"]
     assert calibration["test"]["temperature"] == calibration["val"]["temperature"] >= 1.0
+
+
+def test_the_chosen_method_filters_its_pseudo_samples_as_fit_does_at_the_runs_budget(dataset, tiny_mlm):
+    """Under fit's quick budget `fit` keeps the pseudo samples the proxy gives their label >= 0.5, and so
+    does `diffusioncls-chosen`; under a budget without the filter it keeps all of them."""
+    from training.bench.methods import METHODS
+
+    assert METHODS["diffusioncls-chosen"].label_filter(0.5) == 0.5
+    assert METHODS["diffusioncls-chosen"].label_filter(0.0) == 0.0
+    assert METHODS["diffusioncls-filter"].label_filter(0.0) == 0.5  # its own, whatever the budget
+    assert METHODS["diffusioncls"].label_filter(0.5) == 0.0
+    # End to end: a one-epoch tiny proxy gives no pseudo sample its label >= 0.5 (three labels, near
+    # uniform), so under the filter the chosen method trains on none of them, as diffusioncls-filter does
+    methods = ("diffusioncls", "diffusioncls-filter", "diffusioncls-chosen")
+    filtered = run_quality_bench(
+        _small_config(dataset, tiny_mlm, methods=methods, fit_min_label_prob=0.5),
+        progress=False,
+        log=lambda _: None,
+    )
+    count = {r["method"]: r.get("samples", {}).get("count", 0) for r in filtered["runs"]}
+    assert count == {"diffusioncls": 2 * 27, "diffusioncls-filter": 0, "diffusioncls-chosen": 0}
+    unfiltered = run_quality_bench(
+        _small_config(dataset, tiny_mlm, methods=("diffusioncls-chosen",)), progress=False, log=lambda _: None
+    )
+    assert unfiltered["runs"][0]["samples"]["count"] == 2 * 27

@@ -476,7 +476,7 @@ def test_bench_quality_budget_bench_keeps_the_results_pages_budget_and_never_cou
     line = fill_budget(args, training_texts=lambda: pytest.fail("the bench budget needs no data size"))
     assert (args.proxy_epochs, args.clf_epochs, args.n, args.regenerate_every) == (6, 4, 4, 1)
     assert args.max_length == 96  # the length of every run on the results page
-    assert (args.gen_epochs, args.clf_batch_size, args.patience) == (2, 16, 2)
+    assert (args.gen_epochs, args.clf_batch_size, args.patience, args.fit_min_label_prob) == (2, 16, 2, 0.0)
     assert line == (
         "budget bench: proxy 6 epochs, generator 2, classifier 4, 4 pseudo samples per original "
         "regenerated every 1 epoch(s); classifier batches of 16, patience 2"
@@ -496,8 +496,9 @@ def test_bench_quality_budget_auto_takes_fits_budget_for_the_seeds_data_size_and
     assert line.startswith("budget fit's quick (auto: 240 training texts): proxy 18 epochs")
     assert line.endswith(
         "classifier 9, 2 pseudo samples per original generated once; classifier batches of 16, every epoch "
-        "trained, the last kept"
+        "trained, the last kept; diffusioncls-chosen keeps pseudo samples of label probability >= 0.5, as fit"
     )
+    assert small.fit_min_label_prob == 0.5  # quick's label filter, for the method that trains as fit does
     large = _bench_quality_args("--budget", "auto", "--max-length", "64")
     fill_budget(large, training_texts=lambda: 1_000)
     assert large.max_length == 64
@@ -505,7 +506,7 @@ def test_bench_quality_budget_auto_takes_fits_budget_for_the_seeds_data_size_and
     full = _bench_quality_args("--budget", "full")  # the paper's schedule, asked for by name
     fill_budget(full, training_texts=lambda: 1_000)
     assert (full.proxy_epochs, full.clf_epochs, full.n) == (8, 5, 4)
-    assert (full.regenerate_every, full.patience) == (1, 2)
+    assert (full.regenerate_every, full.patience, full.fit_min_label_prob) == (1, 2, 0.0)
     quick = _bench_quality_args("--budget", "quick")  # whatever the size: quick's epochs follow it
     assert fill_budget(quick, training_texts=lambda: 2_000).startswith(
         "budget fit's quick (2000 training texts): proxy 6 epochs"
@@ -522,7 +523,7 @@ def test_bench_quality_budget_auto_takes_fits_budget_for_the_seeds_data_size_and
         8,
         0,
     )
-    assert (tiny.n, tiny.regenerate_every) == (4, 5)
+    assert (tiny.n, tiny.regenerate_every, tiny.fit_min_label_prob) == (4, 5, 0.0)
 
 
 def test_fit_contrastive_weight_auto_chooses_the_classifier_and_a_number_fixes_the_loss():

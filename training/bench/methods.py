@@ -25,9 +25,17 @@ class MethodSpec:
     prior_correction: float | None = None  # None: the configured one
     # None: the augmenter's default (DiffusionOptions.whole_words; mlm_substitution's whole_words)
     whole_words: bool | None = None
-    min_label_prob: float = 0.0  # drop pseudo samples the judge finds off-label (beyond the paper)
+    # drop pseudo samples the judge finds off-label (beyond the paper); None: the filter `fit` would use
+    # at the run's budget (BenchConfig.fit_min_label_prob: 0.5 under quick, 0 otherwise)
+    min_label_prob: float | None = 0.0
     options: TrainingOptions = TrainingOptions()  # label confusion, mixup
     rebalance: str | None = None  # embedding-space oversampler applied to the head after training
+
+    def label_filter(self, fit_min_label_prob: float) -> float:
+        """The label probability this method's pseudo samples must reach, given the one `fit` uses at
+        the run's budget."""
+        return fit_min_label_prob if self.min_label_prob is None else self.min_label_prob
+
     # Train for (1 + n) x the epochs: as many examples seen as a method with n pseudo samples per
     # original (whose batches hold the originals and their pseudo samples, at the same step count)
     equal_examples: bool = False
@@ -63,10 +71,12 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
         ),
         "diffusioncls-chosen": MethodSpec(
             "DiffusionCLS G/E as fit trains it: with Lc, cross-entropy alone, or on the originals alone "
-            "(no pseudo samples), whichever scores highest on validation",
+            "(no pseudo samples), whichever scores highest on validation; pseudo samples filtered as fit "
+            "filters them at the run's budget (0.5 under quick)",
             "diffusion",
             True,
             choose_classifier=True,
+            min_label_prob=None,
         ),
         "diffusioncls-bd": MethodSpec(
             "DiffusionCLS, B/D: balance the classes with pseudo samples", "diffusion", True, policy="bd"

@@ -88,6 +88,9 @@ class BenchConfig:
     judge_texts: int = 1000
     judge: ClassifierConfig = ClassifierConfig(epochs=4, patience=2, max_length=96)
     device: str = "auto"
+    # The label filter `fit` gives its pseudo samples at the run's budget (0.5 under quick, 0 under tiny,
+    # full and the bench's): what a method that trains as fit does (`diffusioncls-chosen`) filters with
+    fit_min_label_prob: float = 0.0
 
     def __post_init__(self) -> None:
         holdout_share(self.test_split)  # refuses a malformed holdout:<share> before any training
@@ -263,6 +266,8 @@ def _settings_differing(one: dict, other: dict) -> list[str]:
         decode.setdefault("guided_rounds", EVERY_ROUND_GUIDED)
         decode.setdefault("prior_correction", NO_PRIOR_CORRECTION)
         body.get("decode", {}).setdefault("whole_words", False)
+        # and before `diffusioncls-chosen` filtered as fit does, with no filter
+        body.setdefault("fit_min_label_prob", 0.0)
         return {k: v for k, v in body.items() if k not in ("methods", "seeds")}
 
     a, b = comparable(one), comparable(other)
@@ -420,7 +425,7 @@ def _diffusion_source(
         n=config.n,
         regenerate_every=config.regenerate_every,
         options=options,
-        min_label_prob=spec.min_label_prob,
+        min_label_prob=spec.label_filter(config.fit_min_label_prob),
     )
     assert ctx.proxy is not None
     inner = diffusion_pseudo_source(

@@ -161,11 +161,13 @@ def fill_budget(args, training_texts) -> str:
 
     if args.budget == "bench":
         budget, name = BENCH_BUDGET, "bench"
+        args.fit_min_label_prob = 0.0
     else:
         texts = training_texts() if args.budget in ("auto", "quick") else 0
         budget = fit_budget(args.budget, texts)
-        # a method says whether its pseudo samples are filtered (diffusioncls-filter), whatever the budget
-        budget.pop("min_label_prob")
+        # a method says whether its pseudo samples are filtered (diffusioncls-filter), whatever the budget;
+        # the one that trains as fit does (diffusioncls-chosen) takes fit's filter
+        args.fit_min_label_prob = budget.pop("min_label_prob")
         # fit stops proxy and classifier apart; the bench's one --patience serves both, and fit's budgets
         # give them the same
         patience = {budget.pop("proxy_patience"), budget.pop("clf_patience")}
@@ -186,7 +188,10 @@ def fill_budget(args, training_texts) -> str:
         regenerate_every=args.regenerate_every,
     )
     stopping = "every epoch trained, the last kept" if args.patience == 0 else f"patience {args.patience}"
-    return f"budget {name}: {words}; classifier batches of {args.clf_batch_size}, {stopping}"
+    line = f"budget {name}: {words}; classifier batches of {args.clf_batch_size}, {stopping}"
+    if args.fit_min_label_prob:
+        line += f"; diffusioncls-chosen keeps pseudo samples of label probability >= {args.fit_min_label_prob:g}, as fit"
+    return line
 
 
 def quality_config(args, log=print):
@@ -233,4 +238,5 @@ def quality_config(args, log=print):
         max_test=args.max_test,
         judge_texts=args.judge_texts,
         device=args.device,
+        fit_min_label_prob=args.fit_min_label_prob,
     )
