@@ -468,3 +468,22 @@ def test_the_chosen_method_filters_its_pseudo_samples_as_fit_does_at_the_runs_bu
         _small_config(dataset, tiny_mlm, methods=("diffusioncls-chosen",)), progress=False, log=lambda _: None
     )
     assert unfiltered["runs"][0]["samples"]["count"] == 2 * 27
+
+
+def test_fits_label_filter_keeps_apart_only_results_holding_a_method_that_follows_it():
+    import copy
+    import json
+    from pathlib import Path
+
+    from training.bench.quality import merge_results
+
+    old = json.loads((Path(__file__).parents[2] / "docs/bench/sst2-kshot5-v3.json").read_text())
+    assert "fit_min_label_prob" not in old["config"]  # written before the field: no filter
+    new = copy.deepcopy(old)
+    new["runs"] = [dict(r, seed=r["seed"] + 10) for r in old["runs"]]
+    new["config"]["seeds"] = [s + 10 for s in old["config"]["seeds"]]
+    new["config"]["fit_min_label_prob"] = 0.5
+    assert len(merge_results([old, new])["runs"]) == 2 * len(old["runs"])  # no method follows it
+    new["config"]["methods"] = [*new["config"]["methods"], "diffusioncls-chosen"]
+    with pytest.raises(ValueError, match="fit_min_label_prob"):
+        merge_results([old, new])

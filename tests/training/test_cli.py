@@ -487,7 +487,9 @@ def test_bench_quality_budget_auto_takes_fits_budget_for_the_seeds_data_size_and
     from training.cli import build_parser
     from training.cli.bench_quality_args import fill_budget
 
-    small = _bench_quality_args("--budget", "auto", "--clf-epochs", "9")
+    small = _bench_quality_args(
+        "--budget", "auto", "--clf-epochs", "9", "--methods", "none,diffusioncls-chosen"
+    )
     line = fill_budget(small, training_texts=lambda: 240)
     # 240 texts: 216 train in 14 batches of 16 -> 18 epochs for 250 steps
     assert (small.proxy_epochs, small.clf_epochs, small.n, small.regenerate_every) == (18, 9, 2, 0)
@@ -500,7 +502,7 @@ def test_bench_quality_budget_auto_takes_fits_budget_for_the_seeds_data_size_and
     )
     assert small.fit_min_label_prob == 0.5  # quick's label filter, for the method that trains as fit does
     large = _bench_quality_args("--budget", "auto", "--max-length", "64")
-    fill_budget(large, training_texts=lambda: 1_000)
+    assert "as fit" not in fill_budget(large, training_texts=lambda: 1_000)  # no method follows fit's filter
     assert large.max_length == 64
     assert (large.proxy_epochs, large.clf_epochs, large.n, large.regenerate_every) == (6, 6, 2, 0)
     full = _bench_quality_args("--budget", "full")  # the paper's schedule, asked for by name

@@ -194,3 +194,9 @@ def _classic() -> dict[str, MethodSpec]:
 
 
 METHODS = {**_baselines(), **_diffusion_variants(), **_classic()}
+
+
+def follows_fits_filter(methods) -> list[str]:
+    """The methods among `methods` whose pseudo samples are filtered as `fit` filters them at the run's
+    budget (so `BenchConfig.fit_min_label_prob` matters to their results); unknown names are skipped."""
+    return [m for m in methods if m in METHODS and METHODS[m].min_label_prob is None]

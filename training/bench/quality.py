@@ -24,7 +24,7 @@ from training.augmenters.diffusion import DiffusionOptions
 from training.augmenters.registry import Resources, build_augmenter
 from training.bench.cache import ModelCache, file_fingerprint, folder_fingerprint
 from training.bench.diversity import diversity_report
-from training.bench.methods import METHODS, MethodSpec
+from training.bench.methods import METHODS, MethodSpec, follows_fits_filter
 from training.bench.shared_stages import SeedRun, ensure_generator, fit_judge, none_classifier
 from training.bench.splits import HOLDOUT_SEED, holdout_share
 from training.bench.summary import summarise
@@ -271,6 +271,10 @@ def _settings_differing(one: dict, other: dict) -> list[str]:
         return {k: v for k, v in body.items() if k not in ("methods", "seeds")}
 
     a, b = comparable(one), comparable(other)
+    # fit's label filter changes only the methods that follow it: runs without them pair whatever it was
+    if not follows_fits_filter([*one.get("methods", []), *other.get("methods", [])]):
+        a.pop("fit_min_label_prob")
+        b.pop("fit_min_label_prob")
     return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
 
 

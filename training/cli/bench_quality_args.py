@@ -156,6 +156,7 @@ def fill_budget(args, training_texts) -> str:
     """Sets the budget flags a user left unset (None) from `--budget`, and returns a line saying what
     they became. `training_texts()` is the number of texts a seed trains on (validation included: what
     a user would give `fit`), asked only under `--budget auto` and `quick` (whose epochs follow it)."""
+    from training.bench.methods import follows_fits_filter
     from training.bench.summary import budget_words
     from training.cli.fit import fit_budget, resolved_budget
 
@@ -189,8 +190,12 @@ def fill_budget(args, training_texts) -> str:
     )
     stopping = "every epoch trained, the last kept" if args.patience == 0 else f"patience {args.patience}"
     line = f"budget {name}: {words}; classifier batches of {args.clf_batch_size}, {stopping}"
-    if args.fit_min_label_prob:
-        line += f"; diffusioncls-chosen keeps pseudo samples of label probability >= {args.fit_min_label_prob:g}, as fit"
+    following = follows_fits_filter(m.strip() for m in args.methods.split(","))
+    if args.fit_min_label_prob and following:
+        line += (
+            f"; {', '.join(following)} keeps pseudo samples of label probability >= "
+            f"{args.fit_min_label_prob:g}, as fit"
+        )
     return line
 
 
