@@ -11,7 +11,8 @@ against each candidate and against `none` over the seeds all three ran. `--with-
 now; without it, the choice is between the two losses only, as `fit` made it before. `--filtered`
 (with `--with-none`) reads the candidates on pseudo samples the proxy gives their label >= 0.5,
 `diffusioncls-filter` and `diffusioncls-no-nrt-filter`: what `fit`'s quick budget chooses from since
-2026-12-06. A record (method, seed) in several of a setting's files must agree on every test
+2026-12-06. `--against eda,aeda` also pairs the choice with those methods of the same runs. A record
+(method, seed) in several of a setting's files must agree on every test
 prediction, else the files do not pair and the tool stops. No training: CI never runs it.
 """
 
@@ -83,14 +84,17 @@ def _compared(candidates: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys((*candidates, "none")))
 
 
-def header(candidates: tuple[str, ...]) -> str:
+def header(candidates: tuple[str, ...], against: tuple[str, ...] = ()) -> str:
     cells = ["setting", "seeds", "kept " + " / ".join(SHORT[c] for c in candidates)]
     cells += [*(COLUMN[m] for m in _means(candidates)), "chosen"]
-    cells += [f"chosen − {COLUMN[m]}" for m in _compared(candidates)]
+    cells += [f"chosen − {COLUMN.get(m, m)}" for m in (*_compared(candidates), *against)]
     return "| " + " | ".join(cells) + " |\n|" + "---|" * len(cells)
 
 
-def table_row(name: str, runs: list[dict], candidates: tuple[str, ...] = LOSSES) -> str:
+def table_row(
+    name: str, runs: list[dict], candidates: tuple[str, ...] = LOSSES, against: tuple[str, ...] = ()
+) -> str:
+    """`against`: other methods of the same runs (another augmenter) to pair the choice with too."""
     runs, kept = chosen_runs(runs, candidates)
 
     def mean(method: str) -> str:
@@ -98,7 +102,7 @@ def table_row(name: str, runs: list[dict], candidates: tuple[str, ...] = LOSSES)
 
     cells = [name, str(len(kept)), " / ".join(str(kept.count(i)) for i in range(len(candidates)))]
     cells += [mean(m) for m in (*_means(candidates), "chosen")]
-    cells += [format_interval(paired_runs(runs, b, "chosen")) for b in _compared(candidates)]
+    cells += [format_interval(paired_runs(runs, b, "chosen")) for b in (*_compared(candidates), *against)]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -106,17 +110,22 @@ def main(argv: list[str]) -> int:
     losses: tuple[str, ...] = LOSSES
     if "--filtered" in argv:
         argv, losses = [a for a in argv if a != "--filtered"], FILTERED
+    against: tuple[str, ...] = ()
+    if "--against" in argv:
+        at = argv.index("--against")
+        against = tuple(m for m in argv[at + 1].split(",") if m)
+        argv = argv[:at] + argv[at + 2 :]
     candidates = losses
     if argv[:1] == ["--with-none"]:
         argv, candidates = argv[1:], (*losses, "none")
     if not argv:
         print(__doc__)
         return 2
-    print(header(candidates))
+    print(header(candidates, against))
     for spec in argv:
         name, _, paths = spec.rpartition("=")
         runs = merged_records([json.loads(Path(p).read_text())["runs"] for p in paths.split(",")])
-        print(table_row(name or paths, runs, candidates))
+        print(table_row(name or paths, runs, candidates, against))
     return 0
 
 

@@ -78,3 +78,20 @@ def test_records_of_several_files_merge_once_and_must_agree():
     later[0] = record("none", 0, [1, 1, 0, 1], 0.9)  # a none that is not the earlier one
     with pytest.raises(ValueError, match="do not pair"):
         merged_records([earlier, later])
+
+
+def test_against_pairs_the_choice_with_another_method_of_the_same_runs():
+    runs = [
+        record("none", 0, [0, 0, 0, 0], 0.5),
+        record("diffusioncls", 0, GOLD, 0.6),  # kept: macro-F1 1
+        record("diffusioncls-no-nrt", 0, [0, 0, 0, 0], 0.4),
+        record("eda", 0, [0, 1, 0, 0], 0.9),  # macro-F1 11/15; not a candidate, whatever its validation
+    ]
+    row = table_row("toy", runs, against=("eda",))
+    # chosen − eda on the one seed: 1 − 11/15 = 4/15 = +26.67 points
+    assert row.split(" | ")[-1].startswith("+26.67 [")
+    assert (
+        header(("diffusioncls", "diffusioncls-no-nrt"), ("eda",))
+        .split("\n")[0]
+        .endswith("| chosen − none | chosen − eda |")
+    )
