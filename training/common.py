@@ -43,17 +43,19 @@ def native_bf16(device: torch.device) -> bool:
     """Whether matrix products in bfloat16 run natively (AMX / AVX512-BF16 on CPU, bf16 on CUDA)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and _cpu_has_bf16()
+    return device.type == "cpu" and cpu_bf16_kind() is not None
 
 
 @functools.cache
-def _cpu_has_bf16() -> bool:
+def cpu_bf16_kind() -> str | None:
+    """Which CPU instructions compute bfloat16 products here: "amx_bf16", "avx512_bf16" or None (the
+    kernels differ, so a benchmark records it beside its figures)."""
     # Read once: every forward under "auto" precision asks, and /proc/cpuinfo is long on big hosts.
     try:
-        flags = Path("/proc/cpuinfo").read_text().split()
+        flags = set(Path("/proc/cpuinfo").read_text().split())
     except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+        return None
+    return next((kind for kind in ("amx_bf16", "avx512_bf16") if kind in flags), None)
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:

@@ -52,6 +52,8 @@ def test_quality_bench_runs_every_method_and_summarises(dataset, tiny_mlm):
         env = record["environment"]
         assert env["device"] == "cpu" and env["auto_precision"] in ("fp32", "bf16")
         assert env["torch_threads"] == torch.get_num_threads() and isinstance(env["wordnet"], bool)
+        assert env["cpu_bf16"] in ("amx_bf16", "avx512_bf16", None)
+        assert (env["cpu_bf16"] is not None) == (env["auto_precision"] == "bf16")  # cpu: bf16 where native
     samples = by_method[("diffusioncls", 1)]["samples"]
     assert samples["count"] == 2 * train_size and 0 <= samples["consistency"] <= 1
     assert 0 < samples["distinct_2"] <= 1 and 0 <= samples["self_bleu"] <= 1

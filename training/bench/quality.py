@@ -37,7 +37,7 @@ from training.classifier import (
 )
 from training.classifier.calibration import calibrate_on, calibration_summary
 from training.classifier.model import gold_and_probabilities
-from training.common import resolve_device, resolve_precision
+from training.common import cpu_bf16_kind, resolve_device, resolve_precision
 from training.data import LabelledData, apply_setting, read_labelled, train_val_split
 from training.defaults import (
     EVERY_ROUND_GUIDED,
@@ -398,6 +398,10 @@ def run_environment(device: torch.device) -> dict:
     return {
         "device": str(device),
         "auto_precision": resolve_precision("auto", device),
+        # which instructions computed bf16 (AMX or AVX512-BF16 alone): kernels differ between them, and
+        # India-COVID-X full's seed 0 did not reproduce between two sessions (75.96, 76.28) whose recorded
+        # environments were otherwise the same, while seeds 1 and 2 did
+        "cpu_bf16": cpu_bf16_kind() if device.type == "cpu" else None,
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "wordnet": find_wordnet_folder() is not None,
