@@ -307,7 +307,11 @@ def budget_line(args, texts: int) -> str:
         pseudo = f"{args.n} pseudo samples per text {regeneration_words(args.regenerate_every)}"
         classifier = f"{epochs} with {pseudo}"
         if args.min_label_prob:
-            classifier += f", kept where the judge gives their label >= {args.min_label_prob:g}"
+            # made once, the proxy scores them; rewritten during training (reflective generation), the
+            # classifier being trained scores the later ones
+            reflective = args.regenerate_every != 0 and not args.no_reflective
+            scorer = "the proxy, then the classifier being trained," if reflective else "the proxy"
+            classifier += f", kept where {scorer} gives their label >= {args.min_label_prob:g}"
     patience = {"proxy": args.proxy_patience}
     if not args.no_classifier:
         patience["classifier"] = args.clf_patience
