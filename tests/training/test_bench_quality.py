@@ -489,3 +489,15 @@ def test_fits_label_filter_keeps_apart_only_results_holding_a_method_that_follow
     new["config"]["methods"] = [*new["config"]["methods"], "diffusioncls-chosen"]
     with pytest.raises(ValueError, match="fit_min_label_prob"):
         merge_results([old, new])
+
+
+def test_a_method_overrides_only_the_decoding_fields_it_sets():
+    from training.bench.methods import METHODS
+
+    assert METHODS["diffusioncls"].decode_overrides() == {}
+    assert METHODS["diffusioncls-cfg5-first2"].decode_overrides() == {
+        "guidance_scale": 5.0,
+        "guided_rounds": 2,
+    }
+    assert METHODS["diffusioncls-rep2"].decode_overrides() == {"repetition_penalty": 2.0}
+    assert METHODS["diffusioncls-noprior"].decode_overrides() == {"prior_correction": 0.0}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from training.classifier import TrainingOptions
 from training.oversample import OVERSAMPLERS
@@ -30,6 +31,16 @@ class MethodSpec:
     min_label_prob: float | None = 0.0
     options: TrainingOptions = TrainingOptions()  # label confusion, mixup
     rebalance: str | None = None  # embedding-space oversampler applied to the head after training
+
+    def decode_overrides(self) -> dict[str, Any]:  # floats, and guided_rounds an int
+        """The DecodeConfig fields this method sets (those it leaves None keep the configured ones)."""
+        fields = {
+            "guidance_scale": self.guidance,
+            "guided_rounds": self.guided_rounds,
+            "repetition_penalty": self.repetition_penalty,
+            "prior_correction": self.prior_correction,
+        }
+        return {name: value for name, value in fields.items() if value is not None}
 
     def label_filter(self, fit_min_label_prob: float) -> float:
         """The label probability this method's pseudo samples must reach, given the one `fit` uses at

@@ -418,14 +418,7 @@ def _diffusion_source(
     options = config.decode
     if spec.step_group is not None:
         options = replace(options, steps=step_group(spec.step_group, config.schedule.total_steps))
-    if spec.guidance is not None:
-        options = replace(options, decode=replace(options.decode, guidance_scale=spec.guidance))
-    if spec.guided_rounds is not None:
-        options = replace(options, decode=replace(options.decode, guided_rounds=spec.guided_rounds))
-    if spec.repetition_penalty is not None:
-        options = replace(options, decode=replace(options.decode, repetition_penalty=spec.repetition_penalty))
-    if spec.prior_correction is not None:
-        options = replace(options, decode=replace(options.decode, prior_correction=spec.prior_correction))
+    options = replace(options, decode=replace(options.decode, **spec.decode_overrides()))
     if spec.whole_words is not None:
         options = replace(options, whole_words=spec.whole_words)
     plan = PseudoPlan(
