@@ -97,7 +97,7 @@ def request_rules(info: CheckpointInfo, decoding_fields: list[str]) -> list[dict
             then["properties"].update(  # the diffusion settings are not a classic method's
                 steps={"type": "null"},
                 decoding={"properties": {field: {"type": "null"} for field in decoding_fields}},
-                min_label_prob={"const": 0},
+                min_label_prob={"enum": [0, None]},
             )
         rules.append({"if": when, "then": then})
     return rules

@@ -169,7 +169,9 @@ class Augmenter:
         settings = replace(
             self.checkpoint.settings.sampler, **{k: v for k, v in given.items() if v is not None}
         )
-        return DiffusionOptions.from_settings(settings, min_label_prob=min_label_prob or 0.0)
+        if min_label_prob is None:
+            min_label_prob = settings.min_label_prob
+        return DiffusionOptions.from_settings(settings, min_label_prob=min_label_prob)
 
     def _classic(self, method: str, params: dict[str, Any]):
         from training.augmenters.registry import Resources, build_augmenter

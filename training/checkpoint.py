@@ -56,6 +56,10 @@ class SamplerDefaults:
     guided_rounds: int = DecodeConfig.guided_rounds
     repetition_penalty: float = DecodeConfig.repetition_penalty
     prior_correction: float = DecodeConfig.prior_correction
+    # The label filter (with top-up) `augment` and POST /augment apply when a call does not say: the
+    # one `fit` used for its own pseudo samples (0.5 under the quick budget, 0 = off; a checkpoint
+    # fitted before the field keeps every output).
+    min_label_prob: float = 0.0
 
 
 @dataclass

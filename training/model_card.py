@@ -50,7 +50,8 @@ def model_card(settings: dict[str, Any], folder_name: str) -> str:
         f"{sampler.get('temperature')}, top-p {sampler.get('top_p')}, "
         f"{_guidance(sampler)}, "
         f"repetition penalty {sampler.get('repetition_penalty', NO_REPETITION_PENALTY)}, "
-        f"prior correction {sampler.get('prior_correction', NO_PRIOR_CORRECTION)}",
+        f"prior correction {sampler.get('prior_correction', NO_PRIOR_CORRECTION)}, "
+        f"{_label_filter(sampler)}",
         *_classifier_choice(settings.get("classifier") or {}),
         *_calibration(settings.get("classifier") or settings.get("proxy") or {}),
         "",
@@ -116,3 +117,11 @@ def _guidance(sampler: dict[str, Any]) -> str:
         return "no guidance"
     rounds = "every round" if decode.guided_rounds == 0 else f"the first {decode.guided_rounds} rounds"
     return f"guidance {decode.guidance_scale} ({rounds})"
+
+
+def _label_filter(sampler: dict[str, Any]) -> str:
+    """The label filter `augment` applies by default (a checkpoint without the field has none)."""
+    threshold = sampler.get("min_label_prob", 0.0)
+    if not threshold:
+        return "no label filter"
+    return f"outputs the classifier gives their label under {threshold:g} replaced by fresh rewrites"

@@ -98,6 +98,7 @@ def pseudo_source(
     def make(epoch: int, classifier: ClassifierRunner) -> list[list[str]]:
         judge = classifier if plan.reflective and epoch > 1 else proxy
         filtering = plan.min_label_prob > 0
+        scoring = filtering or plan.options.min_label_prob > 0  # the latter: the augmenter's top-up
         augmenter = DiffusionAugmenter(
             generator,
             codec,
@@ -106,11 +107,11 @@ def pseudo_source(
             schedule=schedule,
             max_length=max_length,
             importance_source=judge,
-            scorer=judge if filtering else None,
+            scorer=judge if scoring else None,
             prior_shift=prior_shift,
         )
         round_seed = seed + 1_000 * epoch
-        method = augmenter.configured(replace(plan.options, score=filtering))
+        method = augmenter.configured(replace(plan.options, score=scoring))
         if plan.policy == "bd":
             result = augment_balanced(method, train.texts, train.labels, seed=round_seed)
         else:

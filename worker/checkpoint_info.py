@@ -31,7 +31,9 @@ class CheckpointInfo:
     labels: list[str]
     base_model: str
     total_steps: int
-    sampler: dict[str, Any]  # steps [lo, hi] and the decoding knobs (training.defaults.DECODING_KNOBS)
+    sampler: dict[
+        str, Any
+    ]  # steps [lo, hi], the decoding knobs (training.defaults.DECODING_KNOBS), min_label_prob
     components: list[str]
     created_at: str = ""
     versions: dict[str, str] = field(default_factory=dict)
@@ -43,6 +45,12 @@ class CheckpointInfo:
             if name in self.components:
                 return name
         return None
+
+    @property
+    def default_min_label_prob(self) -> float:
+        """The label filter a diffusioncls request gets when it does not set one: the one `fit` used
+        (training.checkpoint.SamplerDefaults.min_label_prob; a checkpoint without it, none)."""
+        return float(self.sampler.get("min_label_prob", 0.0))
 
     @property
     def default_steps(self) -> tuple[int, int]:

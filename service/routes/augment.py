@@ -83,9 +83,17 @@ def build_payload(body: AugmentRequest, state: AppState) -> AugmentPayload:
         decoding=Decoding(**body.decoding.model_dump()),
         params=body.params,
         seed=body.seed,
-        min_label_prob=body.min_label_prob,
+        min_label_prob=_label_filter(body, info),
         max_output_chars=settings.max_text_chars,
     )
+
+
+def _label_filter(body: AugmentRequest, info: CheckpointInfo) -> float:
+    """The request's min_label_prob; left out, the checkpoint's for diffusioncls (the filter `fit` used
+    for its own pseudo samples), none for a classic method."""
+    if body.min_label_prob is not None:
+        return body.min_label_prob
+    return info.default_min_label_prob if body.method == DIFFUSION else 0.0
 
 
 def _diffusion_steps(body: AugmentRequest, labels: list[str], info: CheckpointInfo) -> tuple[int, int] | None:
@@ -110,7 +118,7 @@ def _diffusion_steps(body: AugmentRequest, labels: list[str], info: CheckpointIn
 
 def _check_classic(body: AugmentRequest) -> None:
     """A classic method's request: no diffusion settings, and parameters the method takes."""
-    if body.steps is not None or body.decoding.model_dump(exclude_none=True) or body.min_label_prob:
+    if body.steps is not None or body.decoding.model_dump(exclude_none=True) or body.min_label_prob:  # 0: off
         raise _invalid(
             f"steps, decoding and min_label_prob apply to {DIFFUSION} only; pass {body.method}'s options "
             "in params"

@@ -102,7 +102,8 @@ def info(state: State) -> dict[str, Any]:
             "policy": "ge",
             "steps": list(i.default_steps),
             "total_steps": i.total_steps,
-            "decoding": {k: v for k, v in i.sampler.items() if k != "steps"},
+            "decoding": {k: v for k, v in i.sampler.items() if k not in ("steps", "min_label_prob")},
+            "min_label_prob": i.default_min_label_prob,
         },
         "methods": method_descriptions(),
         "limits": {

@@ -101,7 +101,7 @@ def test_the_schema_carries_the_checkpoints_labels_the_methods_and_the_limits(ti
     diffusion_labels = rules["diffusioncls"]["items"]["items"]["properties"]["label"]["enum"]
     assert diffusion_labels == info["model"]["labels"] == ["anger", "joy", "sad"]
     assert "enum" not in models["Item"]["properties"]["label"]  # classic methods take any label
-    assert rules["eda"]["steps"] == {"type": "null"} and rules["eda"]["min_label_prob"] == {"const": 0}
+    assert rules["eda"]["steps"] == {"type": "null"} and rules["eda"]["min_label_prob"] == {"enum": [0, None]}
     assert rules["aeda"]["params"]["properties"]["ratio"]["exclusiveMinimum"] == 0
     assert rules["diffusioncls"]["params"]["additionalProperties"] is False
     assert rules[None]["n"] == {"type": "null"}  # policy bd

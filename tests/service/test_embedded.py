@@ -244,3 +244,36 @@ def test_the_label_filter_through_the_api(tiny_checkpoint):
         refused = client.post("/augment", json={"items": items(1), "method": "eda", "min_label_prob": 0.5})
         assert refused.status_code == 422 and "min_label_prob" in refused.json()["error"]["message"]
         assert client.post("/augment", json={**body, "min_label_prob": 1.0}).status_code == 422
+
+
+def test_a_request_without_min_label_prob_gets_the_filter_fit_used(tiny_checkpoint, tmp_path):
+    """The checkpoint records the label filter `fit` used (0.5 under the quick budget); a diffusioncls
+    request that leaves min_label_prob out gets it, 0 turns it off, a classic method never has one."""
+    import json
+    import shutil
+
+    from tests.service.conftest import client_for, finished, items, make_settings, wait_ready, wait_status
+    from training.checkpoint_format import SETTINGS_FILE
+
+    folder = tmp_path / "checkpoint"
+    shutil.copytree(tiny_checkpoint, folder)
+    body = json.loads((folder / SETTINGS_FILE).read_text())
+    assert body["sampler"]["min_label_prob"] == 0.0  # the fixture's fit: no filter
+    body["sampler"]["min_label_prob"] = 0.9  # over what the near-uniform tiny classifier gives anything
+    (folder / SETTINGS_FILE).write_text(json.dumps(body))
+    with client_for(make_settings(folder)) as client:
+        wait_ready(client)
+        assert client.get("/info").json()["defaults"]["min_label_prob"] == 0.9
+        assert "min_label_prob" not in client.get("/info").json()["defaults"]["decoding"]
+
+        def flags(request: dict) -> list[bool]:
+            view = wait_status(client, client.post("/augment", json=request).json()["id"], finished)
+            assert view["status"] == "succeeded", view
+            outputs = view["result"]["outputs"]
+            assert len(outputs) == 6
+            return [bool(o["provenance"].get("below_min_label_prob")) for o in outputs]
+
+        request = {"items": items(3), "n": 2, "seed": 1}
+        assert all(flags(request))  # the checkpoint's 0.9: topped up, then flagged
+        assert not any(flags({**request, "min_label_prob": 0}))
+        assert not any(flags({**request, "method": "eda"}))

@@ -28,6 +28,15 @@ def test_augment_and_classify_through_the_python_api(tiny_checkpoint):
     assert eda.outputs[0].label_prob is not None
     with pytest.raises(ValueError):
         aug.augment(["a"], ["joy", "sad"])
+    # min_label_prob left out is the checkpoint's (the filter fit used), 0 turns it off
+    from dataclasses import replace
+
+    settings = aug.checkpoint.settings
+    settings.sampler = replace(settings.sampler, min_label_prob=0.9)  # over anything the tiny model gives
+    texts, labels = ["The movie was great today!"], ["joy"]
+    assert all(o.provenance.get("below_min_label_prob") for o in aug.augment(texts, labels, n=2).outputs)
+    unfiltered = aug.augment(texts, labels, n=2, min_label_prob=0)
+    assert not any(o.provenance.get("below_min_label_prob") for o in unfiltered.outputs)
 
     clf = Classifier.from_pretrained(tiny_checkpoint, device="cpu")
     predictions = clf.predict(["The movie was great today!"])

@@ -55,6 +55,22 @@ def cli_checkpoint(tmp_path_factory, tiny_mlm, english_csv) -> Path:
     return out
 
 
+def test_the_checkpoint_records_fits_label_filter_as_augments_default(
+    cli_checkpoint, tiny_mlm, english_csv, tmp_path
+):
+    """`fit` writes the filter it used for its pseudo samples (by budget: none for these 72 texts)
+    into the checkpoint, where `augment` and POST /augment take their default from."""
+    body = json.loads((cli_checkpoint / "diffusioncls.json").read_text())
+    assert body["sampler"]["min_label_prob"] == 0.0
+    out = tmp_path / "filtered"
+    run_cli(
+        "fit", "--train", english_csv, "--base", tiny_mlm, "--out", out, *FAST_FIT, "--min-label-prob", "0.2"
+    )
+    assert json.loads((out / "diffusioncls.json").read_text())["sampler"]["min_label_prob"] == 0.2
+    card = (out / "README.md").read_text()
+    assert "outputs the classifier gives their label under 0.2 replaced by fresh rewrites" in card
+
+
 def test_fit_then_augment_writes_new_texts_with_provenance(cli_checkpoint, english_csv, tmp_path):
     out = tmp_path / "aug.csv"
     proc = run_cli(

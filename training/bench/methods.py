@@ -29,6 +29,9 @@ class MethodSpec:
     # drop pseudo samples the judge finds off-label (beyond the paper); None: the filter `fit` would use
     # at the run's budget (BenchConfig.fit_min_label_prob: 0.5 under quick, 0 otherwise)
     min_label_prob: float | None = 0.0
+    # With a filter: replace the pseudo samples under it by fresh rewrites and keep those that never
+    # pass, as POST /augment returns its outputs under `min_label_prob`; False drops them, as `fit` does.
+    top_up: bool = False
     options: TrainingOptions = TrainingOptions()  # label confusion, mixup
     rebalance: str | None = None  # embedding-space oversampler applied to the head after training
 
@@ -163,6 +166,14 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
             "diffusion",
             False,
             min_label_prob=0.5,
+        ),
+        "diffusioncls-no-nrt-topup": MethodSpec(
+            "DiffusionCLS G/E, cross-entropy only, on the outputs POST /augment returns with min_label_prob "
+            "0.5: those under it replaced by fresh rewrites, the ones that never reach it kept",
+            "diffusion",
+            False,
+            min_label_prob=0.5,
+            top_up=True,
         ),
     }
     for g in range(1, 9):

@@ -421,12 +421,15 @@ def _diffusion_source(
     options = replace(options, decode=replace(options.decode, **spec.decode_overrides()))
     if spec.whole_words is not None:
         options = replace(options, whole_words=spec.whole_words)
+    threshold = spec.label_filter(config.fit_min_label_prob)
+    if spec.top_up:  # the augmenter's own filter, with top-up, in place of the pipeline's drop
+        options, threshold = replace(options, min_label_prob=threshold), 0.0
     plan = PseudoPlan(
         policy=spec.policy,
         n=config.n,
         regenerate_every=config.regenerate_every,
         options=options,
-        min_label_prob=spec.label_filter(config.fit_min_label_prob),
+        min_label_prob=threshold,
     )
     assert ctx.proxy is not None
     inner = diffusion_pseudo_source(

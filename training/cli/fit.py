@@ -262,6 +262,8 @@ def fit_minutes(texts: int, args, rounds: int) -> float:
 
 
 def _cmd_fit(args) -> int:
+    from dataclasses import replace
+
     from training.data import read_labelled
     from training.generator import ScheduleConfig
     from training.pipeline import fit
@@ -281,7 +283,7 @@ def _cmd_fit(args) -> int:
         **_stage_configs(args, sampler),
         label_prompt=not args.no_label_prompt,
         schedule=ScheduleConfig(args.total_steps, args.lam),
-        sampler=sampler,
+        sampler=replace(sampler, min_label_prob=args.min_label_prob),
         val_fraction=args.val_fraction,
         seed=args.seed,
         device=args.device,
