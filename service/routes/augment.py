@@ -118,7 +118,8 @@ def _diffusion_steps(body: AugmentRequest, labels: list[str], info: CheckpointIn
 
 def _check_classic(body: AugmentRequest) -> None:
     """A classic method's request: no diffusion settings, and parameters the method takes."""
-    if body.steps is not None or body.decoding.model_dump(exclude_none=True) or body.min_label_prob:  # 0: off
+    # min_label_prob None (left out) or 0 asks for no filter
+    if body.steps is not None or body.decoding.model_dump(exclude_none=True) or body.min_label_prob:
         raise _invalid(
             f"steps, decoding and min_label_prob apply to {DIFFUSION} only; pass {body.method}'s options "
             "in params"

@@ -459,8 +459,15 @@ def test_the_chosen_method_filters_its_pseudo_samples_as_fit_does_at_the_runs_bu
     # End to end: a one-epoch tiny proxy gives no pseudo sample its label >= 0.5 (three labels, near
     # uniform), so under the filter the chosen method trains on none of them, as diffusioncls-filter does
     # The top-up variant (what POST /augment returns under min_label_prob) keeps n per text all the
-    # same: each text's rewrites that never reach 0.5 come back, flagged, instead of being dropped.
-    methods = ("diffusioncls", "diffusioncls-filter", "diffusioncls-chosen", "diffusioncls-no-nrt-topup")
+    # same: each text's rewrites that never reach 0.5 come back, flagged, instead of being dropped;
+    # without the flagged ones (-drop) nothing is left.
+    methods = (
+        "diffusioncls",
+        "diffusioncls-filter",
+        "diffusioncls-chosen",
+        "diffusioncls-no-nrt-topup",
+        "diffusioncls-no-nrt-topup-drop",
+    )
     filtered = run_quality_bench(
         _small_config(dataset, tiny_mlm, methods=methods, fit_min_label_prob=0.5),
         progress=False,
@@ -472,6 +479,7 @@ def test_the_chosen_method_filters_its_pseudo_samples_as_fit_does_at_the_runs_bu
         "diffusioncls-filter": 0,
         "diffusioncls-chosen": 0,
         "diffusioncls-no-nrt-topup": 2 * 27,
+        "diffusioncls-no-nrt-topup-drop": 0,
     }
     unfiltered = run_quality_bench(
         _small_config(dataset, tiny_mlm, methods=("diffusioncls-chosen",)), progress=False, log=lambda _: None

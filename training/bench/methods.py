@@ -29,9 +29,12 @@ class MethodSpec:
     # drop pseudo samples the judge finds off-label (beyond the paper); None: the filter `fit` would use
     # at the run's budget (BenchConfig.fit_min_label_prob: 0.5 under quick, 0 otherwise)
     min_label_prob: float | None = 0.0
-    # With a filter: replace the pseudo samples under it by fresh rewrites and keep those that never
-    # pass, as POST /augment returns its outputs under `min_label_prob`; False drops them, as `fit` does.
+    # With a filter: first replace the pseudo samples under it by fresh rewrites (the augmenter's top-up,
+    # as POST /augment does under `min_label_prob`); False: drop them at once, as `fit` does
     top_up: bool = False
+    # With top_up: keep the rewrites that never reach the filter (POST /augment returns them, flagged
+    # `below_min_label_prob`); False drops them, as a user who drops the flagged outputs does
+    keep_flagged: bool = False
     options: TrainingOptions = TrainingOptions()  # label confusion, mixup
     rebalance: str | None = None  # embedding-space oversampler applied to the head after training
 
@@ -170,6 +173,15 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
         "diffusioncls-no-nrt-topup": MethodSpec(
             "DiffusionCLS G/E, cross-entropy only, on the outputs POST /augment returns with min_label_prob "
             "0.5: those under it replaced by fresh rewrites, the ones that never reach it kept",
+            "diffusion",
+            False,
+            min_label_prob=0.5,
+            top_up=True,
+            keep_flagged=True,
+        ),
+        "diffusioncls-no-nrt-topup-drop": MethodSpec(
+            "diffusioncls-no-nrt-topup without the outputs flagged below_min_label_prob (those that never "
+            "reached 0.5), as a user who drops them trains",
             "diffusion",
             False,
             min_label_prob=0.5,

@@ -422,8 +422,10 @@ def _diffusion_source(
     if spec.whole_words is not None:
         options = replace(options, whole_words=spec.whole_words)
     threshold = spec.label_filter(config.fit_min_label_prob)
-    if spec.top_up:  # the augmenter's own filter, with top-up, in place of the pipeline's drop
-        options, threshold = replace(options, min_label_prob=threshold), 0.0
+    if spec.top_up:  # the augmenter's own filter, with top-up, before the pipeline's drop
+        options = replace(options, min_label_prob=threshold)
+    if spec.keep_flagged:
+        threshold = 0.0
     plan = PseudoPlan(
         policy=spec.policy,
         n=config.n,
