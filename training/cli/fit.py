@@ -114,7 +114,8 @@ def _classifier_args(p) -> None:
         default=None,
         help="drop pseudo samples that the proxy (or, when they are rewritten during training, the classifier "
         "being trained) gives the intended label less than this (beyond the paper; 0 = keep all; default: by "
-        "--budget, 0.5 quick, 0 tiny and full)",
+        "--budget, 0.5 quick, 0 tiny and full); the checkpoint keeps it as augment's and POST /augment's default "
+        "label filter",
     )
     g.add_argument(
         "--contrastive-weight",
