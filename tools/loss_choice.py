@@ -106,15 +106,29 @@ def table_row(
     return "| " + " | ".join(cells) + " |"
 
 
+def pop_option(argv: list[str], flag: str) -> tuple[list[str], str | None]:
+    """`argv` without `flag VALUE`, and VALUE (None when the flag is not given)."""
+    if flag not in argv:
+        return argv, None
+    at = argv.index(flag)
+    if at + 1 >= len(argv):
+        raise ValueError(f"{flag} needs a value")
+    return argv[:at] + argv[at + 2 :], argv[at + 1]
+
+
+def setting_runs(spec: str) -> tuple[str, list[dict]]:
+    """A "NAME=a.json[,b.json]" argument: the setting's name (the paths when none is given) and the
+    records of its files, merged (`merged_records`)."""
+    name, _, paths = spec.rpartition("=")
+    return name or paths, merged_records([json.loads(Path(p).read_text())["runs"] for p in paths.split(",")])
+
+
 def main(argv: list[str]) -> int:
     losses: tuple[str, ...] = LOSSES
     if "--filtered" in argv:
         argv, losses = [a for a in argv if a != "--filtered"], FILTERED
-    against: tuple[str, ...] = ()
-    if "--against" in argv:
-        at = argv.index("--against")
-        against = tuple(m for m in argv[at + 1].split(",") if m)
-        argv = argv[:at] + argv[at + 2 :]
+    argv, listed = pop_option(argv, "--against")
+    against = tuple(m for m in (listed or "").split(",") if m)
     candidates = losses
     if argv[:1] == ["--with-none"]:
         argv, candidates = argv[1:], (*losses, "none")
@@ -123,9 +137,7 @@ def main(argv: list[str]) -> int:
         return 2
     print(header(candidates, against))
     for spec in argv:
-        name, _, paths = spec.rpartition("=")
-        runs = merged_records([json.loads(Path(p).read_text())["runs"] for p in paths.split(",")])
-        print(table_row(name or paths, runs, candidates, against))
+        print(table_row(*setting_runs(spec), candidates, against))
     return 0
 
 

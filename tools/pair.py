@@ -11,11 +11,9 @@ never runs it.
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
-from tools.loss_choice import merged_records
+from tools.loss_choice import pop_option, setting_runs
 from training.bench.paired import paired_runs
 from training.bench.verdict import format_interval
 
@@ -39,19 +37,16 @@ def pair_cell(runs: list[dict], base: str, method: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if "--pairs" not in argv or argv.index("--pairs") + 1 >= len(argv):
+    if "--pairs" not in argv or argv[-1] == "--pairs":
         print(__doc__)
         return 2
-    at = argv.index("--pairs")
-    pairs = parse_pairs(argv[at + 1])
-    specs = argv[:at] + argv[at + 2 :]
+    specs, listed = pop_option(argv, "--pairs")
+    pairs = parse_pairs(listed or "")
     print("| setting | " + " | ".join(f"{m} − {b}" for b, m in pairs) + " |")
     print("|---|" + "---|" * len(pairs))
     for spec in specs:
-        name, _, paths = spec.rpartition("=")
-        files = [json.loads(Path(p).read_text())["runs"] for p in paths.split(",")]
-        runs = merged_records(files)
-        print(f"| {name or paths} | " + " | ".join(pair_cell(runs, b, m) for b, m in pairs) + " |")
+        name, runs = setting_runs(spec)
+        print(f"| {name} | " + " | ".join(pair_cell(runs, b, m) for b, m in pairs) + " |")
     return 0
 
 

@@ -31,9 +31,8 @@ class CheckpointInfo:
     labels: list[str]
     base_model: str
     total_steps: int
-    sampler: dict[
-        str, Any
-    ]  # steps [lo, hi], the decoding knobs (training.defaults.DECODING_KNOBS), min_label_prob
+    # steps [lo, hi], the decoding knobs (training.defaults.DECODING_KNOBS) and min_label_prob
+    sampler: dict[str, Any]
     components: list[str]
     created_at: str = ""
     versions: dict[str, str] = field(default_factory=dict)

@@ -14,6 +14,7 @@ from service.deps import ApiKey, State
 from service.errors import ApiError, error_responses
 from service.metrics import CONTENT_TYPE
 from service.schemas import Info, Liveness, Readiness
+from training.defaults import DECODING_KNOBS  # imports nothing
 from worker.methods import method_descriptions
 
 router = APIRouter(tags=["health"], route_class=JSONRoute)
@@ -102,7 +103,7 @@ def info(state: State) -> dict[str, Any]:
             "policy": "ge",
             "steps": list(i.default_steps),
             "total_steps": i.total_steps,
-            "decoding": {k: v for k, v in i.sampler.items() if k not in ("steps", "min_label_prob")},
+            "decoding": {k: v for k, v in i.sampler.items() if k in DECODING_KNOBS},
             "min_label_prob": i.default_min_label_prob,
         },
         "methods": method_descriptions(),
