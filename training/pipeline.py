@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from training.augmenters.base import AugmentResult
 from training.augmenters.diffusion import DiffusionAugmenter, DiffusionOptions
 from training.checkpoint import CheckpointSettings, SamplerDefaults, write_checkpoint
 from training.classifier import PLAIN, ClassifierConfig, ClassifierRunner, NoiseResistance, PseudoSource
@@ -88,11 +89,13 @@ def pseudo_source(
     plan: PseudoPlan,
     seed: int,
     prior_shift: torch.Tensor | None = None,
+    generations: list[dict] | None = None,
 ) -> PseudoSource:
     """Pseudo samples for classifier training, regenerated on request.
 
     Epoch 1 masks with the proxy's importance (the classifier is still untrained); later epochs use
     the classifier being trained when `plan.reflective` (the paper's reflective generation).
+    `generations`, when given, gets one `generation_counts` record per generation.
     """
 
     def make(epoch: int, classifier: ClassifierRunner) -> list[list[str]]:
@@ -122,9 +125,25 @@ def pseudo_source(
         for a in result.augmentations:
             if not filtering or a.provenance["label_prob"] >= plan.min_label_prob:
                 groups[a.source_index].append(a.text)
+        if generations is not None:
+            generations.append({"epoch": epoch, **generation_counts(result, groups)})
         return groups
 
     return make
+
+
+def generation_counts(result: AugmentResult, groups: list[list[str]]) -> dict[str, int]:
+    """What one generation of pseudo samples came to: the outputs `requested` of the augmenter, the
+    chains it `decoded` for them (more than requested when its top-up replaced outputs under its
+    `min_label_prob`, or when a rewrite repeated one), the outputs it `returned`, how many of those
+    came back `flagged` because no attempt reached that bar, and how many the drop filter `kept`."""
+    return {
+        "requested": int(result.stats.get("requested", 0)),
+        "decoded": int(result.stats.get("chains_decoded", 0)),
+        "returned": len(result.augmentations),
+        "flagged": sum(bool(a.provenance.get("below_min_label_prob")) for a in result.augmentations),
+        "kept": sum(len(group) for group in groups),
+    }
 
 
 def diffusion_pseudo_source(
@@ -138,6 +157,7 @@ def diffusion_pseudo_source(
     plan: PseudoPlan,
     seed: int,
     prior_shift: torch.Tensor | None,
+    generations: list[dict] | None = None,
 ) -> PseudoSource:
     """pseudo_source of a generator bundle; `prior_shift` is its `bundle.prior_shift()`, measured once
     by the caller (fit also writes it into the checkpoint)."""
@@ -153,6 +173,7 @@ def diffusion_pseudo_source(
         plan=plan,
         seed=seed,
         prior_shift=prior_shift,
+        generations=generations,
     )
 
 

@@ -481,6 +481,18 @@ def test_the_chosen_method_filters_its_pseudo_samples_as_fit_does_at_the_runs_bu
         "diffusioncls-no-nrt-topup": 2 * 27,
         "diffusioncls-no-nrt-topup-drop": 0,
     }
+    # each record says what its first generation came to: the top-up decodes fresh rewrites for the
+    # outputs under 0.5 and, none reaching it, returns every output flagged
+    first = {r["method"]: r["generations"][0] for r in filtered["runs"] if "generations" in r}
+    assert {m: (g["requested"], g["returned"], g["flagged"], g["kept"]) for m, g in first.items()} == {
+        "diffusioncls": (54, 54, 0, 54),
+        "diffusioncls-filter": (54, 54, 0, 0),
+        "diffusioncls-chosen": (54, 54, 0, 0),
+        "diffusioncls-no-nrt-topup": (54, 54, 54, 54),
+        "diffusioncls-no-nrt-topup-drop": (54, 54, 54, 0),
+    }
+    assert first["diffusioncls-no-nrt-topup"]["decoded"] > first["diffusioncls"]["decoded"] >= 54
+    assert all(g["epoch"] == 1 for g in first.values())
     unfiltered = run_quality_bench(
         _small_config(dataset, tiny_mlm, methods=("diffusioncls-chosen",)), progress=False, log=lambda _: None
     )

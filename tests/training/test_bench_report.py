@@ -157,3 +157,30 @@ def test_a_quality_result_page_has_the_table_the_verdict_and_the_samples(tmp_pat
     )
     assert "| kshot:10 | 2 | +66.67 [" in page  # the verdict row: diffusioncls - none, paired by seed
     assert "pos: a fine film\n  ->  a lovely film" in page
+
+
+def test_generations_are_summed_per_method_with_shares_of_the_requested():
+    from training.bench.summary import format_generations
+
+    def generation(requested, decoded, flagged, kept):
+        return {
+            "epoch": 1,
+            "requested": requested,
+            "decoded": decoded,
+            "returned": requested,
+            "flagged": flagged,
+            "kept": kept,
+        }
+
+    runs = [
+        {"seed": 0, "method": "none"},
+        {"seed": 0, "method": "topup", "generations": [generation(10, 14, 1, 10), generation(10, 12, 0, 10)]},
+        {"seed": 1, "method": "topup", "generations": [generation(20, 30, 3, 20)]},
+        {"seed": 0, "method": "filter", "generations": [generation(40, 40, 0, 30)]},
+    ]
+    text = format_generations(runs)
+    # topup: 40 requested, 14 + 12 + 30 = 56 decoded (140%), 4 flagged (10%), 40 kept (100%)
+    assert "| topup | 40 | 56 (140%) | 4 (10%) | 40 (100%) |" in text
+    assert "| filter | 40 | 40 (100%) | 0 (0%) | 30 (75%) |" in text
+    assert "| none |" not in text
+    assert format_generations([{"seed": 0, "method": "none"}]) == ""

@@ -340,10 +340,11 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str) -> dict:
     """Train one method's classifier on this seed and score it on the test split: its record."""
     spec = METHODS[method]
     samples: list[tuple[int, str]] = []  # (source index, text) of the first generation, for diversity
+    generations: list[dict] = []  # DiffusionCLS: what each generation came to, filters included
     source: PseudoSource | None = None
     prerequisites = 0.0  # shared stages this method needs: its cost as if it ran alone
     if spec.pseudo == "diffusion":
-        source, prerequisites = _diffusion_source(config, ctx, spec, samples=samples)
+        source, prerequisites = _diffusion_source(config, ctx, spec, samples=samples, generations=generations)
     elif spec.pseudo is not None:
         source, prerequisites = _static_source(config, ctx, spec, samples=samples)
     t0 = time.perf_counter()
@@ -375,6 +376,8 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str) -> dict:
     }
     if samples:
         record["samples"] = _sample_quality(ctx, samples)
+    if generations:
+        record["generations"] = generations
     return record
 
 
@@ -409,10 +412,16 @@ def run_environment(device: torch.device) -> dict:
 
 
 def _diffusion_source(
-    config: BenchConfig, ctx: SeedRun, spec: MethodSpec, *, samples: list[tuple[int, str]]
+    config: BenchConfig,
+    ctx: SeedRun,
+    spec: MethodSpec,
+    *,
+    samples: list[tuple[int, str]],
+    generations: list[dict],
 ) -> tuple[PseudoSource, float]:
     """The pseudo samples of a DiffusionCLS variant, from the seed's shared generator, and the seconds
-    of the shared stages it needs. The first generation also goes to `samples`."""
+    of the shared stages it needs. The first generation also goes to `samples`, and what each
+    generation came to (`pipeline.generation_counts`) to `generations`."""
     bundle = ensure_generator(config, ctx, spec.label_prompt)
     prerequisites = ctx.proxy_seconds + ctx.generator_seconds[spec.label_prompt]
     options = config.decode
@@ -444,6 +453,7 @@ def _diffusion_source(
         plan=plan,
         seed=ctx.seed,
         prior_shift=bundle.prior_shift(),
+        generations=generations,
     )
 
     def source(epoch, runner):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from training.bench.splits import test_split_name
-from training.bench.summary import format_examples, format_table
+from training.bench.summary import format_examples, format_generations, format_table
 
 _GROUP = re.compile(r"^diffusioncls-g(\d)$")
 
@@ -76,9 +76,9 @@ def render(results: Sequence[dict], out: str | Path, intro: str = "") -> Path:
             # a result of `bench merge` has its parts' commands (themselves lists when merged again)
             lines += ["", "```bash", *_commands(result["command"]), "```"]
         lines += ["", format_table(result["summary"]), ""]
-        examples = format_examples(result["runs"])
-        if examples:
-            lines += [examples, ""]
+        for part in (format_generations(result["runs"]), format_examples(result["runs"])):
+            if part:
+                lines += [part, ""]
         points = sweep_points(result)
         if len(points) >= 2:
             from training.plots import save_png, sweep_figure

@@ -138,6 +138,38 @@ def format_examples(runs: Sequence[dict], per_method: int = 3) -> str:
     return "\n".join(lines).rstrip()
 
 
+def format_generations(runs: Sequence[dict]) -> str:
+    """Markdown: per DiffusionCLS method, what its generations of pseudo samples came to, summed over
+    seeds and generations: outputs requested, chains decoded for them, outputs flagged below the
+    top-up's bar and pseudo samples kept by the drop filter (empty when no record holds
+    `generations`, as in result files written before 2026-12-08)."""
+    totals: dict[str, dict[str, int]] = {}
+    for record in runs:
+        for generation in record.get("generations", ()):
+            total = totals.setdefault(
+                record["method"], {"requested": 0, "decoded": 0, "flagged": 0, "kept": 0}
+            )
+            for key in total:
+                total[key] += generation[key]
+    if not totals:
+        return ""
+    lines = [
+        "Pseudo samples made, all seeds and generations (decoded: chains the sampler ran, top-ups "
+        "included; flagged: returned under the top-up's label bar; kept: what the classifier trained on):",
+        "",
+        "| method | requested | decoded | flagged | kept |",
+        "|---|---|---|---|---|",
+    ]
+    for method, t in totals.items():
+        # a balanced set asks B/D for nothing: counts without shares
+        cells = [
+            f"{t[k]} ({100 * t[k] / t['requested']:.0f}%)" if t["requested"] else str(t[k])
+            for k in ("decoded", "flagged", "kept")
+        ]
+        lines.append(f"| {method} | {t['requested']} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
 def budget_words(*, proxy: int, generator: int, classifier: int, n: int, regenerate_every: int) -> str:
     """What a quality run trains each seed with, in words: epochs and pseudo samples."""
     return (
