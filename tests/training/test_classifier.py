@@ -257,3 +257,30 @@ def test_tracing_is_cpu_only():
 
     model = _ShapeDependent().to("meta")
     assert trace_logits(model, cls_id=1, sep_id=2, pad_id=0) is None
+
+
+def test_a_calibrated_copy_scales_the_same_models_probabilities_by_the_fitted_temperature(tiny_checkpoint):
+    import copy
+
+    from training.checkpoint import load_checkpoint
+    from training.classifier.calibration import calibrate_on, calibrated_copy
+
+    ckpt = load_checkpoint(tiny_checkpoint, components=("classifier",))
+    model = copy.deepcopy(ckpt.classifier)
+    # an overconfident classifier: its head's weights times 40, so validation asks for T > 1
+    with torch.no_grad():
+        for p in model.classifier.parameters():
+            p.mul_(40.0)
+    codec = TextCodec(ckpt.tokenizer)
+    runner = ClassifierRunner(model, codec, 64, precision="fp32")
+    names = runner.label_names
+    texts = ["The movie was great today!", "the zyxw show", "what a sad day", "I am so angry", "fine"]
+    val = LabelledData(tuple(texts), tuple(names[i % len(names)] for i in range(len(texts))))
+    calibrated = calibrated_copy(runner, val)
+    temperature = calibrate_on(runner, val)["temperature"]
+    assert calibrated.model is runner.model and runner.temperature == 1.0
+    assert calibrated.temperature == temperature > 1.0
+    raw = runner.predict_proba(texts)
+    expected = torch.softmax(raw.log() / temperature, dim=-1)
+    assert torch.allclose(calibrated.predict_proba(texts), expected, atol=1e-4)
+    assert torch.equal(calibrated.predict_proba(texts).argmax(-1), raw.argmax(-1))

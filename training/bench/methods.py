@@ -30,7 +30,8 @@ class MethodSpec:
     # at the run's budget (BenchConfig.fit_min_label_prob: 0.5 under quick, 0 otherwise)
     min_label_prob: float | None = 0.0
     # With a filter: first replace the pseudo samples under it by fresh rewrites (the augmenter's top-up,
-    # as POST /augment does under `min_label_prob`); False: drop them at once, as `fit` does
+    # as POST /augment does under `min_label_prob`, on probabilities of the proxy calibrated on validation
+    # as the API's are); False: drop them at once, as `fit` does (on the proxy's uncalibrated ones)
     top_up: bool = False
     # With top_up: keep the rewrites that never reach the filter (POST /augment returns them, flagged
     # `below_min_label_prob`); False drops them, as a user who drops the flagged outputs does
@@ -172,7 +173,8 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
         ),
         "diffusioncls-no-nrt-topup": MethodSpec(
             "DiffusionCLS G/E, cross-entropy only, on the outputs POST /augment returns with min_label_prob "
-            "0.5: those under it replaced by fresh rewrites, the ones that never reach it kept",
+            "0.5: those under it replaced by fresh rewrites, the ones that never reach it kept (scored by the "
+            "proxy calibrated on validation, as the API's label_prob is)",
             "diffusion",
             False,
             min_label_prob=0.5,

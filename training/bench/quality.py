@@ -35,7 +35,7 @@ from training.classifier import (
     NoiseResistance,
     PseudoSource,
 )
-from training.classifier.calibration import calibrate_on, calibration_summary
+from training.classifier.calibration import calibrate_on, calibrated_copy, calibration_summary
 from training.classifier.model import gold_and_probabilities
 from training.common import cpu_bf16_kind, resolve_device, resolve_precision
 from training.data import LabelledData, apply_setting, read_labelled, train_val_split
@@ -431,8 +431,14 @@ def _diffusion_source(
     if spec.whole_words is not None:
         options = replace(options, whole_words=spec.whole_words)
     threshold = spec.label_filter(config.fit_min_label_prob)
+    judge = ctx.proxy
+    assert judge is not None
     if spec.top_up:  # the augmenter's own filter, with top-up, before the pipeline's drop
         options = replace(options, min_label_prob=threshold)
+        # on the scale of the label_prob POST /augment filters on: the checkpoint's probabilities,
+        # calibrated on validation as fit calibrates them (a temperature >= 1, which lowers the top
+        # label's probability: the same bar is stricter there, from three labels on)
+        judge = calibrated_copy(judge, ctx.val)
     if spec.keep_flagged:
         threshold = 0.0
     plan = PseudoPlan(
@@ -442,13 +448,12 @@ def _diffusion_source(
         options=options,
         min_label_prob=threshold,
     )
-    assert ctx.proxy is not None
     inner = diffusion_pseudo_source(
         bundle,
         ctx.codec,
         schedule=config.schedule,
         max_length=config.generator.max_length,
-        proxy=ctx.proxy,
+        proxy=judge,
         train=ctx.train,
         plan=plan,
         seed=ctx.seed,

@@ -86,3 +86,17 @@ def calibrate_on(runner: ClassifierRunner, data: LabelledData) -> dict:
     a validation split, against its labels."""
     gold, probs = gold_and_probabilities(runner, data)
     return calibrate(probs, gold)
+
+
+def calibrated_copy(runner: ClassifierRunner, data: LabelledData) -> ClassifierRunner:
+    """A runner of the same model whose probabilities are scaled by the temperature `calibrate_on`
+    fits on `data` (a validation split), as a checkpoint's classifier serves them."""
+    temperature = calibrate_on(runner, data)["temperature"]
+    return ClassifierRunner(
+        runner.model,
+        runner.codec,
+        runner.max_length,
+        batch_size=runner.batch_size,
+        precision=runner.precision,
+        temperature=temperature,
+    )
