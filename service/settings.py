@@ -1,4 +1,4 @@
-"""Settings of the API process: one object from the environment, checked at start (README lists them).
+"""Settings of the API process: one object from the environment, checked at start (docs/API.md lists them).
 
 The model and queue settings are the worker's (REDIS_URL, QUEUE_NAME, CHECKPOINT_DIR, DEVICE, ...);
 this adds limits, timeouts and the API key. Model paths come only from here, never from a request.

@@ -1,4 +1,4 @@
-"""Settings of a worker process, from the environment (documented in the README), checked at start."""
+"""Settings of a worker process, from the environment (documented in docs/API.md), checked at start."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 def settings_help(settings: type[BaseSettings], usage: str) -> str:
     """`--help` of an entry point configured by the environment: `usage`, then every variable with
     its default and what it does."""
-    lines = [usage, "", "Settings, from environment variables (README: Settings):"]
+    lines = [usage, "", "Settings, from environment variables (docs/API.md: Settings):"]
     for name, field in settings.model_fields.items():
         default = field.get_default(call_default_factory=True)
         shown = "unset" if default is None else str(default)
