@@ -437,7 +437,8 @@ def _diffusion_source(
         options = replace(options, min_label_prob=threshold)
         # on the scale of the label_prob POST /augment filters on: the checkpoint's probabilities,
         # calibrated on validation as fit calibrates them (a temperature >= 1, which lowers the top
-        # label's probability: the same bar is stricter there, from three labels on)
+        # label's probability: the same bar is stricter there, from three labels on). Budgets that
+        # regenerate (tiny) score the later generations with the classifier being trained, uncalibrated.
         judge = calibrated_copy(judge, ctx.val)
     if spec.keep_flagged:
         threshold = 0.0
