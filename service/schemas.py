@@ -101,7 +101,7 @@ class AugmentRequest(BaseModel):
         description="diffusioncls: keep outputs the classifier gives their label at least this probability, "
         "topping up with fresh rewrites; any that never reach it come back flagged "
         "provenance.below_min_label_prob (0 = off; left out: the checkpoint's, GET /info "
-        "defaults.min_label_prob, the filter fit used: 0.5 from 100 texts on, 0 under 100)",
+        "defaults.min_label_prob: 0.5 for checkpoints fit writes unless fit --min-label-prob named another)",
     )
     seed: Seed = Field(0, description="the same seed and request give the same outputs")
 

@@ -56,9 +56,10 @@ class SamplerDefaults:
     guided_rounds: int = DecodeConfig.guided_rounds
     repetition_penalty: float = DecodeConfig.repetition_penalty
     prior_correction: float = DecodeConfig.prior_correction
-    # The label filter (with top-up) `augment` and POST /augment apply when a call does not say: the
-    # one `fit` used for its own pseudo samples (0.5 under the quick budget, 0 = off; a checkpoint
-    # fitted before the field keeps every output).
+    # The label filter (with top-up) `augment` and POST /augment apply when a call does not say: 0.5
+    # for checkpoints `fit` writes, whatever its budget, unless `fit --min-label-prob` named one (0 =
+    # off; training/cli/fit.py, AUGMENT_MIN_LABEL_PROB). Checkpoints fitted before 2026-12-07 have no
+    # field and keep every output; the first to have it recorded fit's own filter (0 under 100 texts).
     min_label_prob: float = 0.0
 
 

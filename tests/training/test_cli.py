@@ -58,10 +58,12 @@ def cli_checkpoint(tmp_path_factory, tiny_mlm, english_csv) -> Path:
 def test_the_checkpoint_records_fits_label_filter_as_augments_default(
     cli_checkpoint, tiny_mlm, english_csv, tmp_path
 ):
-    """`fit` writes the filter it used for its pseudo samples (by budget: none for these 72 texts)
-    into the checkpoint, where `augment` and POST /augment take their default from."""
+    """`fit` writes augment's and POST /augment's default label filter into the checkpoint: 0.5 whatever
+    the budget (these 72 texts train under tiny, whose own pseudo samples are not filtered), or the
+    filter `--min-label-prob` gives (which then also filters fit's pseudo samples)."""
     body = json.loads((cli_checkpoint / "diffusioncls.json").read_text())
-    assert body["sampler"]["min_label_prob"] == 0.0
+    assert body["sampler"]["min_label_prob"] == 0.5
+    assert body["classifier"]["pseudo_samples"]["min_label_prob"] == 0.0
     out = tmp_path / "filtered"
     run_cli(
         "fit", "--train", english_csv, "--base", tiny_mlm, "--out", out, *FAST_FIT, "--min-label-prob", "0.2"

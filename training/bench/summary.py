@@ -142,7 +142,7 @@ def format_generations(runs: Sequence[dict]) -> str:
     """Markdown: per DiffusionCLS method, what its generations of pseudo samples came to, summed over
     seeds and generations: outputs requested, chains decoded for them, outputs flagged below the
     top-up's bar and pseudo samples kept by the drop filter (empty when no record holds
-    `generations`, as in result files written before 2026-12-08)."""
+    `generations`, as in result files written before the evening of 2026-12-07)."""
     totals: dict[str, dict[str, int]] = {}
     for record in runs:
         for generation in record.get("generations", ()):

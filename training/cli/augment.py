@@ -82,7 +82,7 @@ def _method_setting_args(p) -> None:
         default=None,
         help="diffusioncls: keep outputs the classifier gives their label at least this probability, topping up "
         "with fresh rewrites; the best of the rest, flagged, fill what is still missing (0 = off; default: the "
-        "checkpoint's, the filter fit used: 0.5 from 100 texts on, 0 under 100)",
+        "checkpoint's: 0.5 for checkpoints fit writes, unless fit --min-label-prob named another)",
     )
 
 
