@@ -35,7 +35,12 @@ from training.classifier import (
     NoiseResistance,
     PseudoSource,
 )
-from training.classifier.calibration import calibrate_on, calibrated_copy, calibration_summary
+from training.classifier.calibration import (
+    calibrate,
+    calibrated_copy,
+    calibration_summary,
+    temperature_curves,
+)
 from training.classifier.model import gold_and_probabilities
 from training.common import cpu_bf16_kind, resolve_device, resolve_precision
 from training.data import LabelledData, apply_setting, read_labelled, train_val_split
@@ -385,10 +390,17 @@ def _scored_with_calibration(runner: ClassifierRunner, ctx: SeedRun) -> tuple[li
     """Gold and predicted label indices of the test split, and what temperature scaling as `fit` does
     it (fitted on the validation split) does to the test probabilities: `{"val": ..., "test": ...}`
     of `calibration_summary`. The predictions are those of the unscaled probabilities (the same)."""
-    val = calibrate_on(runner, ctx.val)
+    val_gold, val_probs = gold_and_probabilities(runner, ctx.val)
+    val = calibrate(val_probs, val_gold)
     gold, probs = gold_and_probabilities(runner, ctx.test)
     test = calibration_summary(probs, gold, val["temperature"])
-    return gold, probs.argmax(-1).tolist(), {"val": val, "test": test}
+    # each split's NLL and ECE at every temperature tried: what another way of choosing T would have given
+    curves = {
+        "texts": {"val": len(val_gold), "test": len(gold)},
+        "val": temperature_curves(val_probs, val_gold),
+        "test": temperature_curves(probs, gold),
+    }
+    return gold, probs.argmax(-1).tolist(), {"val": val, "test": test, "curves": curves}
 
 
 def run_environment(device: torch.device) -> dict:

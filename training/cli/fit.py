@@ -422,7 +422,8 @@ def _print_report(report: dict) -> None:
                 )
         cal = clf["calibration"]
         print(
-            f"classifier probabilities calibrated on validation: logits divided by {cal['temperature']:.2f} "
+            f"classifier probabilities calibrated on {cal['texts']} validation texts: logits divided "
+            f"by {cal['temperature']:.2f} "
             f"(NLL {cal['nll'][0]:.3f} -> {cal['nll'][1]:.3f}, ECE {cal['ece'][0]:.3f} -> {cal['ece'][1]:.3f})"
         )
     print("seconds: " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()))
