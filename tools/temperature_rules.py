@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
     if not argv or any("=" not in a for a in argv):
         print(__doc__)
         return 2
-    settings = {}
+    settings: dict[str, list[dict]] = {}
     for arg in argv:
         name, _, path = arg.partition("=")
         settings.setdefault(name, []).extend(curve_records(path))
