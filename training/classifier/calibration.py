@@ -4,8 +4,9 @@ that divides a classifier's logits so that its probabilities say how often it is
 A classifier fine-tuned to its last epoch on a few hundred texts is near 100% sure of almost every
 prediction, right or wrong; the probability it gives a rewrite's intended label (`label_prob`, what
 `--min-label-prob` filters on) and /classify's scores then say little. T is fitted on the validation
-split, which the classifier never trained on. Dividing by T > 0 keeps every prediction's argmax, so
-accuracy and macro-F1 do not move.
+split, which the classifier never trained on, under a prior (`TEMPERATURE_PRIOR`) that decides when that
+split is a handful of texts. Dividing by T > 0 keeps every prediction's argmax, so accuracy and macro-F1
+do not move.
 """
 
 from __future__ import annotations
