@@ -40,8 +40,8 @@ def curve_records(path: str) -> list[dict]:
 
 
 def best_test_index(record: dict) -> int:
-    nll = record["calibration"]["curves"]["test"]["nll"]
-    return min(range(len(nll)), key=lambda k: (nll[k], k))
+    """The lowest test NLL's index (no prior: the argmin `pick_temperature` takes, smallest on a tie)."""
+    return pick_temperature(record["calibration"]["curves"]["test"]["nll"], None)
 
 
 # the spread of a prior is never taken below one step of the grid (ln 10 / 20): records that all agree
@@ -86,13 +86,13 @@ def main(argv: list[str]) -> int:
     for name, records in settings.items():
         prior = log_prior([r for other, rs in settings.items() if other != name for r in rs])
         per_rule = {}
+        val_texts = sorted({r["calibration"]["curves"]["texts"]["val"] for r in records})
         for rule in RULES:
             picks = [rule_index(rule, r, prior) for r in records]
             nll = [r["calibration"]["curves"]["test"]["nll"][k] for r, k in zip(records, picks, strict=True)]
             ece = [r["calibration"]["curves"]["test"]["ece"][k] for r, k in zip(records, picks, strict=True)]
             per_rule[rule] = (nll, ece)
             temps = [TEMPERATURES[k] for k in picks]
-            val_texts = sorted({r["calibration"]["curves"]["texts"]["val"] for r in records})
             print(
                 f"| {name} | {len(records)} | {'/'.join(map(str, val_texts))} | {rule} | "
                 f"{min(temps):.2f}-{max(temps):.2f} | {statistics.fmean(nll):.3f} | {statistics.fmean(ece):.3f} |"

@@ -389,7 +389,8 @@ def _run_method(config: BenchConfig, ctx: SeedRun, method: str) -> dict:
 def _scored_with_calibration(runner: ClassifierRunner, ctx: SeedRun) -> tuple[list[int], list[int], dict]:
     """Gold and predicted label indices of the test split, and what temperature scaling as `fit` does
     it (fitted on the validation split) does to the test probabilities: `{"val": ..., "test": ...}`
-    of `calibration_summary`. The predictions are those of the unscaled probabilities (the same)."""
+    of `calibration_summary`, and `"curves"`: each split's NLL and ECE at every temperature
+    (`temperature_curves`). The predictions are those of the unscaled probabilities (the same)."""
     val_gold, val_probs = gold_and_probabilities(runner, ctx.val)
     val = calibrate(val_probs, val_gold)
     gold, probs = gold_and_probabilities(runner, ctx.test)
