@@ -5,8 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}  # another interpreter: PYTHON=python3.12 bash scripts/setup.sh
 if [ ! -x "$VENV/bin/python" ]; then
-    python3 -m venv "$VENV"
+    # pyproject.toml asks for 3.11+: say so now rather than after pip has resolved everything
+    if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        found=$("$PYTHON" -c 'import platform; print("Python", platform.python_version())' 2>/dev/null || echo "not a Python")
+        echo "error: $PYTHON is $found; this project needs Python 3.11 or newer" >&2
+        echo "       (set PYTHON=python3.11 or newer, e.g. PYTHON=python3.12 bash scripts/setup.sh)" >&2
+        exit 2
+    fi
+    if ! "$PYTHON" -m venv "$VENV"; then
+        echo "error: '$PYTHON -m venv' failed; on Debian or Ubuntu: apt-get install python3-venv" >&2
+        exit 2
+    fi
 fi
 . "$VENV/bin/activate"
 if ! python -c "import torch" >/dev/null 2>&1; then

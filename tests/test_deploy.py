@@ -7,6 +7,7 @@ compose plugin (or the standalone docker-compose) is installed, and the rest is 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -117,3 +118,20 @@ def test_the_worker_builds_slim_with_cpu_torch_and_the_gpu_override_only_adds():
     }
     devices = worker["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
+
+
+def test_setup_refuses_a_python_older_than_the_project_needs_before_making_the_venv(tmp_path):
+    """pyproject asks for 3.11+; setup.sh says so at once (exit 2) instead of failing inside pip."""
+    fake = tmp_path / "python3.10"
+    fake.write_text(  # answers the version probe as a 3.10 would, fails the 3.11 check
+        '#!/bin/sh\ncase "$2" in *platform*) echo "Python 3.10.12";; *) exit 1;; esac\n'
+    )
+    fake.chmod(0o755)
+    venv = tmp_path / "venv"
+    env = {**os.environ, "PYTHON": str(fake), "VENV": str(venv)}
+    done = subprocess.run(
+        ["bash", str(REPO / "scripts/setup.sh")], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 2
+    assert "is Python 3.10.12; this project needs Python 3.11 or newer" in done.stderr
+    assert not venv.exists()

@@ -126,6 +126,13 @@ class CheckpointSettings:
         )
 
 
+def refuse_existing(folder: str | Path, *, overwrite: bool) -> None:
+    """Raise unless `folder` is free to write a checkpoint into (absent, or `overwrite`). `fit` asks
+    before it trains as well as when it writes, so a taken folder costs seconds, not the whole fit."""
+    if Path(folder).exists() and not overwrite:
+        raise CheckpointError(f"{folder} already exists (pass overwrite=True / --overwrite to replace it)")
+
+
 def write_checkpoint(
     folder: str | Path,
     settings: CheckpointSettings,
@@ -144,8 +151,7 @@ def write_checkpoint(
         raise CheckpointError(f"unknown component(s) {sorted(unknown)}; expected some of {COMPONENTS}")
     if "generator" not in models:
         raise CheckpointError("a checkpoint needs a generator")
-    if folder.exists() and not overwrite:
-        raise CheckpointError(f"{folder} already exists (pass overwrite=True / --overwrite to replace it)")
+    refuse_existing(folder, overwrite=overwrite)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:

@@ -15,7 +15,7 @@ import torch
 
 from training.augmenters.base import AugmentResult
 from training.augmenters.diffusion import DiffusionAugmenter, DiffusionOptions
-from training.checkpoint import CheckpointSettings, SamplerDefaults, write_checkpoint
+from training.checkpoint import CheckpointSettings, SamplerDefaults, refuse_existing, write_checkpoint
 from training.classifier import PLAIN, ClassifierConfig, ClassifierRunner, NoiseResistance, PseudoSource
 from training.classifier.calibration import calibrate_on
 from training.common import resolve_device
@@ -209,6 +209,7 @@ def fit(
     loss (`classifier_candidates` says why). The generator is in the checkpoint whichever is kept.
     The kept classifier's and the proxy's probabilities are calibrated on validation (a temperature).
     """
+    refuse_existing(out, overwrite=overwrite)
     started = time.perf_counter()
     run = _FitRun.start(
         data, base, schedule, val_fraction=val_fraction, seed=seed, device=device, progress=progress

@@ -8,7 +8,7 @@ import torch
 
 from tests.conftest import english_corpus, png_size
 from training.augmenters.diffusion import DiffusionAugmenter
-from training.checkpoint import load_checkpoint
+from training.checkpoint import CheckpointError, load_checkpoint
 from training.classifier import PLAIN, ClassifierConfig, ClassifierRunner, NoiseResistance
 from training.data import LabelledData
 from training.generator import GeneratorConfig
@@ -245,6 +245,17 @@ def test_the_label_probability_filter_drops_off_label_samples(tmp_path, tiny_mlm
     labels = [lbl for lbl, group in zip(data.labels, filtered, strict=True) for _ in group]
     index = {name: i for i, name in enumerate(proxy.label_names)}
     assert all(float(p[index[y]]) >= 0.34 - 1e-4 for p, y in zip(probs, labels, strict=True))
+
+
+def test_fit_refuses_a_taken_checkpoint_folder_before_it_trains(tmp_path, data):
+    """A folder that already holds something stops `fit` before any stage runs (the base named here
+    does not exist, so reaching the first stage would fail differently); --overwrite lets it go on."""
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    with pytest.raises(CheckpointError, match="already exists"):
+        fit(data, tmp_path / "no-such-base", taken, **FAST)
+    with pytest.raises(OSError):  # with overwrite it gets as far as loading the base
+        fit(data, tmp_path / "no-such-base", taken, overwrite=True, **FAST)
 
 
 def test_pick_on_validation_takes_the_best_score_and_the_first_on_a_tie():

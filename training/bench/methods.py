@@ -33,6 +33,9 @@ class MethodSpec:
     # as POST /augment does under `min_label_prob`, on probabilities of the proxy calibrated on validation
     # as the API's are); False: drop them at once, as `fit` does (on the proxy's uncalibrated ones)
     top_up: bool = False
+    # Without top_up: drop on the scale of the API's label_prob (the proxy calibrated on validation)
+    # rather than on the proxy's uncalibrated probabilities, as `fit` drops them
+    calibrated_filter: bool = False
     # With top_up: keep the rewrites that never reach the filter (POST /augment returns them, flagged
     # `below_min_label_prob`); False drops them, as a user who drops the flagged outputs does
     keep_flagged: bool = False
@@ -170,6 +173,21 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
             "diffusion",
             False,
             min_label_prob=0.5,
+        ),
+        "diffusioncls-filter-calibrated": MethodSpec(
+            "diffusioncls-filter on the proxy's probabilities calibrated on validation (the scale of the "
+            "API's label_prob; from three labels on, a stricter bar)",
+            "diffusion",
+            True,
+            min_label_prob=0.5,
+            calibrated_filter=True,
+        ),
+        "diffusioncls-no-nrt-filter-calibrated": MethodSpec(
+            "diffusioncls-no-nrt-filter on the proxy's probabilities calibrated on validation",
+            "diffusion",
+            False,
+            min_label_prob=0.5,
+            calibrated_filter=True,
         ),
         "diffusioncls-no-nrt-topup": MethodSpec(
             "DiffusionCLS G/E, cross-entropy only, on the outputs POST /augment returns with min_label_prob "

@@ -448,6 +448,7 @@ def _diffusion_source(
     assert judge is not None
     if spec.top_up:  # the augmenter's own filter, with top-up, before the pipeline's drop
         options = replace(options, min_label_prob=threshold)
+    if spec.top_up or spec.calibrated_filter:
         # on the scale of the label_prob POST /augment filters on: the checkpoint's probabilities,
         # calibrated on validation as fit calibrates them (a temperature >= 1, which lowers the top
         # label's probability: the same bar is stricter there, from three labels on). Budgets that
