@@ -247,6 +247,45 @@ def test_the_label_probability_filter_drops_off_label_samples(tmp_path, tiny_mlm
     assert all(float(p[index[y]]) >= 0.34 - 1e-4 for p, y in zip(probs, labels, strict=True))
 
 
+def test_fits_pseudo_sample_filter_reads_the_calibrated_scale_of_label_prob(
+    tmp_path, tiny_mlm, data, monkeypatch
+):
+    """`fit` drops the pseudo samples its proxy gives their label under `min_label_prob` on the scale
+    the API's label_prob uses: the proxy that scores them divides its logits by the temperature the
+    checkpoint records for it (> 1 here), so at the same bar it keeps fewer than the raw proxy would."""
+    import training.pipeline as pipeline
+
+    handed = {}
+    real = pipeline.diffusion_pseudo_source
+
+    def spy(*args, **kwargs):  # the real pseudo-sample source; only notes which proxy it was given
+        handed["proxy"] = kwargs["proxy"]
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "diffusion_pseudo_source", spy)
+    plan = PseudoPlan(n=3, regenerate_every=0, min_label_prob=0.34)
+    classifier = ClassifierConfig(epochs=1, lr=1e-3, batch_size=8, max_length=48)
+    report = _fit(
+        tmp_path,
+        tiny_mlm,
+        data,
+        name="filtered",
+        classifier_config=classifier,
+        choose_classifier=False,
+        plan=plan,
+    )
+    temperature = load_checkpoint(report["checkpoint"]).temperature("proxy")
+    assert temperature > 1.0
+    proxy = handed["proxy"]
+    assert proxy.temperature == temperature
+    # what that changes: the same texts' probabilities, as the filter reads them and raw
+    texts = data.texts[:12]
+    calibrated = proxy.predict_proba(texts)
+    proxy.temperature = 1.0
+    raw = proxy.predict_proba(texts)
+    assert bool((calibrated.max(dim=-1).values < raw.max(dim=-1).values).all())  # flatter: 0.5 is stricter
+
+
 def test_fit_refuses_a_taken_checkpoint_folder_before_it_trains(tmp_path, data):
     """A folder that already holds something stops `fit` before any stage runs (the base named here
     does not exist, so reaching the first stage would fail differently); --overwrite lets it go on."""

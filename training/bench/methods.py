@@ -31,10 +31,11 @@ class MethodSpec:
     min_label_prob: float | None = 0.0
     # With a filter: first replace the pseudo samples under it by fresh rewrites (the augmenter's top-up,
     # as POST /augment does under `min_label_prob`, on probabilities of the proxy calibrated on validation
-    # as the API's are); False: drop them at once, as `fit` does (on the proxy's uncalibrated ones)
+    # as the API's are); False: drop them at once, as `fit` does
     top_up: bool = False
-    # Without top_up: drop on the scale of the API's label_prob (the proxy calibrated on validation)
-    # rather than on the proxy's uncalibrated probabilities, as `fit` drops them
+    # Without top_up: drop on the scale of the API's label_prob (the proxy calibrated on validation), as
+    # `fit` drops them since 2026-12-07 (night); False: on the proxy's uncalibrated probabilities, as
+    # `fit` did before and as the records of `diffusioncls-filter` and `-no-nrt-filter` were made
     calibrated_filter: bool = False
     # With top_up: keep the rewrites that never reach the filter (POST /augment returns them, flagged
     # `below_min_label_prob`); False drops them, as a user who drops the flagged outputs does
@@ -93,11 +94,12 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
         "diffusioncls-chosen": MethodSpec(
             "DiffusionCLS G/E as fit trains it: with Lc, cross-entropy alone, or on the originals alone "
             "(no pseudo samples), whichever scores highest on validation; pseudo samples filtered as fit "
-            "filters them at the run's budget (0.5 under quick)",
+            "filters them at the run's budget (0.5 under quick, on the calibrated proxy's probabilities)",
             "diffusion",
             True,
             choose_classifier=True,
             min_label_prob=None,
+            calibrated_filter=True,
         ),
         "diffusioncls-bd": MethodSpec(
             "DiffusionCLS, B/D: balance the classes with pseudo samples", "diffusion", True, policy="bd"
@@ -176,7 +178,7 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
         ),
         "diffusioncls-filter-calibrated": MethodSpec(
             "diffusioncls-filter on the proxy's probabilities calibrated on validation (the scale of the "
-            "API's label_prob; from three labels on, a stricter bar)",
+            "API's label_prob, and of fit's filter since 2026-12-07; from three labels on, a stricter bar)",
             "diffusion",
             True,
             min_label_prob=0.5,
