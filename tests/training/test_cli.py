@@ -443,9 +443,10 @@ def test_fit_prints_the_budget_it_resolved_and_keeps_the_flags_a_user_set():
     # under quick, the line says the pseudo samples are filtered, and a user's --min-label-prob 0 is kept
     args = build_parser().parse_args(["fit", "--train", "t.csv", "--base", "b", "--out", "o"])
     fill_unset(args, fit_budget(args.budget, 300))
-    assert "2 pseudo samples per text generated once, kept where the proxy gives their label >= 0.5;" in (
-        budget_line(args, 300)
-    )
+    assert (
+        "2 pseudo samples per text generated once, kept where the proxy gives their label >= 0.5 "
+        "(calibrated, as label_prob);"
+    ) in (budget_line(args, 300))
     args = build_parser().parse_args(
         ["fit", "--train", "t.csv", "--base", "b", "--out", "o", "--min-label-prob", "0"]
     )

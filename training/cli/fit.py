@@ -323,6 +323,8 @@ def budget_line(args, texts: int) -> str:
             reflective = args.regenerate_every != 0 and not args.no_reflective
             scorer = "the proxy, then the classifier being trained," if reflective else "the proxy"
             classifier += f", kept where {scorer} gives their label >= {args.min_label_prob:g}"
+            if not reflective:  # the proxy's calibrated probabilities: the scale of augment's label_prob
+                classifier += " (calibrated, as label_prob)"
     patience = {"proxy": args.proxy_patience}
     if not args.no_classifier:
         patience["classifier"] = args.clf_patience
