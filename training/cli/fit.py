@@ -194,8 +194,8 @@ def fit_budget(budget: str, texts: int) -> dict[str, int | float]:
       on 30 validation texts stopped on noise, and six epochs were too few steps. The classifier's
       pseudo samples are generated once (their regeneration would dominate the time) and kept where
       the proxy gives them their label with probability >= 0.5 (calibrated, as augment's label_prob):
-      trained that long on unfiltered ones,
-      the paper's classifier lost 2.6-9.1 macro-F1 points to plain fine-tuning on three sets of a few
+      trained that long on unfiltered ones, the paper's classifier lost 2.6-9.1 macro-F1 points to
+      plain fine-tuning on three sets of a few
       hundred texts; filtered, it regained 2.1-8.3 of them on each (15 of 15 seeds). On 1,000 texts
       (SST-2 and emotion_dair, 2026-12-07) the classifier it serves scored +1.25 and +1.55 macro-F1
       above full's for well under half the time, and its plain fine-tuning +1.57 * and +1.77 * above
