@@ -50,6 +50,7 @@ def test_the_page_augments_and_classifies_in_a_real_browser(tiny_checkpoint, tmp
     assert "labels anger, joy, sad" in body, body[:2000]
     status = re.search(r'id="status">([^<]*)', body)
     assert status and "9 new texts" in status.group(1), status  # 3 labels x n = 3
+    assert re.search(r"new texts in \d+\.\d s$", status.group(1)), status  # job time to a tenth
     results = body.split('id="results">')[1]
     assert results.count('<div class="out">') == 9 and "<mark>" in results  # rewritten words marked
     assert len(re.findall(r"p\((anger|joy|sad)\) [01]\.\d\d", results)) == 9  # label probabilities
