@@ -35,8 +35,9 @@ EVERY_ROUND_GUIDED = 0  # what checkpoints fitted before the knob existed decode
 # Off by default. With 2 (a token already in the text twice less likely per copy) blind readers preferred
 # the rewrites in 107 of 183 differing pairs (sign test p = 0.026) but accepted as fluent no larger share
 # (13 of 50 against 12), and the SST-2 10-shot classifier trained on them leaned worse (macro-F1 -2.35
-# [-5.80, +0.82], 5 seeds): offered for texts people read, not turned on for training data
-# (docs/FLUENCY.md, docs/RESULTS.md).
+# [-5.80, +0.82], 5 seeds, unguided; guided, -0.36 [-2.64, +1.55], 10 seeds, 2026-12-08): offered for
+# texts people read, not turned on for training data (docs/FLUENCY.md, docs/RESULTS.md). Whatever it
+# is, decoding never writes a content word the text already holds (DecodeConfig.ban_content_repeats).
 DEFAULT_REPETITION_PENALTY = 1.0
 NO_REPETITION_PENALTY = 1.0  # what checkpoints fitted before the knob existed decode with
 # Off by default. Subtracting this share of the fine-tuning's rise in each token's context-free

@@ -22,6 +22,18 @@ _CJK = (
 _CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])|\s+(?=[{_CJK_PUNCT}])|(?<=[{_CJK_PUNCT}])\s+")
 _CJK_CHAR = re.compile(rf"[{_CJK}]")
+# English function words: the stop words of the EDA paper's code (NLTK's English list). EDA never
+# replaces them; decoding may write them twice (content_word_mask leaves them out).
+_STOP_WORDS = """
+i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her
+hers herself it its itself they them their theirs themselves what which who whom this that these
+those am is are was were be been being have has had having do does did doing a an the and but if
+or because as until while of at by for with about against between into through during before after
+above below to from up down in out on off over under again further then once here there when where
+why how all any both each few more most other some such no nor not only own same so than too very s
+t can will just don should now
+"""
+STOP_WORDS = frozenset(_STOP_WORDS.split())
 _UNUSED = re.compile(r"^\[unused\d+\]$|^<unused\d+>$")
 # Punctuation that attaches to the word before it in space-separated scripts.
 _CLOSING = set(".,!?;:%)]}'\"")
@@ -174,6 +186,19 @@ class TextCodec:
             for i, piece in enumerate(self.pieces):
                 if piece.startswith(self._marker) and len(piece) > len(self._marker):
                     mask[i] = True
+        return mask
+
+    def content_word_mask(self, model_vocab_size: int) -> torch.Tensor:
+        """(V,) True for pieces that start a content word: three letters or more, all letters, not a
+        function word (STOP_WORDS). Decoding never writes one the text already holds
+        (DecodeConfig.ban_content_repeats)."""
+        mask = torch.zeros(max(model_vocab_size, self.vocab_size), dtype=torch.bool)
+        for i, piece in enumerate(self.pieces):
+            if i in self.special_ids or not self.is_word_start(i):
+                continue
+            word = piece[len(self._marker) :] if self._marker_means_start else piece  # '▁house' -> 'house'
+            if len(word) >= 3 and word.isalpha() and word.casefold() not in STOP_WORDS:
+                mask[i] = True
         return mask
 
     # -- encoding ------------------------------------------------------------------------------

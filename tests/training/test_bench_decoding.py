@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import english_corpus, write_csv
 from training.bench.decoding import (
+    added_repeats,
     format_decoding_table,
     parse_setting,
     run_decoding_study,
@@ -22,6 +23,16 @@ def test_word_change_ratio_by_hand():
     # An insertion changes no original word; a deletion changes one.
     assert word_change_ratio("the movie really was great", "the movie was great") == 0.0
     assert word_change_ratio("the movie great", "the movie was great") == pytest.approx(0.25)
+
+
+def test_added_repeats_by_hand():
+    original = "The rain came through the roof."
+    assert added_repeats("The rain in the roof kept up on the roof.", original) == 1  # roof twice
+    assert added_repeats("The rain, the rain, the rain and the roof.", original) == 2  # rain three times
+    assert added_repeats("It is the the end of it all.", original) == 0  # function words are English
+    # a repeat the original already has is not added by the rewrite
+    assert added_repeats("Home, sweet home, my house.", "Home sweet home, they say.") == 0
+    assert added_repeats("Home, home, home, my house.", "Home sweet home, they say.") == 1
 
 
 def test_parse_setting():
@@ -41,6 +52,10 @@ def test_parse_setting():
     )
     with pytest.raises(ValueError):
         parse_setting("x:colour=red")
+    assert parse_setting("default").ban_content_repeats is True
+    assert parse_setting("old:ban_content_repeats=0").ban_content_repeats is False
+    with pytest.raises(ValueError, match="1 or 0"):
+        parse_setting("x:ban_content_repeats=yes")
     first2 = parse_setting("g5f2:guidance=5,guided_rounds=2")
     assert (first2.guidance_scale, first2.guided_rounds, parse_setting("default").guided_rounds) == (
         5.0,
@@ -66,6 +81,7 @@ def test_study_runs_and_reports_every_measure(tiny_augmenter):
     for row in result["rows"]:
         assert row["outputs"] == len(texts)
         assert 0 <= row["fluent_share"] <= 1 and 0 <= row["label_kept"] <= 1 and 0 < row["word_change"] <= 1
+        assert 0 <= row["added_repeat_share"] <= 1
     assert 0 <= result["judge_ceiling"] <= 1
     assert "| a |" in format_decoding_table(result)
 

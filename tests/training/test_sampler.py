@@ -9,6 +9,7 @@ from training.sampler import (
     candidate_distribution,
     commit_counts,
     drop_same_round_twins,
+    hold_same_round_repeats,
     iterative_decode,
     log_sum_exp_rows,
     penalise_repeats,
@@ -195,6 +196,21 @@ def test_repeat_penalty_divides_by_the_penalty_once_per_copy_of_a_written_or_kep
     assert torch.equal(same, torch.ones(1, 10))
 
 
+def test_same_round_copies_of_a_content_word_keep_only_the_most_confident():
+    # one row: positions 1, 3 and 5 commit content word 7 (confidences 0.2, 0.9, 0.9), positions 2
+    # and 4 function word 8, position 6 content word 9 once, position 0 word 7 but not committed.
+    tokens = torch.tensor([[7, 7, 8, 7, 8, 7, 9]])
+    commit = torch.tensor([[False, True, True, True, True, True, True]])
+    confidence = torch.tensor([[0.99, 0.2, 0.5, 0.9, 0.5, 0.9, 0.1]])
+    content = torch.zeros(10, dtype=torch.bool)
+    content[[7, 9]] = True
+    kept = hold_same_round_repeats(commit, tokens, confidence, content)
+    # 7 at 3 and 5 tie on 0.9: the earlier (3) stays; 1 is less confident; the two 8s are function words
+    assert kept.tolist() == [[False, False, True, True, True, False, True]]
+    single = torch.tensor([[False, True, True, False, True, False, True]])  # one copy of each: untouched
+    assert torch.equal(hold_same_round_repeats(single, tokens, confidence, content), single)
+
+
 def test_decode_with_a_repeat_penalty_takes_the_next_best_new_token():
     table = torch.full((6, 7), -10.0)
     table[3, 4] = 2.0  # position 3 wants token 4, already kept at position 1 (not beside it)
@@ -213,6 +229,39 @@ def test_decode_with_a_repeat_penalty_takes_the_next_best_new_token():
 
     assert decode(1.0) == 4
     assert decode(2.0) == 6  # 2.0 - ln 2 = 1.31 < 1.5
+
+
+def test_decode_never_writes_a_content_word_the_text_holds_nor_one_twice_in_a_round():
+    # [CLS=1, 4, 3, M, 3, M, 8, M, SEP=2]; content words 4 and 6; 3 and 8 are function words.
+    # Two rounds: the first commits the two surest positions, 5 and 7, both sure of 6; only the surer
+    # (5) keeps it, and 7, sampled again in the second round with 6 in the text, takes 3.
+    table = torch.full((9, 9), -20.0)
+    table[3, 4], table[3, 7], table[3, 5] = 9.0, 1.0, -1.0  # wants 4, kept at position 1: takes 7
+    table[5, 6] = 10.0  # wants 6, the surer of the two that do: keeps it
+    table[7, 6], table[7, 3] = 8.0, 4.0  # wants 6 too: takes 3, a function word already in the text
+    ids = torch.tensor([[1, 4, 3, 0, 3, 0, 8, 0, 2]])
+    masked = ids == 0
+    content = torch.zeros(9, dtype=torch.bool)
+    content[[4, 6]] = True
+
+    def decode(ban):
+        config = DecodeConfig(
+            guidance_scale=1.0, rounds=2, temperature=1.0, top_p=1.0, ban_content_repeats=ban
+        )
+        return iterative_decode(
+            RecordingLogits(table),
+            ids,
+            torch.ones_like(ids),
+            masked=masked,
+            uniforms=torch.full((1, 2, 9), 0.5),
+            banned=torch.zeros(9, dtype=torch.bool),
+            config=config,
+            mask_id=0,
+            content=content,
+        )[0, [3, 5, 7]].tolist()
+
+    assert decode(False) == [4, 6, 6]  # as decoding was before the rule
+    assert decode(True) == [7, 6, 3]
 
 
 def test_decode_with_a_prior_correction_subtracts_its_share_of_the_shift():

@@ -139,6 +139,15 @@ def test_continuation_mask_marks_wordpiece_tails_only(en):
     assert int(mask.sum()) == sum(t.startswith("##") and len(t) > 2 for t in vocab)
 
 
+def test_content_word_mask_marks_word_starts_of_three_letters_or_more_that_are_not_function_words(en):
+    mask = en.content_word_mask(len(en.tokenizer) + 3)
+    vocab = en.tokenizer.get_vocab()
+    assert mask[vocab["great"]] and mask[vocab["movie"]]
+    for token in ("the", "and", "was", "it", "my", ",", "##s", "[CLS]", "[MASK]"):
+        assert not mask[vocab[token]], token
+    assert not mask[len(en.tokenizer) :].any()
+
+
 def test_continuation_mask_is_empty_where_the_marker_starts_words():
     from transformers import AutoTokenizer
 

@@ -82,6 +82,7 @@ class DiffusionAugmenter:
         vocab_size = generator.get_input_embeddings().num_embeddings
         self.banned = codec.banned_mask(vocab_size)
         self.banned_whole_words = self.banned | codec.continuation_mask(vocab_size)
+        self.content_words = codec.content_word_mask(vocab_size)
         # training.generator.prior_shift of this generator (None: fitted before it was measured)
         self.prior_shift = None if prior_shift is None else prior_shift.to(self.device)
 
@@ -341,6 +342,7 @@ class DiffusionAugmenter:
                     label_position=LABEL_POSITION,
                     null_label_id=self.null_label_id,
                     prior_shift=self.prior_shift,
+                    content=self.content_words.to(self.device),
                 ).cpu()
             passes += options.decode.forward_rows(min(rounds, int(masked.sum(-1).max())))
             for row, j in enumerate(batch):

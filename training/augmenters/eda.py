@@ -32,6 +32,7 @@ from training.augmenters.distinct import DrawingAugmenter, ImpossibleFn, Proposa
 from training.augmenters.wordnet import SynonymSource, WordNet, find_wordnet_folder
 from training.augmenters.words import Token, insert_before, render, segment, word_indices
 from training.common import derive_seed
+from training.text import STOP_WORDS
 
 log = logging.getLogger(__name__)
 _warned: set[str] = set()
@@ -39,17 +40,6 @@ _warned: set[str] = set()
 OPERATIONS = ("sr", "ri", "rs", "rd")
 _Synonyms = dict[int, Sequence[str]]  # token position -> synonyms of the word there
 _Edited = tuple[list[Token] | None, list]  # new tokens (None: nothing changed) and the edits made
-# The stop words of the paper's code (NLTK's English list): never replaced, never a source for RI.
-_STOP_WORDS = """
-i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her
-hers herself it its itself they them their theirs themselves what which who whom this that these
-those am is are was were be been being have has had having do does did doing a an the and but if
-or because as until while of at by for with about against between into through during before after
-above below to from up down in out on off over under again further then once here there when where
-why how all any both each few more most other some such no nor not only own same so than too very s
-t can will just don should now
-"""
-STOP_WORDS = frozenset(_STOP_WORDS.split())
 
 
 def warn_once(key: str, message: str) -> None:

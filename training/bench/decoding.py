@@ -19,7 +19,7 @@ import difflib
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from training.augmenters.words import metric_tokens
 from training.bench.diversity import distinct_n
@@ -27,6 +27,7 @@ from training.classifier import ClassifierRunner
 from training.defaults import DECODING_KNOBS, DEFAULT_STEPS, NO_PRIOR_CORRECTION
 from training.fluency import FLUENT_LOG_RATIO, NgramLM
 from training.sampler import DecodeConfig
+from training.text import STOP_WORDS
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,13 @@ class DecodingSetting:
     prior_correction: float = DecodeConfig.prior_correction
     min_label_prob: float = 0.0  # keep outputs the checkpoint's classifier finds on-label (with top-up)
     whole_words: bool = True  # rewritten words from whole-word pieces only (DiffusionOptions.whole_words)
+    ban_content_repeats: bool = True  # DecodeConfig.ban_content_repeats (0: decoding before 2026-12-08)
 
 
 def parse_setting(spec: str) -> DecodingSetting:
     """`name:key=value,key=value` with keys steps (13-16), rounds, temperature, top_k, top_p, guidance_scale,
-    guided_rounds, repetition_penalty, prior_correction, min_label_prob, whole_words (1 or 0)."""
+    guided_rounds, repetition_penalty, prior_correction, min_label_prob, whole_words and
+    ban_content_repeats (1 or 0)."""
     name, _, body = spec.partition(":")
     fields: dict = {"name": name}
     for part in filter(None, body.split(",")):
@@ -63,9 +66,9 @@ def parse_setting(spec: str) -> DecodingSetting:
             fields["steps"] = (int(low), int(high or low))
         elif key in DECODING_KNOBS:  # each knob read as its own kind (int or float)
             fields[key] = DECODING_KNOBS[key].kind(value)
-        elif key == "whole_words":
+        elif key in ("whole_words", "ban_content_repeats"):
             if value not in ("0", "1"):
-                raise ValueError(f"whole_words takes 1 or 0, not {value!r} in {spec!r}")
+                raise ValueError(f"{key} takes 1 or 0, not {value!r} in {spec!r}")
             fields[key] = value == "1"
         elif key == "min_label_prob":
             fields[key] = float(value)
@@ -83,6 +86,22 @@ def word_change_ratio(new: str, original: str) -> float:
         block.size for block in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_matching_blocks()
     )
     return 1.0 - matched / len(a)
+
+
+def added_repeats(new: str, original: str) -> int:
+    """Copies of content words (three letters or more, not a function word) that `new` repeats beyond
+    what `original` repeats: "the rain in the roof kept up on the roof" against an original with no
+    repeated word adds 1. What DecodeConfig.ban_content_repeats prevents."""
+
+    def repeats(text: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for word in metric_tokens(text):
+            if len(word) >= 3 and word.isalpha() and word not in STOP_WORDS:
+                counts[word] = counts.get(word, 0) + 1
+        return {word: count - 1 for word, count in counts.items() if count > 1}
+
+    before = repeats(original)
+    return sum(max(0, extra - before.get(word, 0)) for word, extra in repeats(new).items())
 
 
 def judge_accuracy(judge: ClassifierRunner, texts: Sequence[str], labels: Sequence[str]) -> list[bool]:
@@ -106,6 +125,12 @@ def score_outputs(
         "log_ppl_ratio_median": statistics.median(ratios) if ratios else 0.0,
         "word_change": statistics.fmean(changes) if changes else 0.0,
         "distinct_2": distinct_n(list(outputs), 2),
+        # share of outputs repeating a content word more often than their original
+        "added_repeat_share": statistics.fmean(
+            added_repeats(o, src) > 0 for o, src in zip(outputs, originals, strict=True)
+        )
+        if outputs
+        else 0.0,
     }
     if judge is not None and outputs:
         row["label_kept"] = statistics.fmean(judge_accuracy(judge, outputs, labels))
@@ -135,6 +160,9 @@ def run_decoding_study(
     for setting in settings:
         options = DiffusionOptions.from_settings(
             setting, min_label_prob=setting.min_label_prob, whole_words=setting.whole_words
+        )
+        options = replace(
+            options, decode=replace(options.decode, ban_content_repeats=setting.ban_content_repeats)
         )
         started = time.perf_counter()
         result = augmenter.augment(texts, labels, counts, seed=seed, options=options)
@@ -170,16 +198,19 @@ def run_decoding_study(
 def format_decoding_table(result: dict) -> str:
     head = (
         "| setting | steps | K | T | top-p | guidance | repeats | prior correction | filter | fluent | label kept "
-        "| words changed | distinct-2 | samples/s |"
+        "| words changed | distinct-2 | repeating a word | samples/s |"
     )
-    lines = [head, "|" + "---|" * 14]
+    lines = [head, "|" + "---|" * 15]
     for r in result["rows"]:
         filters = []
         if not r.get("whole_words", False):
             filters.append("word pieces allowed")
+        if not r.get("ban_content_repeats", False):
+            filters.append("content words repeated")
         if r["min_label_prob"]:
             filters.append(f"p(y)≥{r['min_label_prob']:g}")
         kept = f"{100 * r['label_kept']:.1f}%" if "label_kept" in r else "–"
+        repeating = f"{100 * r['added_repeat_share']:.1f}%" if "added_repeat_share" in r else "–"
         guidance = f"{r['guidance_scale']:g}"
         guided = DecodeConfig(guidance_scale=r["guidance_scale"]).guided
         if guided and r.get("guided_rounds"):
@@ -187,7 +218,7 @@ def format_decoding_table(result: dict) -> str:
         lines.append(
             f"| {r['setting']} | {r['steps'][0]}-{r['steps'][1]} | {r['rounds']} | {r['temperature']:g} | {r['top_p']:g} "
             f"| {guidance} | ÷{r.get('repetition_penalty', 1.0):g} | {r.get('prior_correction', NO_PRIOR_CORRECTION):g} | {', '.join(filters) or '–'} | {100 * r['fluent_share']:.1f}% | {kept} "
-            f"| {100 * r['word_change']:.1f}% | {100 * r['distinct_2']:.1f} | {r['samples_per_s']:.1f} |"
+            f"| {100 * r['word_change']:.1f}% | {100 * r['distinct_2']:.1f} | {repeating} | {r['samples_per_s']:.1f} |"
         )
     if result.get("judge_ceiling") is not None:
         lines.append("")

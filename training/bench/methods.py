@@ -24,6 +24,8 @@ class MethodSpec:
     guided_rounds: int | None = None  # None: the configured ones
     repetition_penalty: float | None = None  # None: the configured one
     prior_correction: float | None = None  # None: the configured one
+    # False: decode as before 2026-12-08, free to write a content word the text already holds
+    ban_content_repeats: bool | None = None
     # None: the augmenter's default (DiffusionOptions.whole_words; mlm_substitution's whole_words)
     whole_words: bool | None = None
     # drop pseudo samples the judge finds off-label (beyond the paper); None: the filter `fit` would use
@@ -43,13 +45,14 @@ class MethodSpec:
     options: TrainingOptions = TrainingOptions()  # label confusion, mixup
     rebalance: str | None = None  # embedding-space oversampler applied to the head after training
 
-    def decode_overrides(self) -> dict[str, Any]:  # floats, and guided_rounds an int
+    def decode_overrides(self) -> dict[str, Any]:  # floats, guided_rounds an int, the ban a bool
         """The DecodeConfig fields this method sets (those it leaves None keep the configured ones)."""
         fields = {
             "guidance_scale": self.guidance,
             "guided_rounds": self.guided_rounds,
             "repetition_penalty": self.repetition_penalty,
             "prior_correction": self.prior_correction,
+            "ban_content_repeats": self.ban_content_repeats,
         }
         return {name: value for name, value in fields.items() if value is not None}
 
@@ -156,6 +159,12 @@ def _diffusion_variants() -> dict[str, MethodSpec]:
         ),
         "diffusioncls-rep2": MethodSpec(
             "DiffusionCLS G/E decoded with repetition penalty 2", "diffusion", True, repetition_penalty=2.0
+        ),
+        "diffusioncls-content-repeats": MethodSpec(
+            "DiffusionCLS G/E free to write a content word the text already holds (decoding before 2026-12-08)",
+            "diffusion",
+            True,
+            ban_content_repeats=False,
         ),
         "diffusioncls-pieces": MethodSpec(
             "DiffusionCLS G/E with rewritten words free to end in word pieces (as before the whole-word rule)",
